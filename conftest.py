@@ -1,0 +1,10 @@
+"""Root conftest: the step library and the harness's pytest plugins, for every test under this tree."""
+
+pytest_plugins = [
+    "harness.reporting.pytest_plugin",  # first: step modules import it
+    "steps.fixtures",
+    "steps.given_site",
+    "steps.given_client",
+    "steps.when_run",
+    "steps.then_outcome",
+]

@@ -1,0 +1,38 @@
+@acceptance @fallback
+Feature: Where the task sequence finds its content
+  The management point returns only the content locations a client may use: cloud sources that
+  hold the package for internet clients allowed to use them, the on-premises DP for intranet clients.
+
+  Background:
+    Given the site runs Configuration Manager version 1910
+    And the CMG serves content from Azure storage
+    And the in-place upgrade task sequence PS100040 references these packages:
+      | package  | name                     | type               | size   |
+      | PS100041 | Windows 11 upgrade media | OS upgrade package | 3.2 GB |
+    And the task sequence has these steps:
+      | step                     | action                   | package  | duration   |
+      | Check Readiness          | Check Readiness          |          | 2 minutes  |
+      | Upgrade Operating System | Upgrade Operating System | PS100041 | 40 minutes |
+    And the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
+
+  Scenario: A package on no cloud source has no location for an internet client
+    Given the packages are distributed to the on-premises distribution point only
+    And an internet client CLIENT04
+    When the user installs the deployment from Software Center
+    Then the content location reply for PS100041 has no locations
+    And the task sequence fails at step "Upgrade Operating System" with 0x80040102
+
+  Scenario: A client not allowed to use cloud distribution points gets no cloud location
+    Given the packages are distributed to the CMG
+    And an internet client CLIENT05 with client setting "Allow access to cloud distribution point" set to No
+    When the user installs the deployment from Software Center
+    Then the content location reply for PS100041 has no locations
+    And the task sequence fails at step "Upgrade Operating System" with 0x80040102
+
+  Scenario: An intranet client gets its content from the on-premises distribution point
+    Given the packages are distributed to the CMG and the on-premises distribution point
+    And an intranet client CLIENT06
+    When the user installs the deployment from Software Center
+    Then the task sequence succeeds
+    And every package is downloaded from the on-premises distribution point
+    And the client never contacted the CMG

@@ -1,0 +1,1 @@
+"""CMG Content Harness: emulated ConfigMgr internet content topology for task sequence tests."""

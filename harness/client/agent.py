@@ -1,0 +1,206 @@
+"""The client agent process: hosts emulated clients and lets scenarios drive them over HTTP.
+
+    POST /clients                                  {"name", "network", "settings", "site_token"}
+    GET  /clients
+    POST /clients/{name}/installs                  {"deployment", "launch_mode"} -> 202 {"run"}
+    GET  /clients/{name}/runs/{run}                status, exit code, timeline, variables
+    GET  /clients/{name}/runs/{run}/logs/{log}     a CMTrace log file (smsts.log, execmgr.log, …)
+
+The clients reach the site, the CMG and storage only over the network, through a resolver that
+knows only the names their network location can see.
+"""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from harness.client.channel import SiteEndpoints
+from harness.client.client import EmulatedClient
+from harness.client.engine import TaskSequenceRun
+from harness.emulators.control import ControlMiddleware, ControlPlane, HttpError, http_error_handler, read_json
+from harness.model.client_settings import CloudServicesSettings, NetworkLocation
+from harness.model.deployment import LaunchMode
+from harness.model.units import ModelClock
+from harness.net.http import make_client
+
+RUN_JOIN_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    endpoints: SiteEndpoints
+    zones: dict[str, dict[str, str]]  # "internet" / "intranet" -> hostname -> address
+    ca_cert: Path
+    clock: ModelClock
+    workdir: Path
+
+
+class Agent:
+    def __init__(self, config: AgentConfig) -> None:
+        self.config = config
+        self.clients: dict[str, EmulatedClient] = {}
+        self.runs: dict[str, TaskSequenceRun] = {}
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def add_client(self, name: str, network: NetworkLocation, settings: CloudServicesSettings,
+                   site_token: str) -> EmulatedClient:
+        with self._lock:
+            if name in self.clients:
+                raise HttpError(409, f"a client named {name!r} already exists")
+            root = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self.config.workdir))
+            http = make_client(self._hosts_for(network), self.config.ca_cert, timeout=60.0)
+            client = EmulatedClient(name, network, settings, site_token, root, http)
+            self.clients[name] = client
+            return client
+
+    def _hosts_for(self, network: NetworkLocation) -> dict[str, str]:
+        # An intranet client sees the intranet names and the internet ones; an internet client only
+        # the internet's. That is all "being on the internet" means to the client (spec §2.1).
+        hosts = dict(self.config.zones.get("internet", {}))
+        if network is NetworkLocation.INTRANET:
+            hosts.update(self.config.zones.get("intranet", {}))
+        return hosts
+
+    def client(self, name: str) -> EmulatedClient:
+        client = self.clients.get(name)
+        if client is None:
+            raise HttpError(404, f"no client named {name!r}; create it with POST /clients")
+        return client
+
+    def start_run(self, client: EmulatedClient, deployment_id: str, launch: LaunchMode) -> TaskSequenceRun:
+        with self._lock:
+            run_id = f"{client.name}-{next(self._ids)}"
+            run = TaskSequenceRun(run_id, client, deployment_id, launch, self.config.endpoints, self.config.clock)
+            self.runs[run_id] = run
+        threading.Thread(target=run.run, name=f"ts-{run_id}", daemon=True).start()
+        return run
+
+    def run(self, client: str, run_id: str) -> TaskSequenceRun:
+        run = self.runs.get(run_id)
+        if run is None or run.client.name != client:
+            raise HttpError(404, f"client {client!r} has no run {run_id!r}")
+        return run
+
+    def reset(self) -> None:
+        with self._lock:
+            runs, clients = list(self.runs.values()), list(self.clients.values())
+            self.runs, self.clients = {}, {}
+        for run in runs:
+            run.cancel.set()
+        for run in runs:
+            run.done.wait(RUN_JOIN_SECONDS)
+        for client in clients:
+            client.wipe()
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {"clients": {c.name: {"network": c.network.value, "client_id": c.client_id}
+                                for c in self.clients.values()},
+                    "runs": {r.run_id: r.outcome.status for r in self.runs.values()}}
+
+
+class AgentService:
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+
+    async def create_client(self, request: Request) -> Response:
+        body = await _object(request)
+        name = str(body.get("name", "")).strip()
+        if not name or not name.replace("-", "").isalnum():
+            raise HttpError(400, "'name' must be a computer name (letters, digits and '-')")
+        network = _enum(NetworkLocation, body.get("network", "internet"), "network")
+        settings = _settings(body.get("settings", {}))
+        token = body.get("site_token")
+        if not isinstance(token, str) or not token:
+            raise HttpError(400, "'site_token' is required: the site-issued token the client registers with")
+        client = self.agent.add_client(name, network, settings, token)
+        return JSONResponse({"name": client.name, "client_id": client.client_id, "network": network.value},
+                            status_code=201)
+
+    async def list_clients(self, request: Request) -> Response:
+        return JSONResponse(self.agent.snapshot()["clients"])
+
+    async def install(self, request: Request) -> Response:
+        client = self.agent.client(request.path_params["name"])
+        body = await _object(request)
+        deployment = body.get("deployment")
+        if not isinstance(deployment, str) or not deployment:
+            raise HttpError(400, "'deployment' (the deployment ID) is required")
+        try:
+            launch = LaunchMode.parse(str(body.get("launch_mode", "Software Center")))
+        except ValueError as error:
+            raise HttpError(400, str(error)) from None
+        run = self.agent.start_run(client, deployment, launch)
+        return JSONResponse({"run": run.run_id}, status_code=202)
+
+    async def get_run(self, request: Request) -> Response:
+        run = self.agent.run(request.path_params["name"], request.path_params["run"])
+        return JSONResponse(run.to_json())
+
+    async def get_log(self, request: Request) -> Response:
+        run = self.agent.run(request.path_params["name"], request.path_params["run"])
+        log = request.path_params["log"]
+        if log not in run.logs.names() and log not in ("smsts.log", "execmgr.log"):
+            raise HttpError(404, f"run {run.run_id} has no log {log!r}; it has {', '.join(run.logs.names())}")
+        return PlainTextResponse(run.logs.text(log))
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/clients", self.create_client, methods=["POST"]),
+            Route("/clients", self.list_clients, methods=["GET"]),
+            Route("/clients/{name}/installs", self.install, methods=["POST"]),
+            Route("/clients/{name}/runs/{run}", self.get_run, methods=["GET"]),
+            Route("/clients/{name}/runs/{run}/logs/{log}", self.get_log, methods=["GET"]),
+        ]
+
+
+def _settings(data: Any) -> CloudServicesSettings:
+    if not isinstance(data, dict):
+        raise HttpError(400, "'settings' must be an object")
+    known = {"enable_cmg", "allow_cloud_dp", "always_on_internet"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise HttpError(400, f"unknown client setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    if not all(isinstance(v, bool) for v in data.values()):
+        raise HttpError(400, "client settings take true or false")
+    return CloudServicesSettings(**data)
+
+
+def _enum(kind: Any, value: Any, name: str) -> Any:
+    try:
+        return kind(str(value))
+    except ValueError:
+        raise HttpError(400, f"{name!r} must be one of {', '.join(m.value for m in kind)}") from None
+
+
+async def _object(request: Request) -> dict[str, Any]:
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise HttpError(400, "request body must be a JSON object")
+    return body
+
+
+def create_app(config: dict[str, Any]) -> Starlette:
+    endpoints = SiteEndpoints(**config["endpoints"])
+    workdir = Path(config.get("workdir") or tempfile.mkdtemp(prefix="cmg-clients-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    agent = Agent(AgentConfig(endpoints, config["zones"], Path(config["tls"]["ca"]),
+                              ModelClock.from_json(config["clock"]), workdir))
+    control = ControlPlane("client", agent)
+    app = Starlette(routes=[*control.routes(), *AgentService(agent).routes()],
+                    exception_handlers={HttpError: http_error_handler},
+                    middleware=[Middleware(ControlMiddleware, control=control)])
+    app.state.agent = agent
+    return app

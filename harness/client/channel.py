@@ -1,0 +1,155 @@
+"""How an emulated client reaches its site: the management point directly on the intranet, or the
+CMG's token-authenticated path on the internet (spec §2.1–2.3). Everything goes over the wire."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from datetime import datetime
+
+import httpx
+
+from harness.client.logs import ClientLogs
+from harness.model.errors import HResult
+from harness.protocol import messaging, policy, site_info
+from harness.protocol.errors import ProtocolError
+from harness.protocol.location import (
+    ContentLocationReply,
+    ContentLocationRequest,
+    build_location_request,
+    parse_location_reply,
+)
+from harness.protocol.tokens import CCM_TOKEN_LIFETIME
+
+T = TypeVar("T")
+MESSAGING_AGENT = "ConfigMgr Messaging HTTP Sender"
+# CcmMessaging renews the CCM token when it is "already expired or close to expire" [S22];
+# [INFERENCE] "close" is taken as the last tenth of its 8-hour life.
+RENEW_BEFORE = CCM_TOKEN_LIFETIME / 10
+
+
+class ChannelError(Exception):
+    def __init__(self, hresult: HResult, message: str) -> None:
+        super().__init__(message)
+        self.hresult = hresult
+
+
+@dataclass(frozen=True)
+class SiteEndpoints:
+    site_code: str
+    mp_url: str  # intranet management point, https://cm01.corp.contoso.example:PORT
+    cmg_url: str  # the CMG as clients are given it: https://<cmg>:PORT/CCM_Proxy_MutualAuth/<id>
+
+
+def server_auth_url(mutual_auth_url: str) -> str:
+    return mutual_auth_url.replace("/CCM_Proxy_MutualAuth/", "/CCM_Proxy_ServerAuth/")
+
+
+class ManagementChannel:
+    def __init__(self, *, client: str, http: httpx.Client, endpoints: SiteEndpoints, on_internet: bool,
+                 site_token: str, logs: ClientLogs, model_now: Callable[[], datetime]) -> None:
+        self.client = client
+        self.http = http
+        self.endpoints = endpoints
+        self.on_internet = on_internet
+        self._site_token = site_token
+        self._logs = logs
+        self._model_now = model_now
+        self._ccm_token: tuple[str, datetime] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def base_url(self) -> str:
+        return server_auth_url(self.endpoints.cmg_url) if self.on_internet else self.endpoints.mp_url
+
+    @property
+    def request_url(self) -> str:
+        path = "ccm_system_tokenauth/request" if self.on_internet else "ccm_system/request"
+        return f"{self.base_url}/{path}"
+
+    def describe(self) -> list[str]:
+        """The smsts.log lines of the TS engine setting up its transport (spec §3.4 [S39])."""
+        lines = [f"MP {self.endpoints.cmg_url if self.on_internet else self.endpoints.mp_url}"]
+        if self.on_internet:
+            lines += [f"   Setting URL = {self.endpoints.cmg_url}, Ports = 80,443, CRL = false",
+                      "   Setting Server Certificates.", "   Setting Authenticator.",
+                      f"Converting MutualAuth URL to ServerAuth: {self.base_url}"]
+        return lines
+
+    # -- messages --------------------------------------------------------------------------------
+
+    def site_information(self) -> site_info.SiteInfo:
+        reply = self._send("MP_LocationManager", site_info.build_site_info_request(self.endpoints.site_code))
+        return self._parse(site_info.parse_site_info_reply, reply, "site information reply")
+
+    def policy_assignments(self, client_id: str) -> tuple[policy.PolicyAssignment, ...]:
+        reply = self._send("MP_PolicyManager", policy.build_request_assignments(client_id))
+        return self._parse(policy.parse_assignment_reply, reply, "policy assignment reply")
+
+    def policy_body(self, assignment: policy.PolicyAssignment) -> policy.TaskSequencePolicy:
+        url = assignment.location.replace("http://<mp>", self.base_url)
+        response = self._http("GET", url, headers=self._auth_headers())
+        return self._parse(policy.parse_ts_policy, response.text, f"policy {assignment.policy_id}")
+
+    def locate(self, request: ContentLocationRequest) -> ContentLocationReply:
+        text = build_location_request(request)
+        self._logs.write("LocationServices.log", f"ContentLocationRequest : {text}")
+        reply = self._send("MP_LocationManager", text, reply_to=f"direct:{self.client}:LS_ReplyLocations")
+        self._logs.write("LocationServices.log", f"ContentLocationReply : {reply}")
+        return self._parse(parse_location_reply, reply, "content location reply")
+
+    def _send(self, endpoint: str, body: str, reply_to: str = "") -> str:
+        message = messaging.CcmMessage(target_endpoint=endpoint, body=body, source_host=self.client,
+                                       target_host=self.base_url, reply_to=reply_to or f"direct:{self.client}:SccmMessaging")
+        payload, content_type = messaging.encode_message(message)
+        verb_path = self.request_url.split("/", 3)[-1]
+        self._logs.write("CcmMessaging.log", f"Sending message to {endpoint}: CCM_POST {verb_path}")
+        headers = {"Content-Type": content_type, "X-CCM-Client": self.client, **self._auth_headers()}
+        response = self._http(messaging.CCM_POST, self.request_url, content=payload, headers=headers)
+        return self._parse(lambda b: messaging.decode_reply(b, response.headers.get("content-type", "")),
+                           response.content, f"{endpoint} reply")
+
+    def _http(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self.http.request(method, url, **kwargs)
+        except httpx.HTTPError as error:
+            code = HResult.NAME_NOT_RESOLVED if "0x80072EE7" in str(error) else HResult.E_FAIL
+            raise ChannelError(code, f"{method} {url} failed: {error}") from None
+        if response.status_code == 401:
+            raise ChannelError(HResult.HTTP_401, f"{method} {url} was refused: 401 {response.text.strip()}")
+        if response.status_code >= 400:
+            raise ChannelError(HResult.E_FAIL, f"{method} {url} failed with HTTP {response.status_code}: "
+                                               f"{response.text.strip()}")
+        return response
+
+    def _parse(self, parse: Callable[[Any], T], data: Any, what: str) -> T:
+        try:
+            return parse(data)
+        except ProtocolError as error:
+            raise ChannelError(HResult.E_FAIL, f"malformed {what}: {error}") from None
+
+    # -- tokens ----------------------------------------------------------------------------------
+
+    def _auth_headers(self) -> dict[str, str]:
+        if not self.on_internet:
+            return {"User-Agent": MESSAGING_AGENT}
+        return {"User-Agent": MESSAGING_AGENT, "Authorization": f"Bearer {self._ccm()}"}
+
+    def _ccm(self) -> str:
+        with self._lock:
+            now = self._model_now()
+            if self._ccm_token is None or self._ccm_token[1] - now < RENEW_BEFORE:
+                self._ccm_token = (self._request_ccm_token(), now + CCM_TOKEN_LIFETIME)
+            return self._ccm_token[0]
+
+    def _request_ccm_token(self) -> str:
+        url = f"{self.base_url}/CCM_STS"
+        response = self._http("POST", url, headers={"Authorization": f"Bearer {self._site_token}",
+                                                    "User-Agent": MESSAGING_AGENT})
+        self._logs.write("CcmMessaging.log", "Appending CCM Token to the header.")
+        return response.text.strip()
+
+
+__all__ = ["ChannelError", "ManagementChannel", "SiteEndpoints"]

@@ -1,0 +1,72 @@
+"""One emulated Windows client: its settings, its network, its disk, and how it finds its site."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+
+from harness.client.channel import ChannelError, ManagementChannel, SiteEndpoints
+from harness.client.logs import ClientLogs
+from harness.model.client_settings import CloudServicesSettings, NetworkLocation
+from harness.model.errors import HResult
+
+PROBE_TIMEOUT = 5.0
+
+
+@dataclass
+class EmulatedClient:
+    name: str
+    network: NetworkLocation
+    settings: CloudServicesSettings
+    site_token: str
+    root: Path  # stands for C:\ of this client
+    http: httpx.Client
+    client_id: str = field(default_factory=lambda: f"GUID:{uuid.uuid4()}".upper())
+
+    def windows_path(self, path: Path) -> str:
+        return "C:\\" + str(path.relative_to(self.root)).replace("/", "\\")
+
+    @property
+    def ts_cache(self) -> Path:
+        return self.root / "_SMSTaskSequence"
+
+    @property
+    def client_cache(self) -> Path:
+        return self.root / "Windows" / "ccmcache"
+
+    def detect_internet(self, endpoints: SiteEndpoints, logs: ClientLogs) -> bool:
+        """Currently Internet unless an on-premises management point answers (spec §2.1)."""
+        if self.settings.always_on_internet:
+            logs.write("ClientLocation.log", "ClientAlwaysOnInternet is set: the client is always on the internet")
+            return True
+        try:
+            self.http.get(f"{endpoints.mp_url}/SMS_MP/.sms_aut?MPLIST", timeout=PROBE_TIMEOUT)
+        except httpx.HTTPError as error:
+            logs.write("LocationServices.log", f"Failed to contact the management point {endpoints.mp_url}: {error}")
+            logs.write("ClientLocation.log", "Client is on internet")
+            return True
+        logs.write("ClientLocation.log", "Client is on intranet")
+        return False
+
+    def channel(self, endpoints: SiteEndpoints, logs: ClientLogs, model_now: Callable[[], datetime]) -> ManagementChannel:
+        on_internet = self.detect_internet(endpoints, logs)
+        if on_internet and not self.settings.enable_cmg:
+            raise ChannelError(HResult.NAME_NOT_RESOLVED,
+                               "The client is on the internet and client setting \"Enable clients to use a cloud "
+                               "management gateway\" is No: no management point can be reached")
+        if on_internet:
+            logs.write("ClientLocation.log", "Rotating internet management point, new management point [1] is: "
+                                             f"{endpoints.cmg_url} (0) with capabilities: <Capabilities "
+                                             'SchemaVersion ="1.0"><Property Name="SSL" Version="1" /></Capabilities>')
+        return ManagementChannel(client=self.name, http=self.http, endpoints=endpoints, on_internet=on_internet,
+                                 site_token=self.site_token, logs=logs, model_now=model_now)
+
+    def wipe(self) -> None:
+        self.http.close()
+        shutil.rmtree(self.root, ignore_errors=True)

@@ -1,0 +1,1 @@
+"""Python drivers for the services' control and admin APIs: what steps (and users' scripts) call."""

@@ -1,0 +1,49 @@
+"""Drives emulated clients: create them, press Install, wait for the run to end."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from harness.drivers.base import ServiceDriver
+from harness.drivers.run import RunResult
+
+POLL_SECONDS = 0.02
+
+
+class RunTimeout(AssertionError):
+    pass
+
+
+class AgentDriver(ServiceDriver):
+    service = "client agent"
+
+    def create_client(self, name: str, *, network: str, site_token: str, **settings: bool) -> None:
+        self.call("POST", "/clients", {"name": name, "network": network, "settings": settings,
+                                       "site_token": site_token})
+
+    def install(self, client: str, deployment: str, launch_mode: str = "Software Center") -> str:
+        run: str = self.call("POST", f"/clients/{client}/installs",
+                             {"deployment": deployment, "launch_mode": launch_mode})["run"]
+        return run
+
+    def run_state(self, client: str, run: str) -> dict[str, Any]:
+        state: dict[str, Any] = self.call("GET", f"/clients/{client}/runs/{run}")
+        return state
+
+    def log(self, client: str, run: str, name: str) -> str:
+        text: str = self.call("GET", f"/clients/{client}/runs/{run}/logs/{name}")
+        return text
+
+    def wait(self, client: str, run: str, timeout: float) -> RunResult:
+        """Poll until the run ends; a run still going after `timeout` real seconds fails loudly."""
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self.run_state(client, run)
+            if state["status"] != "running":
+                logs = {name: self.log(client, run, name) for name in state["logs"]}
+                return RunResult(state, logs)
+            if time.monotonic() > deadline:
+                raise RunTimeout(f"run {run} of client {client} still running after {timeout:.0f} s; "
+                                 f"last events: {state['timeline'][-5:]}")
+            time.sleep(POLL_SECONDS)

@@ -1,0 +1,54 @@
+"""Shared plumbing for drivers: one HTTP client, errors that carry the service's reason."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+class ServiceRequestError(RuntimeError):
+    """A service refused a control or admin request; the message is the service's own reason."""
+
+    def __init__(self, service: str, response: httpx.Response) -> None:
+        reason = response.headers.get("x-harness-reason") or response.text.strip()
+        super().__init__(f"{service} refused {response.request.method} {response.request.url.path}: "
+                         f"{response.status_code} {reason}")
+        self.status = response.status_code
+        self.reason = reason
+
+
+class ServiceDriver:
+    service = "service"
+
+    def __init__(self, http: httpx.Client, base: str) -> None:
+        self.http = http
+        self.base = base.rstrip("/")
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        response = self.http.request(method, f"{self.base}{path}", json=body)
+        if response.status_code >= 400:
+            raise ServiceRequestError(self.service, response)
+        if "json" in response.headers.get("content-type", ""):
+            return response.json()
+        return response.text
+
+    def health(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.call("GET", "/_harness/health")
+        return result
+
+    def reset(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.call("POST", "/_harness/reset")
+        return result
+
+    def journal(self, since: int = 0) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self.call("GET", f"/_harness/journal?since={since}")
+        return result
+
+    def state(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.call("GET", "/_harness/state")
+        return result
+
+    def arm_fault(self, path: str, status: int, count: int = 1, reason: str = "") -> None:
+        self.call("POST", "/_harness/faults", {"path": path, "status": status, "count": count,
+                                               **({"reason": reason} if reason else {})})

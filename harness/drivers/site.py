@@ -1,0 +1,39 @@
+"""Drives the site as an administrator would in the console."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.drivers.base import ServiceDriver
+
+
+class SiteDriver(ServiceDriver):
+    service = "site"
+
+    def set_version(self, version: int) -> None:
+        self.call("PUT", "/_harness/site/version", {"version": version})
+
+    def define_package(self, package_id: str, name: str, size: str | int, *, version: int = 1,
+                       kind: str = "Package") -> dict[str, Any]:
+        result: dict[str, Any] = self.call("PUT", f"/_harness/site/packages/{package_id}",
+                                           {"name": name, "size": size, "version": version, "type": kind})
+        return result
+
+    def distribute(self, package_id: str, *sources: str) -> None:
+        self.call("POST", f"/_harness/site/packages/{package_id}/distribute", {"to": list(sources)})
+
+    def define_task_sequence(self, package_id: str, name: str, steps: list[dict[str, Any]]) -> None:
+        self.call("PUT", f"/_harness/site/task-sequences/{package_id}", {"name": name, "steps": steps})
+
+    def deploy(self, deployment_id: str, task_sequence: str, *, option: str, purpose: str = "Available",
+               allow_internet: bool = True) -> None:
+        self.call("PUT", f"/_harness/site/deployments/{deployment_id}",
+                  {"task_sequence": task_sequence, "option": option, "purpose": purpose,
+                   "allow_internet": allow_internet})
+
+    def set_serve_content(self, source: str, enabled: bool) -> None:
+        self.call("PUT", f"/_harness/site/cloud-sources/{source}", {"serve_content": enabled})
+
+    def registration_token(self, client: str) -> str:
+        token: str = self.call("POST", "/_harness/site/registration-tokens", {"client": client})["token"]
+        return token

@@ -1,0 +1,68 @@
+"""The CMG content service: checks the content token and answers with time-limited blob URLs.
+
+A cloud DP answers the same way from its own storage account; this room is shared by both.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+from azure.storage.blob import BlobSasPermissions, ContainerClient, generate_blob_sas
+
+from harness.emulators.control import HttpError
+from harness.emulators.site.storage import StorageAccount, container_client
+from harness.model.units import ModelClock
+from harness.protocol.content_url import ContentUrl
+from harness.protocol.manifest import ContentManifest, ManifestFile
+from harness.protocol.tokens import TokenError, verify_token
+
+# Azurite checks SAS expiry against the machine's real clock. The scaled 8-hour window can be a
+# few real seconds at high scale, so the SAS never expires sooner than this; the model-time
+# window is enforced separately through the URL's st/et and the content token.
+MIN_SAS_REAL_SECONDS = 30.0
+SAS_CLOCK_SKEW = timedelta(minutes=5)  # the usual Azure allowance for client clock skew
+
+
+class ContentService:
+    def __init__(self, account: StorageAccount, ca_cert: Path, key: bytes, clock: ModelClock) -> None:
+        self.account = account
+        self.key = key
+        self.clock = clock
+        self._container: ContainerClient = container_client(account, ca_cert)
+
+    def authorize(self, url: ContentUrl, bearer: str | None) -> None:
+        if not bearer:
+            raise HttpError(401, "a content access token is required (Authorization: Bearer …)")
+        now = self.clock.now()
+        try:
+            token = verify_token(bearer, self.key, kind="content", now=now)
+        except TokenError as error:
+            raise HttpError(401, f"content access token rejected: {error.reason}") from None
+        if token.claim("pid") != url.package_id:
+            raise HttpError(403, f"content access token is for {token.claim('pid')}, not {url.package_id}")
+        if not url.start <= now.replace(tzinfo=url.start.tzinfo) <= url.end:
+            raise HttpError(403, f"content URL valid from {url.start:%Y-%m-%dT%H:%M:%S} to "
+                                 f"{url.end:%Y-%m-%dT%H:%M:%S}; it is now {now:%Y-%m-%dT%H:%M:%S}")
+
+    def manifest(self, url: ContentUrl) -> ContentManifest:
+        blobs = list(self._container.list_blobs(name_starts_with=f"{url.package_id}/", include=["metadata"]))
+        if not blobs:
+            raise HttpError(404, f"content {url.content_id} is not in storage account {self.account.name}")
+        meta = blobs[0].metadata or {}
+        files = tuple(ManifestFile(name=b.name.split("/", 1)[1], size=int(b.size or 0), url=self._sas_url(b.name))
+                      for b in blobs)
+        return ContentManifest(package_id=url.package_id, version=int(meta.get("version", "1")),
+                               hash_sha256=meta.get("sha256", ""), files=files)
+
+    def _sas_url(self, blob_name: str) -> str:
+        now = datetime.now(UTC)
+        lifetime = max(self.clock.scale.real_seconds(8 * 3600), MIN_SAS_REAL_SECONDS)
+        sas = generate_blob_sas(self.account.name, self._container.container_name, blob_name,
+                                account_key=self.account.key, permission=BlobSasPermissions(read=True),
+                                start=now - SAS_CLOCK_SKEW, expiry=now + timedelta(seconds=lifetime))
+        return f"{self.account.public_endpoint}/{self._container.container_name}/{quote(blob_name)}?{sas}"
+
+    def close(self) -> None:
+        self._container.close()

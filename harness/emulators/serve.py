@@ -1,0 +1,84 @@
+"""Run one emulated service as a server process: `python -m harness.emulators.serve SERVICE ...`.
+
+The listening socket is bound before the configuration is read, so an environment can start every
+process at once, learn all ports, and only then hand each process the full name map on stdin.
+Prints `READY <service> 127.0.0.1:<port>` on stdout once it accepts connections.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import socket
+import sys
+from typing import Any
+
+import uvicorn
+from starlette.types import ASGIApp
+
+# service name -> "module:factory"; each factory takes the JSON config and returns an ASGI app.
+FACTORIES = {
+    "site": "harness.emulators.site.app:create_app",
+    "cmg": "harness.emulators.cmg.app:create_app",
+    "client": "harness.client.agent:create_app",
+}
+
+
+class _ReadyServer(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, service: str, port: int) -> None:
+        super().__init__(config)
+        self._announce = f"READY {service} 127.0.0.1:{port}"
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        print(self._announce, flush=True)
+
+
+def build_app(service: str, config: dict[str, Any]) -> ASGIApp:
+    module_name, factory = FACTORIES[service].split(":")
+    app: ASGIApp = getattr(importlib.import_module(module_name), factory)(config)
+    return app
+
+
+def _listening_socket(args: argparse.Namespace) -> socket.socket:
+    if args.fd is not None:
+        return socket.socket(fileno=args.fd)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", args.port))
+    sock.listen(128)
+    return sock
+
+
+def _read_config(source: str) -> dict[str, Any]:
+    text = sys.stdin.read() if source == "-" else open(source, encoding="utf-8").read()
+    config = json.loads(text)
+    if not isinstance(config, dict):
+        raise SystemExit("configuration must be a JSON object")
+    return config
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m harness.emulators.serve", description=__doc__)
+    parser.add_argument("service", choices=sorted(FACTORIES))
+    parser.add_argument("--config", default="-", help="JSON configuration file, or - for stdin (default)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--fd", type=int, help="an already-bound listening socket inherited from the launcher")
+    where.add_argument("--port", type=int, default=0, help="port to bind on 127.0.0.1 (0: any free port)")
+    args = parser.parse_args(argv)
+    sock = _listening_socket(args)
+    config = _read_config(args.config)
+    app = build_app(args.service, config)
+    tls = config.get("tls", {})
+    server_config = uvicorn.Config(
+        app, http="h11",  # httptools rejects ConfigMgr's CCM_POST verb
+        ssl_certfile=tls.get("cert"), ssl_keyfile=tls.get("key"),
+        log_level=config.get("log_level", "warning"), lifespan="off", access_log=False,
+        timeout_graceful_shutdown=3, server_header=False,
+    )
+    _ReadyServer(server_config, args.service, sock.getsockname()[1]).run(sockets=[sock])
+
+
+if __name__ == "__main__":
+    main()

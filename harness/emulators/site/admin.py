@@ -1,0 +1,152 @@
+"""The site's admin API: what a scenario does in the console, over HTTP.
+
+    PUT  /_harness/site/version                    {"version": 1910}
+    PUT  /_harness/site/packages/{id}              {"name", "size": "3.2 GB", "version", "type"}
+    POST /_harness/site/packages/{id}/distribute   {"to": ["cmg", "dp"]}
+    PUT  /_harness/site/task-sequences/{id}        {"name", "steps": [{"name", "action", "package", "duration", ...}]}
+    PUT  /_harness/site/deployments/{id}           {"task_sequence", "option", "purpose", "allow_internet"}
+    PUT  /_harness/site/cloud-sources/{name}       {"serve_content": false}
+    POST /_harness/site/registration-tokens        {"client": "CLIENT01"} -> {"token": …}
+
+Every refusal names what was wrong (422 for a definition the console would refuse).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from harness.emulators.control import HttpError, read_json
+from harness.emulators.site.models import SiteModel
+from harness.emulators.site.storage import BlobContent
+from harness.model.deployment import Deployment, DeploymentOption, Purpose
+from harness.model.task_sequence import Package, PackageType, Step, StepAction
+from harness.model.units import parse_duration, parse_size
+from harness.model.versions import SiteVersion
+
+PREFIX = "/_harness/site"
+
+
+class AdminRequests:
+    def __init__(self, model: SiteModel, blobs: dict[str, BlobContent]) -> None:
+        self.model = model
+        self.blobs = blobs
+
+    def routes(self) -> list[Route]:
+        return [
+            Route(f"{PREFIX}/version", self.put_version, methods=["PUT"]),
+            Route(f"{PREFIX}/packages/{{package_id}}", self.put_package, methods=["PUT"]),
+            Route(f"{PREFIX}/packages/{{package_id}}/distribute", self.distribute, methods=["POST"]),
+            Route(f"{PREFIX}/task-sequences/{{package_id}}", self.put_task_sequence, methods=["PUT"]),
+            Route(f"{PREFIX}/deployments/{{deployment_id}}", self.put_deployment, methods=["PUT"]),
+            Route(f"{PREFIX}/cloud-sources/{{name}}", self.put_cloud_source, methods=["PUT"]),
+            Route(f"{PREFIX}/registration-tokens", self.registration_token, methods=["POST"]),
+        ]
+
+    async def put_version(self, request: Request) -> Response:
+        body = await _object(request)
+        self.model.set_version(_valid(SiteVersion.parse, _field(body, "version")))
+        return JSONResponse({"version": self.model.version.release, "build": self.model.version.build})
+
+    async def put_package(self, request: Request) -> Response:
+        body = await _object(request)
+        package = _valid(lambda: Package(
+            package_id=request.path_params["package_id"], name=str(_field(body, "name")),
+            model_size=_size(_field(body, "size")), version=int(body.get("version", 1)),
+            kind=PackageType.parse(str(body.get("type", PackageType.PACKAGE.value)))))
+        record = self.model.define_package(package, self.model.clock.scale.physical_bytes(package.model_size))
+        return JSONResponse({"package": package.package_id, "physical_size": record.physical_size,
+                             "sha256": record.sha256})
+
+    async def distribute(self, request: Request) -> Response:
+        body = await _object(request)
+        targets = _field(body, "to")
+        if not isinstance(targets, list) or not targets or not all(isinstance(t, str) for t in targets):
+            raise HttpError(400, "'to' must be a non-empty list of content source names")
+        record = self.model.package(request.path_params["package_id"])
+        self.model.check_sources(targets)
+        for name in targets:
+            if name in self.blobs:
+                await run_in_threadpool(self.blobs[name].upload, record.package.package_id, record.package.version,
+                                        record.file_name, record.physical_size, record.sha256)
+        self.model.mark_distributed(record.package.package_id, targets)
+        return JSONResponse({"package": record.package.package_id, "sources": sorted(record.sources)})
+
+    async def put_task_sequence(self, request: Request) -> Response:
+        body = await _object(request)
+        raw_steps = _field(body, "steps")
+        if not isinstance(raw_steps, list) or not raw_steps:
+            raise HttpError(422, "'steps' must be a non-empty list")
+        steps = tuple(_valid(lambda s=s: _step(s)) for s in raw_steps)
+        ts = self.model.define_task_sequence(request.path_params["package_id"], str(_field(body, "name")), steps)
+        return JSONResponse({"task_sequence": ts.package_id,
+                             "packages": [p.package_id for p in ts.referenced_packages]})
+
+    async def put_deployment(self, request: Request) -> Response:
+        body = await _object(request)
+        deployment = _valid(lambda: Deployment(
+            deployment_id=request.path_params["deployment_id"], task_sequence_id=str(_field(body, "task_sequence")),
+            option=DeploymentOption.parse(str(body.get("option", DeploymentOption.DOWNLOAD_ON_DEMAND.value))),
+            purpose=Purpose(str(body.get("purpose", "Available"))), allow_internet=_bool(body, "allow_internet")))
+        self.model.deploy(deployment)
+        return JSONResponse({"deployment": deployment.deployment_id, "option": deployment.option.value})
+
+    async def put_cloud_source(self, request: Request) -> Response:
+        body = await _object(request)
+        self.model.set_serve_content(request.path_params["name"], _bool(body, "serve_content"))
+        return JSONResponse(self.model.snapshot()["cloud_sources"][request.path_params["name"]])
+
+    async def registration_token(self, request: Request) -> Response:
+        body = await _object(request)
+        return JSONResponse({"token": self.model.issue_site_token(str(_field(body, "client")))})
+
+
+def _step(data: Any) -> Step:
+    if not isinstance(data, dict):
+        raise ValueError("each step is an object with name, action and optional package, duration")
+    duration = data.get("duration", 0)
+    return Step(name=str(data["name"]), action=StepAction.parse(str(data["action"])),
+                package_id=data.get("package") or None,
+                duration=parse_duration(duration) if isinstance(duration, str) else float(duration),
+                continue_on_error=bool(data.get("continue_on_error", False)))
+
+
+def _size(value: Any) -> int:
+    return parse_size(value) if isinstance(value, str) else int(value)
+
+
+async def _object(request: Request) -> dict[str, Any]:
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise HttpError(400, "request body must be a JSON object")
+    return body
+
+
+def _field(body: dict[str, Any], name: str) -> Any:
+    if name not in body:
+        raise HttpError(400, f"missing field {name!r}")
+    return body[name]
+
+
+def _bool(body: dict[str, Any], name: str) -> bool:
+    value = body.get(name, True)
+    if not isinstance(value, bool):
+        raise HttpError(400, f"{name!r} must be true or false")
+    return value
+
+
+def _valid(build: Any, *args: Any) -> Any:
+    """Run a model constructor; a ValueError/KeyError becomes a 422 naming the problem."""
+    try:
+        return build(*args)
+    except KeyError as missing:
+        raise HttpError(422, f"missing field {missing}") from None
+    except (TypeError, ValueError) as error:
+        raise HttpError(422, str(error)) from None
+
+
+__all__ = ["AdminRequests"]

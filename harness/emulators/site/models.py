@@ -1,0 +1,255 @@
+"""The site: what an administrator configured, and the management point's answers. No HTTP here."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from harness.model.content import content_sha256
+from harness.model.deployment import Deployment
+from harness.model.task_sequence import Package, TaskSequence
+from harness.model.units import ModelClock
+from harness.model.versions import SiteVersion
+from harness.protocol import policy as pol
+from harness.protocol.content_url import ContentUrl, build_content_url
+from harness.protocol.location import ContentLocationReply, ContentLocationRequest, LocationRecord
+from harness.protocol.site_info import SiteInfo
+from harness.protocol.tokens import (
+    CCM_TOKEN_LIFETIME,
+    CONTENT_TOKEN_LIFETIME,
+    CONTENT_URL_WINDOW,
+    SITE_TOKEN_LIFETIME,
+    Token,
+    sign_token,
+)
+from harness.emulators.control import HttpError
+
+DP_PACKAGE_VDIR = "SMS_DP_SMSPKG$"
+
+
+@dataclass
+class CloudSource:
+    """A content-enabled CMG or a cloud DP, as the site knows it."""
+
+    name: str
+    kind: str  # "cmg" or "clouddp"
+    fqdn: str
+    port: int
+    serve_content: bool = True  # CMG: "Allow CMG to function as a cloud distribution point…"
+
+    @property
+    def base_url(self) -> str:
+        return f"https://{self.fqdn}:{self.port}"
+
+
+@dataclass
+class DistributedPackage:
+    package: Package
+    physical_size: int
+    sha256: str
+    sources: set[str] = field(default_factory=set)
+
+    @property
+    def file_name(self) -> str:
+        return self.package.kind.content_file
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    site_code: str
+    version: SiteVersion
+    mp_fqdn: str
+    mp_port: int
+    dp_name: str
+    cloud_sources: tuple[CloudSource, ...]
+    key: bytes  # signs site, CCM and content tokens; the CMG holds the same key
+
+
+class SiteModel:
+    def __init__(self, config: SiteConfig, clock: ModelClock) -> None:
+        self.config = config
+        self.clock = clock
+        self._lock = threading.RLock()
+        self.reset()
+
+    # -- administration (what the console would do) ------------------------------------------
+
+    def reset(self) -> None:
+        with self._lock:
+            self.version = self.config.version
+            self.packages: dict[str, DistributedPackage] = {}
+            self.task_sequences: dict[str, TaskSequence] = {}
+            self.deployments: dict[str, Deployment] = {}
+            self.sources = {s.name: replace(s) for s in self.config.cloud_sources}
+
+    def set_version(self, version: SiteVersion) -> None:
+        with self._lock:
+            self.version = version
+
+    def define_package(self, package: Package, physical_size: int) -> DistributedPackage:
+        with self._lock:
+            record = DistributedPackage(package, physical_size,
+                                        content_sha256(package.package_id, package.version, physical_size))
+            self.packages[package.package_id] = record
+            return record
+
+    def package(self, package_id: str) -> DistributedPackage:
+        record = self.packages.get(package_id)
+        if record is None:
+            raise HttpError(404, f"package {package_id} is not defined on site {self.config.site_code}")
+        return record
+
+    def content_sources(self) -> set[str]:
+        return {self.config.dp_name, *self.sources}
+
+    def check_sources(self, names: list[str]) -> None:
+        unknown = sorted(set(names) - self.content_sources())
+        if unknown:
+            known = ", ".join(sorted(self.content_sources()))
+            raise HttpError(400, f"unknown content source(s) {', '.join(unknown)}; this site has {known}")
+
+    def mark_distributed(self, package_id: str, names: list[str]) -> None:
+        with self._lock:
+            self.package(package_id).sources.update(names)
+
+    def set_serve_content(self, source: str, enabled: bool) -> None:
+        with self._lock:
+            if source not in self.sources or self.sources[source].kind != "cmg":
+                raise HttpError(404, f"no cloud management gateway named {source!r}")
+            self.sources[source].serve_content = enabled
+
+    def define_task_sequence(self, package_id: str, name: str, steps: tuple[Any, ...]) -> TaskSequence:
+        with self._lock:
+            referenced = {s.package_id for s in steps if s.package_id}
+            missing = sorted(p for p in referenced if p not in self.packages)
+            if missing:
+                raise HttpError(422, f"task sequence {name!r} references undefined package(s) {', '.join(missing)}")
+            packages = {p: self.packages[p].package for p in referenced if p is not None}
+            try:
+                ts = TaskSequence(package_id, name, steps, packages)
+            except ValueError as error:
+                raise HttpError(422, str(error)) from None
+            self.task_sequences[package_id] = ts
+            return ts
+
+    def deploy(self, deployment: Deployment) -> None:
+        with self._lock:
+            if deployment.task_sequence_id not in self.task_sequences:
+                raise HttpError(422, f"deployment {deployment.deployment_id} targets task sequence "
+                                     f"{deployment.task_sequence_id}, which is not defined")
+            self.deployments[deployment.deployment_id] = deployment
+
+    # -- management point answers ---------------------------------------------------------------
+
+    def site_info(self) -> SiteInfo:
+        return SiteInfo(self.config.site_code, self.version.product_version, self.version.build,
+                        str(self.version))
+
+    def locate(self, request: ContentLocationRequest, client: str) -> ContentLocationReply:
+        """Content location reply (spec §2.4, §2.5, §8.4–8.6)."""
+        with self._lock:
+            record = self.package(request.package_id)
+            records = self._dp_records(record, request) + self._cloud_records(record, request)
+            token = self._content_token(client, record) if any(r.dp_type == "CLOUD" for r in records) else None
+            return ContentLocationReply(
+                site_code=self.config.site_code, site_locality="LOCAL" if records else "FALLBACK",
+                records=tuple(records), hash_sha256=record.sha256 if records else None, access_token=token)
+
+    def _dp_records(self, record: DistributedPackage, request: ContentLocationRequest) -> list[LocationRecord]:
+        # The site server's DP is intranet-only: internet clients only use internet-facing or cloud
+        # sources (spec §1.4 [S11]).
+        if request.use_internet_dp or self.config.dp_name not in record.sources:
+            return []
+        base = f"https://{self.config.mp_fqdn}:{self.config.mp_port}"
+        url = f"{base}/{DP_PACKAGE_VDIR}/{record.package.package_id}"
+        return [LocationRecord(url=url, server_remote_name=self.config.mp_fqdn.upper(), locality="LOCAL",
+                               dp_type="SERVER", version=self.version.build,
+                               signature_url=f"{base}/SMS_DP_SMSSIG$/{record.package.package_id}.1.tar",
+                               capabilities=(("SSLState", "1"),))]
+
+    def _cloud_records(self, record: DistributedPackage, request: ContentLocationRequest) -> list[LocationRecord]:
+        # Cloud sources only for clients allowed to use them (UseAzure), only where the content is,
+        # and a CMG only while it serves content (spec §1.1, §1.2, §8.5, §8.6). Intranet clients
+        # rank them last (§2.5), which their position after the DP record gives.
+        if not request.use_azure:
+            return []
+        now = self.clock.now()
+        return [self._cloud_record(source, record, now) for source in self.sources.values()
+                if source.name in record.sources and (source.kind != "cmg" or source.serve_content)]
+
+    def _cloud_record(self, source: CloudSource, record: DistributedPackage, now: datetime) -> LocationRecord:
+        pid = record.package.package_id
+        url = build_content_url(ContentUrl(base=source.base_url, package_id=pid, content_id=pid,
+                                           tid=f"GUID:{uuid.uuid4()}", issuer=self.config.mp_fqdn.upper(),
+                                           start=now, end=now + CONTENT_URL_WINDOW))
+        # [INFERENCE] "CLOUD" and "INTERNET" are synthetic: the real strings for cloud records
+        # were not found in any source (spec §2.4).
+        return LocationRecord(url=url, server_remote_name=source.fqdn.upper(), locality="INTERNET",
+                              dp_type="CLOUD", version=self.version.build,
+                              capabilities=(("SSLState", "1"), ("AuthMethod", "1024")))
+
+    def _content_token(self, client: str, record: DistributedPackage) -> str:
+        now = self.clock.now()
+        return sign_token(Token("content", client, now, now + CONTENT_TOKEN_LIFETIME,
+                                (("pid", record.package.package_id),)), self.config.key)
+
+    def assignments(self, client_id: str) -> tuple[pol.PolicyAssignment, ...]:
+        with self._lock:
+            return tuple(self._assignment(d) for d in sorted(self.deployments.values(),
+                                                             key=lambda d: d.deployment_id))
+
+    def _assignment(self, deployment: Deployment) -> pol.PolicyAssignment:
+        flags = pol.TASKSEQUENCE | (0 if deployment.allow_internet else pol.INTRANETONLY)
+        policy_id = f"{deployment.deployment_id}-{deployment.task_sequence_id}-6F6BCC28"
+        return pol.PolicyAssignment(policy_id=policy_id, version="1.00", policy_type="Machine",
+                                    category="NAL", flags=flags,
+                                    location=f"http://<mp>/SMS_MP/.sms_pol?{policy_id}.1_00")
+
+    def policy_body(self, policy_id: str) -> pol.TaskSequencePolicy:
+        with self._lock:
+            deployment_id = policy_id.split("-", 1)[0]
+            deployment = self.deployments.get(deployment_id)
+            if deployment is None or not policy_id.startswith(f"{deployment_id}-{deployment.task_sequence_id}-"):
+                raise HttpError(404, f"no policy {policy_id} on this management point")
+            return self._ts_policy(deployment)
+
+    def _ts_policy(self, deployment: Deployment) -> pol.TaskSequencePolicy:
+        ts = self.task_sequences[deployment.task_sequence_id]
+        steps = tuple(pol.PolicyStep(s.name, s.action.value, s.package_id, s.duration, s.continue_on_error)
+                      for s in ts.steps)
+        refs = tuple(pol.PolicyPackage(p.package_id, p.version, p.name, p.model_size)
+                     for p in ts.referenced_packages)
+        return pol.TaskSequencePolicy(
+            advertisement_id=deployment.deployment_id, package_id=ts.package_id, name=ts.name,
+            offer_type=deployment.purpose.offer_type, advert_flags=deployment.advert_flags,
+            remote_client_flags=deployment.option.remote_client_flags, steps=steps, references=refs)
+
+    # -- tokens ----------------------------------------------------------------------------------
+
+    def issue_site_token(self, client: str) -> str:
+        """A site-issued (bulk registration style) token the client presents to CCM_STS."""
+        now = self.clock.now()
+        return sign_token(Token("site", client, now, now + SITE_TOKEN_LIFETIME), self.config.key)
+
+    def issue_ccm_token(self, client: str) -> str:
+        now = self.clock.now()
+        return sign_token(Token("ccm", client, now, now + CCM_TOKEN_LIFETIME), self.config.key)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "site_code": self.config.site_code, "version": self.version.release,
+                "packages": {pid: {"name": r.package.name, "version": r.package.version,
+                                   "model_size": r.package.model_size, "physical_size": r.physical_size,
+                                   "sha256": r.sha256, "sources": sorted(r.sources)}
+                             for pid, r in self.packages.items()},
+                "task_sequences": sorted(self.task_sequences),
+                "deployments": {d.deployment_id: {"task_sequence": d.task_sequence_id, "option": d.option.value,
+                                                  "purpose": d.purpose.value, "allow_internet": d.allow_internet}
+                                for d in self.deployments.values()},
+                "cloud_sources": {s.name: {"kind": s.kind, "fqdn": s.fqdn, "serve_content": s.serve_content}
+                                  for s in self.sources.values()},
+            }

@@ -1,0 +1,65 @@
+"""How the site puts package content where clients will look for it.
+
+Cloud sources (a content-enabled CMG, a cloud DP) get blobs in their own storage account through
+the real Azure SDK; the site server's own DP keeps nothing (its bytes are regenerated on request).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from azure.core.exceptions import ResourceExistsError
+from azure.storage.blob import BlobServiceClient, ContainerClient
+
+from harness.model.content import iter_content
+
+# [INFERENCE] Neither the container name nor the blob layout of a CMG storage account is
+# documented; the harness uses one container and "<PackageID>/<file>" blobs, with the package
+# hash and version as blob metadata so the CMG content service can serve from storage alone.
+CONTENT_CONTAINER = "content"
+
+
+@dataclass(frozen=True)
+class StorageAccount:
+    name: str
+    key: str
+    endpoint: str  # where the site uploads, e.g. https://127.0.0.1:PORT/<account>
+    public_endpoint: str  # what clients are told, e.g. https://<account>.blob.core.example:PORT
+
+
+def container_client(account: StorageAccount, ca_cert: Path) -> ContainerClient:
+    service = BlobServiceClient(account.endpoint, credential={"account_name": account.name,
+                                                             "account_key": account.key},
+                                connection_verify=str(ca_cert))
+    return service.get_container_client(CONTENT_CONTAINER)
+
+
+class BlobContent:
+    """Writes and clears one storage account's package blobs."""
+
+    def __init__(self, account: StorageAccount, ca_cert: Path) -> None:
+        self.account = account
+        self._container = container_client(account, ca_cert)
+
+    def upload(self, package_id: str, version: int, file_name: str, size: int, sha256: str) -> None:
+        self._ensure_container()
+        blob = self._container.get_blob_client(f"{package_id}/{file_name}")
+        blob.upload_blob(b"".join(iter_content(package_id, version, size)), overwrite=True,
+                         metadata={"packageid": package_id, "version": str(version), "sha256": sha256})
+
+    def clear(self) -> None:
+        if not self._container.exists():
+            return
+        names = [blob.name for blob in self._container.list_blobs()]
+        for name in names:
+            self._container.delete_blob(name)
+
+    def _ensure_container(self) -> None:
+        try:
+            self._container.create_container()
+        except ResourceExistsError:
+            pass
+
+    def close(self) -> None:
+        self._container.close()

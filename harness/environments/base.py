@@ -1,0 +1,72 @@
+"""What every environment gives a scenario: named endpoints, a fast reset, and a clean stop."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class ServiceEndpoint:
+    name: str
+    hostname: str
+    port: int
+    path: str = "/"
+    zone: str = "internet"  # which clients can resolve the name: internet, intranet or control
+    ip: str = "127.0.0.1"
+
+    @property
+    def base(self) -> str:
+        return f"https://{self.hostname}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"{self.base}{self.path}"
+
+    @property
+    def address(self) -> str:
+        return f"{self.ip}:{self.port}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"url": self.url, "address": self.address, "hostname": self.hostname, "zone": self.zone}
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    environment: str
+    scale: float
+    ca_cert: Path
+    services: dict[str, ServiceEndpoint]
+    extra_hosts: tuple[tuple[str, str, str], ...] = ()  # (hostname, ip, zone) not tied to a service
+
+    def __getitem__(self, name: str) -> ServiceEndpoint:
+        try:
+            return self.services[name]
+        except KeyError:
+            raise KeyError(f"environment has no service {name!r}; it has {', '.join(self.services)}") from None
+
+    def hosts(self, *zones: str) -> dict[str, str]:
+        """hostname -> address for the given zones (all zones when none are named)."""
+        entries = [(s.hostname, s.ip, s.zone) for s in self.services.values()] + list(self.extra_hosts)
+        return {host: ip for host, ip, zone in entries if not zones or zone in zones}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"environment": self.environment, "scale": self.scale, "ca_cert": str(self.ca_cert),
+                "services": {name: s.to_json() for name, s in self.services.items()}}
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), indent=2)
+
+
+class Environment(Protocol):
+    """up -> endpoints, reset between scenarios, down at the end (also on failure or interrupt)."""
+
+    name: str
+
+    def up(self) -> Endpoints: ...
+
+    def reset(self) -> dict[str, float]: ...
+
+    def down(self) -> None: ...

@@ -1,0 +1,233 @@
+"""The embedded `local` environment: every service a process on 127.0.0.1, nothing but Python and Node.
+
+Start-up runs in parallel: the Python services are spawned on sockets bound here (so their ports
+are known at once) and wait for their configuration on stdin while Azurite starts; once Azurite
+reports its port, every service gets the full name map. Start time is about Azurite's own.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+import shutil
+import socket
+import sys
+import tempfile
+import time
+import tomllib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from harness.environments.azurite import AzuriteProcess, find_azurite_blob, generate_account_key
+from harness.environments.base import Endpoints, ServiceEndpoint
+from harness.environments.processes import ManagedProcess, ProcessGroup
+from harness.model.units import ModelClock, Scale
+from harness.net.http import make_client
+from harness.net.tls import TestPKI
+
+log = logging.getLogger("cmg_harness.environment")
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFINITION = PROJECT_ROOT / "environments" / "local.toml"
+READY = re.compile(r"^READY (\w+) 127\.0\.0\.1:(\d+)$")
+START_TIMEOUT = 60.0
+PYTHON_SERVICES = ("site", "cmg", "client")
+
+
+@dataclass
+class Topology:
+    """Names and identities, from environments/local.toml."""
+
+    site_code: str
+    version: int
+    mp_fqdn: str
+    cmg_name: str
+    cmg_fqdn: str
+    cmg_mp_id: str
+    cmg_account: str
+    cmg_serve_content: bool
+    blob_suffix: str
+    agent_fqdn: str
+    scale: float
+
+    @classmethod
+    def load(cls, path: Path = DEFINITION) -> Topology:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        site, cmg = data["site"], data["cmg"]
+        return cls(site_code=site["site_code"], version=int(site["version"]), mp_fqdn=site["management_point"],
+                   cmg_name=cmg["name"], cmg_fqdn=cmg["service_name"], cmg_mp_id=str(cmg["mp_id"]),
+                   cmg_account=cmg["storage_account"], cmg_serve_content=bool(cmg["serve_content"]),
+                   blob_suffix=data["storage"]["blob_suffix"], agent_fqdn=data["client_agent"]["hostname"],
+                   scale=float(data["run"]["scale"]))
+
+    def account_host(self, account: str) -> str:
+        return f"{account}.{self.blob_suffix}"
+
+
+@dataclass
+class LocalEnvironment:
+    scale: float | None = None
+    topology: Topology = field(default_factory=Topology.load)
+    name: str = "local"
+    keep_workdir: bool = False
+
+    def __post_init__(self) -> None:
+        self.factor = Scale(self.scale if self.scale is not None else self.topology.scale).factor
+        self._group = ProcessGroup()
+        self._workdir: Path | None = None
+        self._endpoints: Endpoints | None = None
+        self._http: httpx.Client | None = None
+        self._azurite: AzuriteProcess | None = None
+        self.timings: dict[str, float] = {}
+
+    # -- up ------------------------------------------------------------------------------------
+
+    def up(self) -> Endpoints:
+        started = time.perf_counter()
+        try:
+            self._endpoints = self._start()
+        except BaseException:
+            self.down()
+            raise
+        self.timings["start_s"] = time.perf_counter() - started
+        log.info("local environment up in %.2f s", self.timings["start_s"])
+        return self._endpoints
+
+    def _start(self) -> Endpoints:
+        workdir = self._workdir = Path(tempfile.mkdtemp(prefix="cmg-harness-"))
+        topo = self.topology
+        pki = TestPKI.create(workdir / "pki")
+        sockets = {name: _bind() for name in PYTHON_SERVICES}
+        ports = {name: s.getsockname()[1] for name, s in sockets.items()}
+        procs = {name: self._spawn(name, sockets[name], workdir) for name in PYTHON_SERVICES}
+        for sock in sockets.values():
+            sock.close()  # the children hold their own copies
+        account_key = generate_account_key()
+        storage_port = self._start_azurite(pki, workdir, {topo.cmg_account: account_key})
+        endpoints = self._endpoints_for(ports, storage_port, pki.ca_cert_path)
+        configs = self._configs(endpoints, pki, workdir, account_key)
+        for name, proc in procs.items():
+            proc.write_stdin(json.dumps(configs[name]).encode())
+        for proc in procs.values():
+            proc.wait_for_line(READY, START_TIMEOUT)
+        self._http = make_client(endpoints.hosts(), pki.ca_cert_path, timeout=30.0)
+        return endpoints
+
+    def _spawn(self, service: str, sock: socket.socket, workdir: Path) -> ManagedProcess:
+        fd = sock.fileno()
+        argv = [sys.executable, "-m", "harness.emulators.serve", service, "--fd", str(fd), "--config", "-"]
+        proc = ManagedProcess(service, argv, log_path=workdir / "logs" / f"{service}.log", pass_fds=[fd],
+                              cwd=PROJECT_ROOT)
+        (workdir / "logs").mkdir(exist_ok=True)
+        self._group.add(proc)
+        proc.start()
+        return proc
+
+    def _start_azurite(self, pki: TestPKI, workdir: Path, accounts: dict[str, str]) -> int:
+        topo = self.topology
+        cert = pki.issue_server_cert("storage", [f"*.{topo.blob_suffix}", topo.account_host(topo.cmg_account),
+                                                 "127.0.0.1"])
+        (workdir / "azurite").mkdir()
+        self._azurite = AzuriteProcess(executable=find_azurite_blob(PROJECT_ROOT), cert=cert, accounts=accounts,
+                                       log_path=workdir / "logs" / "storage.log", workdir=workdir / "azurite")
+        port = self._azurite.start(timeout=START_TIMEOUT)
+        self.timings["azurite_ready_s"] = self._azurite.ready_seconds
+        return port
+
+    def _endpoints_for(self, ports: dict[str, int], storage_port: int, ca: Path) -> Endpoints:
+        topo = self.topology
+        services = {
+            "mp": ServiceEndpoint("mp", topo.mp_fqdn, ports["site"], "/", zone="intranet"),
+            "cmg": ServiceEndpoint("cmg", topo.cmg_fqdn, ports["cmg"], f"/CCM_Proxy_MutualAuth/{topo.cmg_mp_id}"),
+            "storage": ServiceEndpoint("storage", topo.account_host(topo.cmg_account), storage_port, "/"),
+            "client": ServiceEndpoint("client", topo.agent_fqdn, ports["client"], "/", zone="control"),
+        }
+        return Endpoints(self.name, self.factor, ca, services)
+
+    def _configs(self, endpoints: Endpoints, pki: TestPKI, workdir: Path, account_key: str) -> dict[str, Any]:
+        topo = self.topology
+        clock = ModelClock.starting_now(Scale(self.factor)).to_json()
+        key = secrets.token_hex(32)
+        tls = {name: {"ca": str(pki.ca_cert_path), **_cert_paths(pki, name, host)}
+               for name, host in (("site", topo.mp_fqdn), ("cmg", topo.cmg_fqdn), ("client", topo.agent_fqdn))}
+        storage = endpoints["storage"]
+        account = {"name": topo.cmg_account, "key": account_key,
+                   "endpoint": f"https://127.0.0.1:{storage.port}/{topo.cmg_account}", "public_endpoint": storage.base}
+        cmg = endpoints["cmg"]
+        return {
+            "site": {"tls": tls["site"], "clock": clock, "key": key, "site_code": topo.site_code,
+                     "version": topo.version, "mp_fqdn": topo.mp_fqdn, "mp_port": endpoints["mp"].port,
+                     "cloud_sources": [{"name": topo.cmg_name, "kind": "cmg", "fqdn": topo.cmg_fqdn,
+                                        "port": cmg.port, "serve_content": topo.cmg_serve_content,
+                                        "storage": account}]},
+            "cmg": {"tls": tls["cmg"], "clock": clock, "key": key, "cmg_id": topo.cmg_mp_id,
+                    "mp_url": endpoints["mp"].base, "hosts": endpoints.hosts("intranet"), "storage": account},
+            "client": {"tls": tls["client"], "clock": clock, "workdir": str(workdir / "clients"),
+                       "zones": {"internet": endpoints.hosts("internet"), "intranet": endpoints.hosts("intranet")},
+                       "endpoints": {"site_code": topo.site_code, "mp_url": endpoints["mp"].base,
+                                     "cmg_url": cmg.url}},
+        }
+
+    # -- between scenarios -----------------------------------------------------------------------
+
+    @property
+    def endpoints(self) -> Endpoints:
+        if self._endpoints is None:
+            raise RuntimeError("the environment is not up")
+        return self._endpoints
+
+    @property
+    def http(self) -> httpx.Client:
+        if self._http is None:
+            raise RuntimeError("the environment is not up")
+        return self._http
+
+    def reset(self) -> dict[str, float]:
+        """Reset every service in parallel; returns each one's reset time in milliseconds."""
+        services = {"site": self.endpoints["mp"].base, "cmg": self.endpoints["cmg"].base,
+                    "client": self.endpoints["client"].base}
+        with ThreadPoolExecutor(len(services)) as pool:
+            answers = dict(zip(services, pool.map(self._reset_one, services.values()), strict=True))
+        return answers
+
+    def _reset_one(self, base: str) -> float:
+        started = time.perf_counter()
+        self.http.post(f"{base}/_harness/reset").raise_for_status()
+        return (time.perf_counter() - started) * 1e3
+
+    # -- down ------------------------------------------------------------------------------------
+
+    def down(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+        if self._azurite is not None:
+            self._azurite.stop()
+            self._azurite = None
+        self._group.stop_all()
+        if self._workdir is not None and not self.keep_workdir:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+        self._workdir = None
+
+    @property
+    def workdir(self) -> Path | None:
+        return self._workdir
+
+
+def _bind() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _cert_paths(pki: TestPKI, service: str, hostname: str) -> dict[str, str]:
+    cert = pki.issue_server_cert(service, [hostname, "127.0.0.1"])
+    return {"cert": str(cert.cert_path), "key": str(cert.key_path)}

@@ -1,0 +1,110 @@
+"""Task sequence deployments: options, purpose, launch modes and their WMI flags (spec §1.3–1.5)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class DeploymentOption(Enum):
+    """The Distribution Points page choice, in the console's words."""
+
+    DOWNLOAD_ON_DEMAND = "Download content locally when needed by the running task sequence"
+    DOWNLOAD_ALL = "Download all content locally before starting task sequence"
+    ACCESS_DIRECTLY = "Access content directly from a distribution point when needed by the running task sequence"
+
+    @classmethod
+    def parse(cls, text: str) -> DeploymentOption:
+        wanted = _normalise(text)
+        for option in cls:
+            if _normalise(option.value) == wanted or option.name.lower() == wanted.replace(" ", "_"):
+                return option
+        choices = "; ".join(f'"{o.value}"' for o in cls)
+        raise ValueError(f"unknown deployment option {text!r}; expected one of {choices}")
+
+    @property
+    def remote_client_flags(self) -> int:
+        return _REMOTE_CLIENT_FLAGS[self]
+
+
+# SMS_Advertisement.RemoteClientFlags bits [S31]; the mapping of the two non-on-demand options to
+# the local/remote DP bits is [INFERENCE] (spec §1.4).
+RUN_FROM_LOCAL_DISPPOINT = 0x8
+DOWNLOAD_FROM_LOCAL_DISPPOINT = 0x10
+DOWNLOAD_FROM_REMOTE_DISPPOINT = 0x40
+RUN_FROM_REMOTE_DISPPOINT = 0x80
+DOWNLOAD_ON_DEMAND_FROM_LOCAL_DP = 0x100
+DOWNLOAD_ON_DEMAND_FROM_REMOTE_DP = 0x200
+
+_REMOTE_CLIENT_FLAGS = {
+    DeploymentOption.DOWNLOAD_ON_DEMAND: DOWNLOAD_ON_DEMAND_FROM_LOCAL_DP | DOWNLOAD_ON_DEMAND_FROM_REMOTE_DP,
+    DeploymentOption.DOWNLOAD_ALL: DOWNLOAD_FROM_LOCAL_DISPPOINT | DOWNLOAD_FROM_REMOTE_DISPPOINT,
+    DeploymentOption.ACCESS_DIRECTLY: RUN_FROM_LOCAL_DISPPOINT | RUN_FROM_REMOTE_DISPPOINT,
+}
+
+# SMS_Advertisement.AdvertFlags: set when "Allow task sequence to run for client on the Internet"
+# is cleared ([INFERENCE], spec §1.3).
+APTSINTRANETONLY = 0x00080000
+
+
+def option_from_remote_client_flags(flags: int) -> DeploymentOption:
+    for option, bits in _REMOTE_CLIENT_FLAGS.items():
+        if flags & bits:
+            return option
+    raise ValueError(f"RemoteClientFlags 0x{flags:X} name no deployment option")
+
+
+class Purpose(Enum):
+    AVAILABLE = "Available"
+    REQUIRED = "Required"
+
+    @property
+    def offer_type(self) -> int:
+        return 2 if self is Purpose.AVAILABLE else 0  # SMS_Advertisement.OfferType [S31]
+
+    @classmethod
+    def from_offer_type(cls, offer_type: int) -> Purpose:
+        return cls.AVAILABLE if offer_type == 2 else cls.REQUIRED
+
+
+class LaunchMode(Enum):
+    """How the task sequence was started; values are _SMSTSLaunchMode's (spec §5.4)."""
+
+    SOFTWARE_CENTER = "SMS"
+    PXE = "PXE"
+    MEDIA = "UFD"
+    WINDOWS_PE = "HD"  # [INFERENCE] a WinPE start from a staged boot image; no console word exists
+
+    @classmethod
+    def parse(cls, text: str) -> LaunchMode:
+        wanted = _normalise(text)
+        aliases = {"software center": cls.SOFTWARE_CENTER, "pxe": cls.PXE,
+                   "task sequence media": cls.MEDIA, "media": cls.MEDIA, "bootable media": cls.MEDIA,
+                   "windows pe": cls.WINDOWS_PE, "winpe": cls.WINDOWS_PE}
+        if wanted in aliases:
+            return aliases[wanted]
+        raise ValueError(f"unknown launch mode {text!r}; expected Software Center, PXE, task sequence media "
+                         "or Windows PE")
+
+    @property
+    def label(self) -> str:
+        return {LaunchMode.SOFTWARE_CENTER: "Software Center", LaunchMode.PXE: "PXE",
+                LaunchMode.MEDIA: "task sequence media", LaunchMode.WINDOWS_PE: "Windows PE"}[self]
+
+
+@dataclass(frozen=True)
+class Deployment:
+    deployment_id: str
+    task_sequence_id: str
+    option: DeploymentOption = DeploymentOption.DOWNLOAD_ON_DEMAND
+    purpose: Purpose = Purpose.AVAILABLE
+    allow_internet: bool = True
+    collection: str = "All Desktop and Server Clients"
+
+    @property
+    def advert_flags(self) -> int:
+        return 0 if self.allow_internet else APTSINTRANETONLY
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.strip().strip("\"'").lower().split())

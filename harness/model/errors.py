@@ -1,0 +1,28 @@
+"""HRESULTs and ConfigMgr error codes the harness surfaces (behaviour spec §2.8)."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class HResult(IntEnum):
+    S_OK = 0
+    E_FAIL = 0x80004005
+    FILE_NOT_FOUND = 0x80070002
+    NO_CONTENT_LOCATION = 0x80040102  # TS location request returned no usable location
+    HASH_MISMATCH = 0x80091007  # CRYPT_E_HASH_VALUE
+    ITEM_NOT_FOUND = 0x87D00215
+    CONTENT_NOT_FOUND = 0x87D00607
+    PROGRAM_LOCATIONS_UNREACHABLE = 0x87D01107
+    MANIFEST_ERROR = 0x87D0027E
+    HTTP_401 = 0x80190191
+    NAME_NOT_RESOLVED = 0x80072EE7
+    TIMEOUT = 0x800705B4
+    @property
+    def hex(self) -> str:
+        return f"0x{self.value:08X}"
+
+
+def hresult_text(code: int) -> str:
+    """'0x80040102' for any 32-bit code, known or not."""
+    return f"0x{code & 0xFFFFFFFF:08X}"

@@ -1,0 +1,49 @@
+"""The documented rules that decide whether an internet task sequence may start and where its content may come from.
+
+Pure functions over the model: the client agent and the site emulator both call them, and the
+property tests check them against the spec's tables.
+"""
+
+from __future__ import annotations
+
+from harness.model.deployment import Deployment, DeploymentOption, LaunchMode
+from harness.model.versions import SiteVersion
+
+
+def internet_refusal(deployment: Deployment, launch: LaunchMode, version: SiteVersion) -> str | None:
+    """Why a client that is currently on the internet must not start this deployment, or None.
+
+    Spec §1.3, §1.5, §1.7, §7.3: the deployment must allow internet clients; only Software Center
+    starts are supported, except site-based boot media over the CMG from 2010 with on-demand download.
+    """
+    if not deployment.allow_internet:
+        return (f'The deployment {deployment.deployment_id} does not have "Allow task sequence to run for '
+                "client on the Internet\" set (AdvertFlags APTSINTRANETONLY 0x00080000): it cannot run "
+                "while the client is on the internet")
+    if launch is LaunchMode.SOFTWARE_CENTER:
+        return None
+    if launch is LaunchMode.MEDIA and version.boot_media_via_cmg:
+        if deployment.option is DeploymentOption.DOWNLOAD_ON_DEMAND:
+            return None
+        return ("Boot media over a cloud management gateway supports only "
+                f'"{DeploymentOption.DOWNLOAD_ON_DEMAND.value}" (version 2010 and later)')
+    return (f"A task sequence started from {launch.label} is not supported over a cloud management "
+            f"gateway on site version {version}: start it from Software Center")
+
+
+def ts_engine_uses_cloud_sources(version: SiteVersion) -> bool:
+    """Whether the task sequence engine itself asks for and uses cloud content locations (1910, §0.1).
+
+    [INFERENCE] Before 1910 the engine "is currently unable to obtain content from a cloud
+    distribution point" (§0.3); the harness models this as the engine sending UseAzure="0", so the
+    management point returns no cloud location and the step fails with 0x80040102.
+    """
+    return version.ts_engine_downloads_cloud_content
+
+
+def option_hidden_reason(option: DeploymentOption, available_to_media_or_pxe: bool) -> str | None:
+    """The console hides "download all" when the deployment is available to media/PXE (§1.4)."""
+    if available_to_media_or_pxe and option is DeploymentOption.DOWNLOAD_ALL:
+        return (f'"{option.value}" is not offered when the deployment is made available to '
+                "boot media and PXE")
+    return None

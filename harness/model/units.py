@@ -1,0 +1,109 @@
+"""Model units and the one `scale` factor that maps them to the physical run.
+
+Features speak in model units ("a 3.2 GB package", "40 minutes"). At scale S a model byte count
+becomes bytes / S on the wire and a model duration becomes seconds / S of real time; bandwidth is
+unchanged. Reports always show model time.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+_SIZE_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+               "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
+_TIME_UNITS = {"ms": 0.001, "millisecond": 0.001, "s": 1.0, "sec": 1.0, "second": 1.0,
+               "min": 60.0, "minute": 60.0, "h": 3600.0, "hour": 3600.0, "day": 86400.0}
+_QUANTITY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*$")
+
+
+def parse_size(text: str) -> int:
+    """'3.2 GB' -> 3200000000 model bytes (decimal units, as the console shows sizes)."""
+    number, unit = _split(text, "size")
+    factor = _SIZE_UNITS.get(unit.upper())
+    if factor is None:
+        raise ValueError(f"unknown size unit {unit!r} in {text!r}; use B, KB, MB, GB, TB, KiB, MiB or GiB")
+    return round(number * factor)
+
+
+def parse_duration(text: str) -> float:
+    """'4 minutes' / '15 s' / '1.5 hours' -> model seconds."""
+    number, unit = _split(text, "duration")
+    key = unit.lower().removesuffix("s") if len(unit) > 2 else unit.lower()
+    factor = _TIME_UNITS.get(key)
+    if factor is None:
+        raise ValueError(f"unknown time unit {unit!r} in {text!r}; use ms, seconds, minutes, hours or days")
+    return number * factor
+
+
+def _split(text: str, what: str) -> tuple[float, str]:
+    match = _QUANTITY.match(text)
+    if match is None:
+        raise ValueError(f"not a {what}: {text!r} (expected a number and a unit, e.g. '3.2 GB' or '4 minutes')")
+    return float(match.group(1)), match.group(2)
+
+
+def format_duration(model_seconds: float) -> str:
+    """Model seconds as the console would show them: '4 min 12 s', '850 ms'."""
+    if model_seconds < 1:
+        return f"{model_seconds * 1000:.0f} ms"
+    minutes, seconds = divmod(model_seconds, 60)
+    return f"{int(minutes)} min {seconds:.0f} s" if minutes else f"{seconds:.1f} s"
+
+
+@dataclass(frozen=True)
+class Scale:
+    """physical = model / factor, for bytes and for seconds."""
+
+    factor: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.factor >= 1:
+            raise ValueError(f"scale must be 1 or more (got {self.factor})")
+
+    def physical_bytes(self, model_bytes: int) -> int:
+        # Never zero: an empty blob would make "downloaded" indistinguishable from "missing".
+        return max(1, round(model_bytes / self.factor))
+
+    def real_seconds(self, model_seconds: float) -> float:
+        return model_seconds / self.factor
+
+    def model_seconds(self, real_seconds: float) -> float:
+        return real_seconds * self.factor
+
+
+# Model time starts here for every environment, so logs and content URLs look like a real day's.
+DEFAULT_MODEL_EPOCH = datetime(2026, 11, 2, 8, 0, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class ModelClock:
+    """Model wall-clock shared by every process of an environment.
+
+    Each process gets the same `real_epoch` (a Unix time) and `scale`, so token lifetimes and
+    validity windows (8 h, 24 h, 90 days in model time) agree across processes without any
+    clock service.
+    """
+
+    scale: Scale
+    real_epoch: float
+    model_epoch: datetime = DEFAULT_MODEL_EPOCH
+
+    @classmethod
+    def starting_now(cls, scale: Scale) -> ModelClock:
+        return cls(scale=scale, real_epoch=time.time())
+
+    def now(self) -> datetime:
+        elapsed = time.time() - self.real_epoch
+        return self.model_epoch + timedelta(seconds=self.scale.model_seconds(elapsed))
+
+    def to_json(self) -> dict[str, object]:
+        return {"scale": self.scale.factor, "real_epoch": self.real_epoch,
+                "model_epoch": self.model_epoch.isoformat()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> ModelClock:
+        return cls(scale=Scale(float(str(data["scale"]))), real_epoch=float(str(data["real_epoch"])),
+                   model_epoch=datetime.fromisoformat(str(data["model_epoch"])))

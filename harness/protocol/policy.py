@@ -1,0 +1,304 @@
+"""Machine policy: the assignment request and reply of ``MP_PolicyManager``, and the task sequence policy
+body a client then fetches from ``/SMS_MP/.sms_pol?<PolicyID>.<version>_00`` (spec §6.1).
+
+The request and reply follow SCCMSecrets [S50]. The policy body's shape is [INFERENCE]: it resembles a
+``CCM_TaskSequence`` WMI-XML policy instance whose ``TS_Sequence`` property holds the sequence XML, but
+carries the deployment's raw OfferType / AdvertFlags / RemoteClientFlags instead of the real policy's
+broken-out ``ADV_RCF_*`` properties, and each step's run time (a harness extension).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from xml.etree.ElementTree import Element
+
+from harness.protocol.errors import (
+    ProtocolError,
+    attr,
+    child,
+    child_text,
+    expect_root,
+    parse_xml,
+    serialize,
+    sub,
+    text_of,
+    to_int,
+)
+
+TASKSEQUENCE = 1
+REQUIRESAUTH = 2
+SECRET = 4
+INTRANETONLY = 8
+PERSISTWHOLEPOLICY = 16
+AUTHORIZEDDYNAMICDOWNLOAD = 32
+COMPRESSED = 64
+
+REQUEST = "RequestAssignments"
+REPLY = "ReplyAssignments"
+POLICY = "task sequence policy"
+SEQUENCE = "TS_Sequence"
+REFERENCES = "TS_References"
+_DECIMAL = re.compile(r"[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?")
+# [INFERENCE] a stable namespace so one policy always gets the same assignment ID.
+_ASSIGNMENT_NAMESPACE = uuid.UUID("6f6bcc28-1c5e-4a43-9d55-3c0bbf0e2a71")
+
+
+def build_request_assignments(client_id: str, resource_type: str = "Machine", *,
+                              site_code: str = "PS1") -> str:
+    """``client_id`` is the SMSID, ``GUID:<guid>``; a bare GUID gets the prefix."""
+    root = Element(REQUEST, SchemaVersion="1.00", ACK="false", RequestType="Always")
+    identification = sub(root, "Identification")
+    machine = sub(identification, "Machine")
+    sub(machine, "ClientID", client_id if client_id.startswith("GUID:") else f"GUID:{client_id}")
+    sub(machine, "SID")
+    sub(identification, "User")
+    sub(root, "PolicySource", f"SMS:{site_code}")
+    sub(root, "Resource", ResourceType=resource_type)
+    sub(root, "ServerCookie")
+    return serialize(root)
+
+
+def parse_request_assignments(xml: str) -> str:
+    """The client's SMSID as sent (``GUID:<guid>``)."""
+    root = parse_xml(xml, REQUEST)
+    expect_root(root, REQUEST)
+    client_id = child_text(root, "Identification/Machine/ClientID", REQUEST)
+    if not client_id.strip():
+        raise ProtocolError(f"{REQUEST}: <ClientID> is empty")
+    return client_id
+
+
+@dataclass(frozen=True)
+class PolicyAssignment:
+    policy_id: str
+    version: str  # e.g. "1.00"
+    policy_type: str  # e.g. "Machine"
+    category: str  # e.g. "NAL"
+    flags: int  # TASKSEQUENCE | INTRANETONLY | …
+    location: str  # http://<mp>/SMS_MP/.sms_pol?<id>.<version>_00; the client replaces <mp>
+
+
+def build_assignment_reply(assignments: Iterable[PolicyAssignment]) -> str:
+    root = Element(REPLY, SchemaVersion="1.00", ReplyType="Full")
+    for assignment in assignments:
+        assignment_id = uuid.uuid5(_ASSIGNMENT_NAMESPACE, assignment.policy_id)
+        wrapper = sub(root, "PolicyAssignment", PolicyAssignmentID=f"{{{str(assignment_id).upper()}}}")
+        policy = sub(wrapper, "Policy", PolicyID=assignment.policy_id, PolicyVersion=assignment.version,
+                     PolicyType=assignment.policy_type, PolicyCategory=assignment.category,
+                     PolicyFlags=str(assignment.flags))
+        sub(policy, "PolicyLocation", assignment.location)
+    return serialize(root)
+
+
+def parse_assignment_reply(xml: str) -> tuple[PolicyAssignment, ...]:
+    root = parse_xml(xml, REPLY)
+    expect_root(root, REPLY)
+    return tuple(_assignment(policy) for policy in root.iter("Policy"))
+
+
+def _assignment(policy: Element) -> PolicyAssignment:
+    # Only the ID and location are needed to fetch a policy; SCCMSecrets finds the rest missing at times.
+    policy_id = attr(policy, "PolicyID", REPLY)
+    return PolicyAssignment(
+        policy_id=policy_id,
+        version=policy.get("PolicyVersion", ""),
+        policy_type=policy.get("PolicyType", ""),
+        category=policy.get("PolicyCategory", ""),
+        flags=to_int(policy.get("PolicyFlags", "0"), REPLY, f"<Policy PolicyFlags> of {policy_id}",
+                     minimum=0),
+        location=child_text(policy, "PolicyLocation", REPLY),
+    )
+
+
+@dataclass(frozen=True)
+class PolicyStep:
+    name: str
+    action: str  # e.g. "Download Package Content"
+    package_id: str | None = None
+    duration_s: float = 0.0  # model seconds the step runs (harness extension)
+    continue_on_error: bool = False
+
+
+@dataclass(frozen=True)
+class PolicyPackage:
+    package_id: str
+    version: int
+    name: str
+    size: int  # model bytes
+
+
+@dataclass(frozen=True)
+class TaskSequencePolicy:
+    advertisement_id: str
+    package_id: str
+    name: str
+    offer_type: int
+    advert_flags: int
+    remote_client_flags: int
+    steps: tuple[PolicyStep, ...]
+    references: tuple[PolicyPackage, ...]
+    variables: tuple[tuple[str, str], ...] = ()
+
+
+# Step action as the console names it -> the step's class in the sequence XML. An action not listed
+# is written as its own type.
+STEP_TYPES = {
+    "Check Readiness": "SMS_TaskSequence_CheckReadinessAction",
+    "Download Package Content": "SMS_TaskSequence_DownloadPackageContentAction",
+    "Upgrade Operating System": "SMS_TaskSequence_UpgradeOperatingSystemAction",
+    "Run Command Line": "SMS_TaskSequence_RunCommandLineAction",
+    "Install Application": "SMS_TaskSequence_InstallApplicationAction",
+    "Restart Computer": "SMS_TaskSequence_RebootAction",
+    "Set Task Sequence Variable": "SMS_TaskSequence_SetVariableAction",
+}
+_STEP_ACTIONS = {step_type: action for action, step_type in STEP_TYPES.items()}
+
+
+def build_ts_policy(p: TaskSequencePolicy) -> str:
+    root = Element("Policy", PolicyType="Machine")
+    action = sub(sub(root, "PolicyRule"), "PolicyAction", PolicyActionType="WMI-XML")
+    instance = sub(action, "instance", **{"class": "CCM_TaskSequence"})
+    for name, kind, value in (
+        ("ADV_AdvertisementID", "string", p.advertisement_id),
+        ("ADV_OfferType", "uint32", str(p.offer_type)),
+        ("ADV_AdvertFlags", "uint32", str(p.advert_flags)),
+        ("ADV_RemoteClientFlags", "uint32", str(p.remote_client_flags)),
+        ("PKG_PackageID", "string", p.package_id),
+        ("PKG_Name", "string", p.name),
+        (SEQUENCE, "string", _sequence(p)),
+        (REFERENCES, "string", _references(p.references)),
+    ):
+        sub(sub(instance, "property", name=name, type=kind), "value", value)
+    return serialize(root)
+
+
+def _sequence(p: TaskSequencePolicy) -> str:
+    sequence = Element("sequence", version="3.10")
+    if p.variables:
+        variables = sub(sequence, "globalVarList")
+        for name, value in p.variables:
+            sub(variables, "variable", value, name=name, property=name)
+    for step in p.steps:
+        sequence.append(_step_element(step))
+    return serialize(sequence)
+
+
+def _step_element(step: PolicyStep) -> Element:
+    element = Element("step", type=STEP_TYPES.get(step.action, step.action), name=step.name,
+                      continueOnError=str(step.continue_on_error).lower(),
+                      durationSeconds=repr(step.duration_s))
+    if step.package_id is not None:
+        variables = sub(element, "defaultVarList")
+        sub(variables, "variable", step.package_id, name="PackageID", property="PackageID")
+    return element
+
+
+def _references(packages: tuple[PolicyPackage, ...]) -> str:
+    references = Element("References")
+    for package in packages:
+        sub(references, "Reference", Package=package.package_id, Version=str(package.version),
+            Name=package.name, Size=str(package.size))
+    return serialize(references)
+
+
+def parse_ts_policy(xml: str) -> TaskSequencePolicy:
+    root = parse_xml(xml, POLICY)
+    instance = next((e for e in root.iter("instance") if _is_ts_instance(e)), None)
+    if instance is None:
+        raise ProtocolError(f"{POLICY}: missing <instance class=\"CCM_TaskSequence\">")
+    props = {attr(prop, "name", POLICY): text_of(child(prop, "value", POLICY))
+             for prop in instance.findall("property")}
+    sequence = parse_xml(_prop(props, SEQUENCE), SEQUENCE)
+    expect_root(sequence, "sequence")
+    return TaskSequencePolicy(
+        advertisement_id=_prop(props, "ADV_AdvertisementID"),
+        package_id=_prop(props, "PKG_PackageID"),
+        name=_prop(props, "PKG_Name"),
+        offer_type=to_int(_prop(props, "ADV_OfferType"), POLICY, "ADV_OfferType"),
+        advert_flags=to_int(_prop(props, "ADV_AdvertFlags"), POLICY, "ADV_AdvertFlags"),
+        remote_client_flags=to_int(_prop(props, "ADV_RemoteClientFlags"), POLICY, "ADV_RemoteClientFlags"),
+        steps=tuple(_step(element) for element in sequence.findall("step")),
+        references=_parse_references(props.get(REFERENCES)),
+        variables=tuple((attr(v, "name", SEQUENCE), text_of(v))
+                        for v in sequence.findall("globalVarList/variable")),
+    )
+
+
+def _is_ts_instance(element: Element) -> bool:
+    return element.tag == "instance" and element.get("class") == "CCM_TaskSequence"
+
+
+def _prop(props: dict[str, str], name: str) -> str:
+    if name not in props:
+        raise ProtocolError(f"{POLICY}: missing property {name}")
+    return props[name]
+
+
+def _step(element: Element) -> PolicyStep:
+    name = attr(element, "name", SEQUENCE)
+    step_type = attr(element, "type", SEQUENCE)
+    variables = element.findall("defaultVarList/variable")
+    package = next((v for v in variables if v.get("property") == "PackageID"), None)
+    return PolicyStep(
+        name=name,
+        action=_STEP_ACTIONS.get(step_type, step_type),
+        package_id=None if package is None else text_of(package),
+        duration_s=_duration(element.get("durationSeconds", "0"), name),
+        continue_on_error=_true_false(element.get("continueOnError", "false"), name),
+    )
+
+
+def _duration(text: str, step: str) -> float:
+    value = float(text) if _DECIMAL.fullmatch(text) else math.nan
+    if not math.isfinite(value):
+        raise ProtocolError(f"{SEQUENCE}: step {step!r} durationSeconds is not a finite number ≥ 0: {text!r}")
+    return value
+
+
+def _true_false(text: str, step: str) -> bool:
+    if text not in ("true", "false"):
+        raise ProtocolError(f"{SEQUENCE}: step {step!r} continueOnError must be true or false, got {text!r}")
+    return text == "true"
+
+
+def _parse_references(text: str | None) -> tuple[PolicyPackage, ...]:
+    if text is None or not text.strip():
+        return ()
+    root = parse_xml(text, REFERENCES)
+    expect_root(root, "References")
+    return tuple(_reference(element) for element in root.findall("Reference"))
+
+
+def _reference(element: Element) -> PolicyPackage:
+    package_id = attr(element, "Package", REFERENCES)
+    return PolicyPackage(
+        package_id=package_id,
+        version=to_int(attr(element, "Version", REFERENCES), REFERENCES, f"Version of {package_id}"),
+        name=element.get("Name", ""),
+        size=to_int(element.get("Size", "0"), REFERENCES, f"Size of {package_id}", minimum=0),
+    )
+
+
+__all__ = [
+    "AUTHORIZEDDYNAMICDOWNLOAD",
+    "COMPRESSED",
+    "INTRANETONLY",
+    "PERSISTWHOLEPOLICY",
+    "REQUIRESAUTH",
+    "SECRET",
+    "TASKSEQUENCE",
+    "PolicyAssignment",
+    "PolicyPackage",
+    "PolicyStep",
+    "TaskSequencePolicy",
+    "build_assignment_reply",
+    "build_request_assignments",
+    "build_ts_policy",
+    "parse_assignment_reply",
+    "parse_request_assignments",
+    "parse_ts_policy",
+]

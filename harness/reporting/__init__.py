@@ -1,0 +1,1 @@
+"""Reports: Allure attachments, the run summary (summary.json), and the Allure HTML build."""

@@ -1,0 +1,77 @@
+"""Writes reports/summary.json: each scenario's outcome and its model-time figures.
+
+CI dashboards read it without parsing Allure or JUnit; release managers read the same numbers
+in the Allure report.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.drivers.run import RunResult
+
+_RUNS = pytest.StashKey[list[dict[str, Any]]]()
+_SCENARIO = pytest.StashKey[dict[str, str]]()
+_ENVIRONMENT = pytest.StashKey[dict[str, Any]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("cmg-harness").addoption(
+        "--summary-json", metavar="PATH", default=None,
+        help="write each scenario's outcome and model-time figures as JSON to PATH")
+
+
+def record_run(node: pytest.Item | Any, run: RunResult) -> None:
+    """Called by the step that waited for a run; the figures go into the summary."""
+    node.stash.setdefault(_RUNS, []).append({"client": run.state["client"], **run.figures()})
+
+
+def record_environment(config: pytest.Config, info: dict[str, Any]) -> None:
+    """Which environment ran, at what scale, and how long it took to start."""
+    config.stash[_ENVIRONMENT] = info
+
+
+def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
+    request.node.stash[_SCENARIO] = {"feature": feature.name, "scenario": scenario.name}
+
+
+class SummaryWriter:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows: dict[str, dict[str, Any]] = {}
+        self.started = time.time()
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        report = yield
+        row = self.rows.setdefault(item.nodeid, {"nodeid": item.nodeid, "outcome": "passed", "duration_s": 0.0,
+                                                 **item.stash.get(_SCENARIO, {})})
+        row["duration_s"] = round(row["duration_s"] + report.duration, 3)
+        if report.failed:
+            row["outcome"] = "failed" if report.when == "call" else "error"
+        elif report.skipped and row["outcome"] == "passed":
+            row["outcome"] = "skipped"
+        if report.when == "teardown":
+            row["runs"] = item.stash.get(_RUNS, [])
+        return report
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        rows = list(self.rows.values())
+        totals = {k: sum(1 for r in rows if r["outcome"] == k) for k in ("passed", "failed", "error", "skipped")}
+        summary = {"generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                   "wall_s": round(time.time() - self.started, 3),
+                   "environment": session.config.stash.get(_ENVIRONMENT, None), "totals": totals,
+                   "scenarios": rows}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(summary, indent=2), encoding="utf-8")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    path = config.getoption("--summary-json")
+    if path and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(SummaryWriter(Path(path)), "cmg-harness-summary")

@@ -1,0 +1,1 @@
+"""Step definitions for the Gherkin scenarios under features/, grouped by domain (see features/STEPS.md)."""

@@ -1,0 +1,87 @@
+"""Fixtures the steps share: one environment per test session, reset before every scenario."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from harness.drivers.agent import AgentDriver
+from harness.drivers.base import ServiceDriver
+from harness.drivers.site import SiteDriver
+from harness.environments.base import Endpoints
+from harness.environments.local import LocalEnvironment
+from harness.reporting.pytest_plugin import record_environment
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("cmg-harness")
+    group.addoption("--scale", type=float, default=None,
+                    help="model units per physical byte and second (default: environments/local.toml)")
+    group.addoption("--keep-environment-files", action="store_true",
+                    help="keep the environment's working folder (service logs, certificates) after the run")
+
+
+@pytest.fixture(scope="session")
+def harness_environment(request: pytest.FixtureRequest) -> Iterator[LocalEnvironment]:
+    """Started once per session (per xdist worker); stopped even when the session fails or is interrupted."""
+    env = LocalEnvironment(scale=request.config.getoption("--scale"),
+                           keep_workdir=request.config.getoption("--keep-environment-files"))
+    try:
+        env.up()
+        record_environment(request.config, {"name": env.name, "scale": env.factor,
+                                            "start_s": round(env.timings["start_s"], 3)})
+        yield env
+    finally:
+        env.down()
+
+
+@pytest.fixture
+def environment(harness_environment: LocalEnvironment) -> Iterator[LocalEnvironment]:
+    """Reset before each scenario; afterwards fail on any server error, even one no step looked at."""
+    harness_environment.reset()
+    yield harness_environment
+    errors = {name: [e for e in driver.journal() if int(e["status"]) >= 500]
+              for name, driver in _drivers(harness_environment).items()}
+    errors = {name: found for name, found in errors.items() if found}
+    assert not errors, f"services answered with server errors: {errors}"
+
+
+def _drivers(env: LocalEnvironment) -> dict[str, ServiceDriver]:
+    return {"site": SiteDriver(env.http, env.endpoints["mp"].base),
+            "cmg": ServiceDriver(env.http, env.endpoints["cmg"].base),
+            "client": AgentDriver(env.http, env.endpoints["client"].base)}
+
+
+@pytest.fixture
+def endpoints(environment: LocalEnvironment) -> Endpoints:
+    return environment.endpoints
+
+
+@pytest.fixture
+def site(environment: LocalEnvironment) -> SiteDriver:
+    return SiteDriver(environment.http, environment.endpoints["mp"].base)
+
+
+@pytest.fixture
+def cmg(environment: LocalEnvironment) -> ServiceDriver:
+    driver = ServiceDriver(environment.http, environment.endpoints["cmg"].base)
+    driver.service = "cmg"
+    return driver
+
+
+@pytest.fixture
+def agent(environment: LocalEnvironment) -> AgentDriver:
+    return AgentDriver(environment.http, environment.endpoints["client"].base)
+
+
+@dataclass
+class TaskSequenceSpec:
+    """The task sequence a scenario builds up over its Given steps."""
+
+    package_id: str
+    name: str = "Upgrade to Windows 11"
+    packages: dict[str, str] = field(default_factory=dict)  # package ID -> name
+    steps: list[dict[str, object]] = field(default_factory=list)
+    deployment_id: str | None = None

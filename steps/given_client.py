@@ -1,0 +1,36 @@
+"""Given steps about clients: where they are and their Cloud Services client settings."""
+
+from __future__ import annotations
+
+from pytest_bdd import given, parsers
+
+from harness.drivers.agent import AgentDriver
+from harness.drivers.site import SiteDriver
+
+# Console wording of a Cloud Services setting -> the agent's settings key.
+SETTINGS = {
+    "Allow access to cloud distribution point": "allow_cloud_dp",
+    "Enable clients to use a cloud management gateway": "enable_cmg",
+}
+YES_NO = {"yes": True, "no": False}
+
+
+def _create(agent: AgentDriver, site: SiteDriver, name: str, network: str, **settings: bool) -> str:
+    agent.create_client(name, network=network, site_token=site.registration_token(name), **settings)
+    return name
+
+
+@given(parsers.re(r"an (?P<network>internet|intranet) client (?P<name>[A-Z0-9-]+)$"), target_fixture="client")
+def client_on(agent: AgentDriver, site: SiteDriver, network: str, name: str) -> str:
+    """Creates a client; an internet client can resolve only internet names, so it finds itself on the internet."""
+    return _create(agent, site, name, network)
+
+
+@given(parsers.re(r'an (?P<network>internet|intranet) client (?P<name>[A-Z0-9-]+) with client setting '
+                  r'"(?P<setting>[^"]+)" set to (?P<value>Yes|No)$'), target_fixture="client")
+def client_with_setting(agent: AgentDriver, site: SiteDriver, network: str, name: str, setting: str,
+                        value: str) -> str:
+    """Creates a client with one Cloud Services client setting changed (Yes/No)."""
+    if setting not in SETTINGS:
+        raise ValueError(f"unknown client setting {setting!r}; known: {', '.join(SETTINGS)}")
+    return _create(agent, site, name, network, **{SETTINGS[setting]: YES_NO[value.lower()]})

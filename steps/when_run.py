@@ -1,0 +1,41 @@
+"""When steps: the user (or a boot) starts the task sequence; the step waits for the run to end."""
+
+from __future__ import annotations
+
+import pytest
+from pytest_bdd import parsers, when
+
+from harness.drivers.agent import AgentDriver
+from harness.drivers.run import RunResult
+from harness.reporting.attach import attach_run
+from harness.reporting.pytest_plugin import record_run
+from steps.fixtures import TaskSequenceSpec
+
+# A run of the suite's task sequences takes about a second of real time; this only stops a hung
+# run from hanging the suite, it is not a timing assertion.
+RUN_TIMEOUT_S = 120.0
+
+
+def _run(agent: AgentDriver, client: str, task_sequence: TaskSequenceSpec, launch: str,
+         request: pytest.FixtureRequest) -> RunResult:
+    if task_sequence.deployment_id is None:
+        raise ValueError("the scenario has not deployed the task sequence yet")
+    run_id = agent.install(client, task_sequence.deployment_id, launch)
+    result = agent.wait(client, run_id, RUN_TIMEOUT_S)
+    attach_run(result)
+    record_run(request.node, result)
+    return result
+
+
+@when("the user installs the deployment from Software Center", target_fixture="run")
+def install_from_software_center(agent: AgentDriver, client: str, task_sequence: TaskSequenceSpec,
+                                 request: pytest.FixtureRequest) -> RunResult:
+    """Clicks Install in Software Center and waits for the run to end (its logs are attached to the report)."""
+    return _run(agent, client, task_sequence, "Software Center", request)
+
+
+@when(parsers.parse("the task sequence is started from {launch}"), target_fixture="run")
+def started_from(agent: AgentDriver, client: str, task_sequence: TaskSequenceSpec, launch: str,
+                 request: pytest.FixtureRequest) -> RunResult:
+    """Starts the task sequence from PXE, task sequence media or Windows PE and waits for the run to end."""
+    return _run(agent, client, task_sequence, launch, request)
