@@ -60,8 +60,10 @@ def parse_content_url(url: str) -> ContentUrl:
         pairs = parse_qsl(parts.query, keep_blank_values=True, max_num_fields=len(_PARAMETERS) * 4)
     except ValueError as error:
         raise ProtocolError(f"{WHAT}: not a URL ({error})") from None
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ProtocolError(f"{WHAT}: {url[:80]!r} is not an http(s) URL")
+    if parts.scheme not in ("http", "https"):
+        raise ProtocolError(f"{WHAT}: scheme {parts.scheme!r} is not http or https")
+    if not parts.netloc:
+        raise ProtocolError(f"{WHAT}: {url[:80]!r} has no host")
     if not parts.path.lower().endswith(CONTENT_PATH):
         raise ProtocolError(f"{WHAT}: path {parts.path!r} does not end in {CONTENT_PATH}")
     prefix = parts.path[: len(parts.path) - len(CONTENT_PATH)]

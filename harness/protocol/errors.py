@@ -39,9 +39,9 @@ def parse_xml(text: object, what: str) -> Element:
     return root
 
 
-def expect_root(root: Element, tag: str) -> None:
+def expect_root(root: Element, tag: str, what: str | None = None) -> None:
     if root.tag != tag:
-        raise ProtocolError(f"{tag}: root element is <{root.tag}>, expected <{tag}>")
+        raise ProtocolError(f"{what or tag}: root element is <{root.tag}>, expected <{tag}>")
 
 
 def child(parent: Element, path: str, what: str) -> Element:

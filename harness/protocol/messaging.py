@@ -11,7 +11,7 @@ import zlib
 from dataclasses import dataclass
 from xml.etree.ElementTree import Element
 
-from harness.protocol.errors import ProtocolError, expect_root, parse_xml, serialize, sub, text_of
+from harness.protocol.errors import ProtocolError, parse_xml, serialize, sub, text_of
 
 CCM_POST = "CCM_POST"
 BOUNDARY = "aAbBcCdDv1234567890VxXyYzZ"
@@ -177,11 +177,12 @@ def _split_multipart(body: bytes, boundary: bytes) -> list[bytes]:
 
 def _header_element(data: bytes) -> Element:
     text = _utf16(data, "header").rstrip("\x00")
-    header = parse_xml(text, f"{WHAT} header")
     try:
-        expect_root(header, "Msg")
-    except ProtocolError:
-        raise ProtocolError(f"{WHAT}: header is a <{header.tag}>, not a <Msg>") from None
+        header = parse_xml(text, "header")
+    except ProtocolError as error:
+        raise ProtocolError(f"{WHAT}: header is not UTF-16 XML ({error})") from None
+    if header.tag != "Msg":
+        raise ProtocolError(f"{WHAT}: header is a <{header.tag}>, not a <Msg>")
     return header
 
 
@@ -195,7 +196,7 @@ def _utf16(data: bytes, what: str) -> str:
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as error:
-        raise ProtocolError(f"{WHAT}: {what} is not UTF-16 text ({error.reason})") from None
+        raise ProtocolError(f"{WHAT}: {what} is not UTF-16 XML ({error.reason})") from None
 
 
 def _payload_text(data: bytes) -> str:

@@ -213,7 +213,7 @@ def parse_ts_policy(xml: str) -> TaskSequencePolicy:
     props = {attr(prop, "name", POLICY): text_of(child(prop, "value", POLICY))
              for prop in instance.findall("property")}
     sequence = parse_xml(_prop(props, SEQUENCE), SEQUENCE)
-    expect_root(sequence, "sequence")
+    expect_root(sequence, "sequence", SEQUENCE)
     return TaskSequencePolicy(
         advertisement_id=_prop(props, "ADV_AdvertisementID"),
         package_id=_prop(props, "PKG_PackageID"),
@@ -269,7 +269,7 @@ def _parse_references(text: str | None) -> tuple[PolicyPackage, ...]:
     if text is None or not text.strip():
         return ()
     root = parse_xml(text, REFERENCES)
-    expect_root(root, "References")
+    expect_root(root, "References", REFERENCES)
     return tuple(_reference(element) for element in root.findall("Reference"))
 
 

@@ -154,7 +154,6 @@ def test_request_with_wrong_root() -> None:
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ("<Sites>", "<Sites/><X>", r"^ContentLocationReply: missing <Site>$"),
         ('<MPSite SiteCode="PR1" ', '<MPSite ', r"^ContentLocationReply: missing <MPSite SiteCode>$"),
         ("<Version>7958</Version>", "<Version>v7958</Version>", r"<LocationRecord Version> is not an integer"),
         ("<DPType>SERVER</DPType>", "", r"^ContentLocationReply: missing <DPType>$"),
@@ -162,8 +161,11 @@ def test_request_with_wrong_root() -> None:
     ],
 )
 def test_reply_errors_name_the_problem(old: str, new: str, message: str) -> None:
-    text = DOCUMENTED_REPLY.replace(old, new, 1)
-    if new == "<Sites/><X>":
-        text = text.replace("</Sites>", "</X>")
     with pytest.raises(ProtocolError, match=message):
-        parse_location_reply(text)
+        parse_location_reply(DOCUMENTED_REPLY.replace(old, new, 1))
+
+
+@pytest.mark.parametrize(("sites", "missing"), [("", "Sites"), ("<Sites/>", "Site")])
+def test_reply_without_a_site(sites: str, missing: str) -> None:
+    with pytest.raises(ProtocolError, match=f"^ContentLocationReply: missing <{missing}>$"):
+        parse_location_reply(f"<ContentLocationReply>{sites}</ContentLocationReply>")
