@@ -6,8 +6,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
 from datetime import datetime
+from typing import Any, TypeVar
 
 import httpx
 
@@ -102,7 +102,8 @@ class ManagementChannel:
 
     def _send(self, endpoint: str, body: str, reply_to: str = "") -> str:
         message = messaging.CcmMessage(target_endpoint=endpoint, body=body, source_host=self.client,
-                                       target_host=self.base_url, reply_to=reply_to or f"direct:{self.client}:SccmMessaging")
+                                       target_host=self.base_url,
+                                       reply_to=reply_to or f"direct:{self.client}:SccmMessaging")
         payload, content_type = messaging.encode_message(message)
         verb_path = self.request_url.split("/", 3)[-1]
         self._logs.write("CcmMessaging.log", f"Sending message to {endpoint}: CCM_POST {verb_path}")

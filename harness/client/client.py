@@ -54,7 +54,8 @@ class EmulatedClient:
         logs.write("ClientLocation.log", "Client is on intranet")
         return False
 
-    def channel(self, endpoints: SiteEndpoints, logs: ClientLogs, model_now: Callable[[], datetime]) -> ManagementChannel:
+    def channel(self, endpoints: SiteEndpoints, logs: ClientLogs,
+                model_now: Callable[[], datetime]) -> ManagementChannel:
         on_internet = self.detect_internet(endpoints, logs)
         if on_internet and not self.settings.enable_cmg:
             raise ChannelError(HResult.NAME_NOT_RESOLVED,

@@ -134,7 +134,8 @@ class ContentDownloader:
                         out.write(chunk)
                         written += len(chunk)
         except httpx.HTTPError as error:
-            raise DownloadError(_hresult_for(error), f"Download() of {remote.url.split('?')[0]} failed: {error}") from None
+            where = remote.url.split("?")[0]
+            raise DownloadError(_hresult_for(error), f"Download() of {where} failed: {error}") from None
         return written
 
     def _verify(self, package_id: str, folder: Path, files: list[RemoteFile], expected: str | None) -> None:

@@ -144,7 +144,8 @@ class TaskSequenceRun:
                           purpose=Purpose.from_offer_type(policy.offer_type),
                           allow_internet=not policy.advert_flags & APTSINTRANETONLY)
 
-    def _check_internet_rules(self, deployment: Deployment, version: SiteVersion, policy: pol.TaskSequencePolicy) -> None:
+    def _check_internet_rules(self, deployment: Deployment, version: SiteVersion,
+                              policy: pol.TaskSequencePolicy) -> None:
         reason = internet_refusal(deployment, self.launch, version)
         if reason is None:
             return
@@ -214,7 +215,8 @@ class TaskSequenceRun:
     def _run_step(self, pointer: int, step: pol.PolicyStep, packages: dict[str, pol.PolicyPackage],
                   deployment: Deployment, channel: ManagementChannel, version: SiteVersion) -> None:
         self._checkpoint()
-        self.logs.smsts(f"Start executing an instruction. Instruction name: {step.name}. Instruction pointer: {pointer}")
+        self.logs.smsts(f"Start executing an instruction. Instruction name: {step.name}. "
+                        f"Instruction pointer: {pointer}")
         self.timeline.record("step.start", step=step.name, action=step.action, package=step.package_id)
         try:
             if step.package_id is not None:
@@ -239,7 +241,8 @@ class TaskSequenceRun:
 
     def _step_ended(self, step: pol.PolicyStep, hresult: HResult) -> None:
         result = "succeeded" if hresult is HResult.S_OK else "failed"
-        self.outcome.variables["_SMSTSLastActionRetCode"] = str(hresult.value if hresult.value < 2**31 else hresult.value - 2**32)
+        signed = hresult.value - 2**32 if hresult.value >= 2**31 else hresult.value  # the variable is a signed int
+        self.outcome.variables["_SMSTSLastActionRetCode"] = str(signed)
         self.outcome.variables["_SMSTSLastActionSucceeded"] = str(hresult is HResult.S_OK).lower()
         self.timeline.record("step.end", step=step.name, result=result, exit_code=hresult_text(hresult))
 

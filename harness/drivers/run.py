@@ -52,7 +52,7 @@ class RunResult:
         done = [e for e in self.downloads() if e["result"] == "succeeded"]
         return {"status": self.status, "exit_code": self.exit_code,
                 "ts_start_model_s": ts_start, "first_step_model_s": first_step,
-                "ts_duration_model_s": round(ts_end - ts_start, 3) if ts_start is not None and ts_end is not None else None,
+                "ts_duration_model_s": None if ts_start is None or ts_end is None else round(ts_end - ts_start, 3),
                 "run_model_s": self.timeline[-1]["t"] if self.timeline else None,
                 "downloads": len(done), "downloaded_model_bytes": sum(e.get("model_bytes", 0) for e in done)}
 

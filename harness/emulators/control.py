@@ -208,11 +208,11 @@ class ControlMiddleware:
             return
         started = time.perf_counter()
         method, path = scope["method"], scope["path"]
-        status = {"code": 500, "note": ""}
+        answered = _Answer()
 
         async def send_recording(message: Message) -> None:
             if message["type"] == "http.response.start":
-                status["code"] = message["status"]
+                answered.status = message["status"]
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], *IIS_HEADERS]
             await send(message)
@@ -220,14 +220,20 @@ class ControlMiddleware:
         fault = None if path.startswith(CONTROL_PREFIX) else self.control.faults.take(method, path)
         try:
             if fault is not None:
-                status["note"] = f"fault: {fault.reason}"
+                answered.note = f"fault: {fault.reason}"
                 await error_response(fault.status, fault.reason)(scope, receive, send_recording)
             else:
                 await self.app(scope, receive, send_recording)
         finally:
             elapsed = (time.perf_counter() - started) * 1e3
             query = scope.get("query_string", b"").decode("latin-1")
-            self.control.journal.record(method, path, query, status["code"], elapsed, status["note"])
+            self.control.journal.record(method, path, query, answered.status, elapsed, answered.note)
+
+
+@dataclass
+class _Answer:
+    status: int = 500  # what the journal says when the app died before answering
+    note: str = ""
 
 
 # IIS-like identity headers: real tools and people reading captures expect them (spec §6.4).

@@ -12,6 +12,7 @@ import importlib
 import json
 import socket
 import sys
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -52,7 +53,7 @@ def _listening_socket(args: argparse.Namespace) -> socket.socket:
 
 
 def _read_config(source: str) -> dict[str, Any]:
-    text = sys.stdin.read() if source == "-" else open(source, encoding="utf-8").read()
+    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     config = json.loads(text)
     if not isinstance(config, dict):
         raise SystemExit("configuration must be a JSON object")

@@ -137,7 +137,7 @@ class LocalEnvironment:
         self._azurite = AzuriteProcess(executable=find_azurite_blob(PROJECT_ROOT), cert=cert, accounts=accounts,
                                        log_path=workdir / "logs" / "storage.log", workdir=workdir / "azurite")
         port = self._azurite.start(timeout=START_TIMEOUT)
-        self.timings["azurite_ready_s"] = self._azurite.ready_seconds
+        self.timings["azurite_ready_s"] = self._azurite.ready_seconds or 0.0
         return port
 
     def _endpoints_for(self, ports: dict[str, int], storage_port: int, ca: Path) -> Endpoints:

@@ -151,7 +151,7 @@ def _severity(text: str, where: str) -> Severity:
 
 
 def _thread(text: str, where: str) -> int:
-    if not text.isascii() or not text.isdigit():
+    if not text.isascii() or not text.isdigit() or len(text) > 20:
         raise ProtocolError(f"{where}: thread {text!r} is not a number")
     return int(text)
 

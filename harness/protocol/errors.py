@@ -19,7 +19,8 @@ from defusedxml.ElementTree import fromstring as _defused_fromstring
 MAX_XML_CHARS = 4 * 1024 * 1024
 # XML 1.0 cannot carry these code points at all, escaped or not.
 _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_INTEGER = re.compile(r"[ \t\r\n]*-?[0-9]+[ \t\r\n]*")
+# 40 digits covers any 128-bit value; longer runs are refused before int() (which fails past 4,300 digits).
+_INTEGER = re.compile(r"[ \t\r\n]*-?[0-9]{1,40}[ \t\r\n]*")
 
 
 class ProtocolError(ValueError):

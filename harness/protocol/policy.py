@@ -83,6 +83,7 @@ class PolicyAssignment:
 
 
 def build_assignment_reply(assignments: Iterable[PolicyAssignment]) -> str:
+    # [INFERENCE] root attributes and PolicyAssignmentID format; SCCMSecrets reads only the <Policy> elements.
     root = Element(REPLY, SchemaVersion="1.00", ReplyType="Full")
     for assignment in assignments:
         assignment_id = uuid.uuid5(_ASSIGNMENT_NAMESPACE, assignment.policy_id)
@@ -188,6 +189,7 @@ def _sequence(p: TaskSequencePolicy) -> str:
 
 
 def _step_element(step: PolicyStep) -> Element:
+    # [INFERENCE] durationSeconds is the harness's own attribute; real steps carry the command to run instead.
     element = Element("step", type=STEP_TYPES.get(step.action, step.action), name=step.name,
                       continueOnError=str(step.continue_on_error).lower(),
                       durationSeconds=repr(step.duration_s))
@@ -198,6 +200,7 @@ def _step_element(step: PolicyStep) -> Element:
 
 
 def _references(packages: tuple[PolicyPackage, ...]) -> str:
+    # [INFERENCE] the real TS_References format was not found; Name and Size serve the emulated client.
     references = Element("References")
     for package in packages:
         sub(references, "Reference", Package=package.package_id, Version=str(package.version),

@@ -16,7 +16,7 @@ import pytest
 from harness.drivers.run import RunResult
 
 _RUNS = pytest.StashKey[list[dict[str, Any]]]()
-_SCENARIO = pytest.StashKey[dict[str, str]]()
+_SCENARIO = pytest.StashKey[dict[str, Any]]()
 _ENVIRONMENT = pytest.StashKey[dict[str, Any]]()
 
 
@@ -49,8 +49,9 @@ class SummaryWriter:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         report = yield
+        names: dict[str, Any] = item.stash.get(_SCENARIO, {})
         row = self.rows.setdefault(item.nodeid, {"nodeid": item.nodeid, "outcome": "passed", "duration_s": 0.0,
-                                                 **item.stash.get(_SCENARIO, {})})
+                                                 **names})
         row["duration_s"] = round(row["duration_s"] + report.duration, 3)
         if report.failed:
             row["outcome"] = "failed" if report.when == "call" else "error"

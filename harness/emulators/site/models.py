@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from harness.emulators.control import HttpError
 from harness.model.content import content_sha256
 from harness.model.deployment import Deployment
 from harness.model.task_sequence import Package, TaskSequence
@@ -25,7 +26,6 @@ from harness.protocol.tokens import (
     Token,
     sign_token,
 )
-from harness.emulators.control import HttpError
 
 DP_PACKAGE_VDIR = "SMS_DP_SMSPKG$"
 

@@ -6,6 +6,7 @@ the real Azure SDK; the site server's own DP keeps nothing (its bytes are regene
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,10 +57,8 @@ class BlobContent:
             self._container.delete_blob(name)
 
     def _ensure_container(self) -> None:
-        try:
+        with contextlib.suppress(ResourceExistsError):
             self._container.create_container()
-        except ResourceExistsError:
-            pass
 
     def close(self) -> None:
         self._container.close()

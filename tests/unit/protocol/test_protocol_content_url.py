@@ -7,13 +7,20 @@ from harness.protocol.errors import ProtocolError
 from harness.protocol.tokens import CONTENT_URL_WINDOW
 
 # Spec §3.4, DataTransferService.log [S33], with the "…" of the tid filled in.
-DOCUMENTED = ("https://cmg1.contoso.com:443/downloadrestservice.svc/getcontentxmlsecure?pid=CMG00013&cid=CMG00013"
-              "&tid=GUID:3fb5cf5d-1c2b-4a4e-9b0e-6f0c2d7e8a91&iss=CMDP.IAAS2.CONTOSO.COM"
-              "&alg=1.2.840.113549.1.1.11&st=2019-11-19T01:44:04&et=2019-11-19T09:44:04")
-PARSED = ContentUrl(base="https://cmg1.contoso.com:443", package_id="CMG00013", content_id="CMG00013",
-                    tid="GUID:3fb5cf5d-1c2b-4a4e-9b0e-6f0c2d7e8a91", issuer="CMDP.IAAS2.CONTOSO.COM",
-                    start=datetime(2019, 11, 19, 1, 44, 4, tzinfo=UTC),
-                    end=datetime(2019, 11, 19, 9, 44, 4, tzinfo=UTC))
+DOCUMENTED = (
+    "https://cmg1.contoso.com:443/downloadrestservice.svc/getcontentxmlsecure?pid=CMG00013&cid=CMG00013"
+    "&tid=GUID:3fb5cf5d-1c2b-4a4e-9b0e-6f0c2d7e8a91&iss=CMDP.IAAS2.CONTOSO.COM"
+    "&alg=1.2.840.113549.1.1.11&st=2019-11-19T01:44:04&et=2019-11-19T09:44:04"
+)
+PARSED = ContentUrl(
+    base="https://cmg1.contoso.com:443",
+    package_id="CMG00013",
+    content_id="CMG00013",
+    tid="GUID:3fb5cf5d-1c2b-4a4e-9b0e-6f0c2d7e8a91",
+    issuer="CMDP.IAAS2.CONTOSO.COM",
+    start=datetime(2019, 11, 19, 1, 44, 4, tzinfo=UTC),
+    end=datetime(2019, 11, 19, 9, 44, 4, tzinfo=UTC),
+)
 
 
 def test_documented_url_parses() -> None:
@@ -28,7 +35,9 @@ def test_build_gives_the_documented_url() -> None:
 
 def test_times_are_written_in_utc() -> None:
     local = PARSED.start.astimezone(timezone(timedelta(hours=-8)))
-    url = build_content_url(ContentUrl("https://cmg", "P", "P", "GUID:x", "MP", local, local + timedelta(hours=8)))
+    url = build_content_url(
+        ContentUrl("https://cmg", "P", "P", "GUID:x", "MP", local, local + timedelta(hours=8))
+    )
     assert "st=2019-11-19T01:44:04&et=2019-11-19T09:44:04" in url
 
 
@@ -40,8 +49,15 @@ def test_values_are_escaped_and_unescaped() -> None:
 
 
 def test_parse_content_query_reports_the_base_back() -> None:
-    params = {"pid": "P", "cid": "C", "tid": "GUID:1", "iss": "MP", "alg": "1.2.840.113549.1.1.11",
-              "st": "2019-11-19T01:44:04", "et": "2019-11-19T09:44:04"}
+    params = {
+        "pid": "P",
+        "cid": "C",
+        "tid": "GUID:1",
+        "iss": "MP",
+        "alg": "1.2.840.113549.1.1.11",
+        "st": "2019-11-19T01:44:04",
+        "et": "2019-11-19T09:44:04",
+    }
     parsed = parse_content_query(params, "https://cmg.example:4443")
     assert (parsed.base, parsed.package_id, parsed.end) == ("https://cmg.example:4443", "P", PARSED.end)
 
@@ -60,7 +76,11 @@ def test_missing_parameter_is_named(name: str) -> None:
         ("st=2019-11-19T01:44:04", "st=2019-11-19 01:44", "parameter st is not a UTC time"),
         ("et=2019-11-19T09:44:04", "et=2019-1-9T9:44:04", "parameter et is not a UTC time"),
         ("et=2019-11-19T09:44:04", "et=2019-02-30T09:44:04", "parameter et is not a UTC time"),
-        ("et=2019-11-19T09:44:04", "et=2019-11-18T09:44:04", r"parameter et \(2019-11-18T09:44:04\) is before st"),
+        (
+            "et=2019-11-19T09:44:04",
+            "et=2019-11-18T09:44:04",
+            r"parameter et \(2019-11-18T09:44:04\) is before st",
+        ),
         ("tid=GUID:", "tid=", "parameter tid must be GUID:<guid>"),
         ("&alg=", "&pid=X&alg=", "parameter pid is given more than once"),
         ("getcontentxmlsecure", "getcontent", "path '/downloadrestservice.svc/getcontent' does not end in"),

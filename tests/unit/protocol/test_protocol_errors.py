@@ -36,8 +36,7 @@ def test_parse_xml_rejects(text: object, message: str) -> None:
 
 
 def test_parse_xml_refuses_entity_expansion() -> None:
-    bomb = ('<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
-            "<lolz>&lol2;</lolz>")
+    bomb = '<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><lolz>&lol2;</lolz>'
     with pytest.raises(ProtocolError, match="not well-formed XML"):
         parse_xml(bomb, "Doc")
 
@@ -80,3 +79,8 @@ def test_serialize_keeps_carriage_returns_and_refuses_what_xml_cannot_carry() ->
     assert parsed.findtext("Text") == "c\r\nd"
     with pytest.raises(ProtocolError, match=r"^Root: a value contains U\+0001"):
         serialize(Element("Root", Value="\x01"))
+
+
+def test_to_int_refuses_absurdly_long_numbers() -> None:
+    with pytest.raises(ProtocolError, match="is not an integer"):
+        to_int("9" * 5000, "Doc", "<X>")

@@ -48,28 +48,50 @@ HASH = "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08"
 DOCUMENTED_HASH_REPLY = f"""\
 <ContentLocationReply SchemaVersion="1.00" ContentFlags="200960" HashAlgorithm="32780" AlgorithmPreference="4"
  Hash="{HASH}"><ContentInfo PackageFlags="0"><ContentHashValues><Hash Algorithm="32780" HashString="{HASH}"
- HashPreference="4"/></ContentHashValues></ContentInfo><Sites><Site><MPSite SiteCode="PR1" SiteLocality="LOCAL"/>
- <LocationRecords/></Site></Sites><RelatedContentIDs/></ContentLocationReply>"""
+ HashPreference="4"/></ContentHashValues></ContentInfo><Sites><Site>
+ <MPSite SiteCode="PR1" SiteLocality="LOCAL"/><LocationRecords/></Site></Sites><RelatedContentIDs/>
+</ContentLocationReply>"""
 
 CLOUD = LocationRecord(
     url="https://cmg.contoso.example/downloadrestservice.svc/getcontentxmlsecure?pid=PS100004&cid=PS100004",
-    server_remote_name="CMG.CONTOSO.EXAMPLE", locality="INTERNET", dp_type="CLOUD",
-    capabilities=(("SSLState", "1"), ("AuthMethod", "1024")))
-DP = LocationRecord(url="https://cm01/SMS_DP_SMSPKG$/PS100004", server_remote_name="CM01", locality="LOCAL",
-                    dp_type="SERVER", version=8913, signature_url="https://cm01/SMS_DP_SMSSIG$/PS100004.1.tar")
+    server_remote_name="CMG.CONTOSO.EXAMPLE",
+    locality="INTERNET",
+    dp_type="CLOUD",
+    capabilities=(("SSLState", "1"), ("AuthMethod", "1024")),
+)
+DP = LocationRecord(
+    url="https://cm01/SMS_DP_SMSPKG$/PS100004",
+    server_remote_name="CM01",
+    locality="LOCAL",
+    dp_type="SERVER",
+    version=8913,
+    signature_url="https://cm01/SMS_DP_SMSSIG$/PS100004.1.tar",
+)
 
 
 def test_documented_request_parses() -> None:
     assert parse_location_request(DOCUMENTED_REQUEST) == ContentLocationRequest(
-        package_id="CAS00015", package_version=1, site_code="P01", use_azure=True, use_internet_dp=False,
-        dp_token_auth=True, allow_http=True, allow_smb=True, allow_super_peer=True, location_type="SMSPackage",
-        deployment_flags=9223372036855313105, ad_site="Default-First-Site-Name", forest="Contoso.Com",
-        domain="Contoso.Com")
+        package_id="CAS00015",
+        package_version=1,
+        site_code="P01",
+        use_azure=True,
+        use_internet_dp=False,
+        dp_token_auth=True,
+        allow_http=True,
+        allow_smb=True,
+        allow_super_peer=True,
+        location_type="SMSPackage",
+        deployment_flags=9223372036855313105,
+        ad_site="Default-First-Site-Name",
+        forest="Contoso.Com",
+        domain="Contoso.Com",
+    )
 
 
 def test_request_round_trip() -> None:
-    request = ContentLocationRequest("PS100004", 3, "PS1", use_azure=True, use_internet_dp=True,
-                                     allow_super_peer=True, deployment_flags=17)
+    request = ContentLocationRequest(
+        "PS100004", 3, "PS1", use_azure=True, use_internet_dp=True, allow_super_peer=True, deployment_flags=17
+    )
     text = build_location_request(request)
     assert text.startswith('<ContentLocationRequest SchemaVersion="1.00" BGRVersion="1"')
     assert parse_location_request(text) == request
@@ -78,18 +100,32 @@ def test_request_round_trip() -> None:
 def test_absent_flags_read_as_zero_and_absent_names_as_empty() -> None:
     request = parse_location_request(
         '<ContentLocationRequest><Package ID="P" Version="1"/><AssignedSite SiteCode="S"/>'
-        '<ClientLocationInfo UseAzure="0"/></ContentLocationRequest>')
+        '<ClientLocationInfo UseAzure="0"/></ContentLocationRequest>'
+    )
     assert (request.dp_token_auth, request.allow_http, request.location_type, request.ad_site) == (
-        False, False, "SMSPackage", "")
+        False,
+        False,
+        "SMSPackage",
+        "",
+    )
 
 
 def test_documented_reply_parses() -> None:
     assert parse_location_reply(DOCUMENTED_REPLY) == ContentLocationReply(
-        site_code="PR1", site_locality="LOCAL", records=(LocationRecord(
-            url="http://PR1SITE.CONTOSO.COM/SMS_DP_SMSPKG$/fbb5724a-8dc3-4f1e-9a8e-0e2f3c4d5b6a",
-            signature_url="http://PR1SITE.CONTOSO.COM/SMS_DP_SMSSIG$/fbb5724a-8dc3-4f1e-9a8e-0e2f3c4d5b6a.1.tar",
-            server_remote_name="PR1SITE.CONTOSO.COM", locality="LOCAL", dp_type="SERVER", version=7958,
-            capabilities=(("SSLState", "0"),)),))
+        site_code="PR1",
+        site_locality="LOCAL",
+        records=(
+            LocationRecord(
+                url="http://PR1SITE.CONTOSO.COM/SMS_DP_SMSPKG$/fbb5724a-8dc3-4f1e-9a8e-0e2f3c4d5b6a",
+                signature_url="http://PR1SITE.CONTOSO.COM/SMS_DP_SMSSIG$/fbb5724a-8dc3-4f1e-9a8e-0e2f3c4d5b6a.1.tar",
+                server_remote_name="PR1SITE.CONTOSO.COM",
+                locality="LOCAL",
+                dp_type="SERVER",
+                version=7958,
+                capabilities=(("SSLState", "0"),),
+            ),
+        ),
+    )
 
 
 def test_documented_fallback_reply_parses_as_empty() -> None:
@@ -123,8 +159,12 @@ def test_reply_round_trip_empty() -> None:
 
 
 def test_records_of_every_site_are_kept() -> None:
-    two_sites = DOCUMENTED_REPLY.replace("</Site></Sites>", "</Site>" + DOCUMENTED_REPLY.split("<Sites>")[1]
-                                         .split("</Sites>")[0].replace("PR1", "PR2") + "</Sites>")
+    two_sites = DOCUMENTED_REPLY.replace(
+        "</Site></Sites>",
+        "</Site>"
+        + DOCUMENTED_REPLY.split("<Sites>")[1].split("</Sites>")[0].replace("PR1", "PR2")
+        + "</Sites>",
+    )
     reply = parse_location_reply(two_sites)
     assert reply.site_code == "PR1"
     assert [r.server_remote_name for r in reply.records] == ["PR1SITE.CONTOSO.COM", "PR2SITE.CONTOSO.COM"]
@@ -135,9 +175,17 @@ def test_records_of_every_site_are_kept() -> None:
     [
         ('ID="CAS00015" ', "", r"^ContentLocationRequest: missing <Package ID>$"),
         ('<AssignedSite SiteCode="P01"/>', "", r"^ContentLocationRequest: missing <AssignedSite>$"),
-        ('Version="1" Deploy', 'Version="one" Deploy', r"^ContentLocationRequest: <Package Version> is not an integer: 'one'"),
+        (
+            'Version="1" Deploy',
+            'Version="one" Deploy',
+            r"^ContentLocationRequest: <Package Version> is not an integer: 'one'",
+        ),
         ('UseAzure="1"', 'UseAzure="yes"', r"^ContentLocationRequest: <ClientLocationInfo UseAzure> must be"),
-        ("<ContentLocationRequest ", "<ContentLocationReply ", r"^ContentLocationRequest: not well-formed XML"),
+        (
+            "<ContentLocationRequest ",
+            "<ContentLocationReply ",
+            r"^ContentLocationRequest: not well-formed XML",
+        ),
         ("</ClientLocationInfo>", "", r"^ContentLocationRequest: not well-formed XML"),
     ],
 )
@@ -147,15 +195,21 @@ def test_request_errors_name_the_problem(old: str, new: str, message: str) -> No
 
 
 def test_request_with_wrong_root() -> None:
-    with pytest.raises(ProtocolError, match=r"^ContentLocationRequest: root element is <ContentLocationReply>"):
+    with pytest.raises(
+        ProtocolError, match=r"^ContentLocationRequest: root element is <ContentLocationReply>"
+    ):
         parse_location_request(DOCUMENTED_REPLY)
 
 
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ('<MPSite SiteCode="PR1" ', '<MPSite ', r"^ContentLocationReply: missing <MPSite SiteCode>$"),
-        ("<Version>7958</Version>", "<Version>v7958</Version>", r"<LocationRecord Version> is not an integer"),
+        ('<MPSite SiteCode="PR1" ', "<MPSite ", r"^ContentLocationReply: missing <MPSite SiteCode>$"),
+        (
+            "<Version>7958</Version>",
+            "<Version>v7958</Version>",
+            r"<LocationRecord Version> is not an integer",
+        ),
         ("<DPType>SERVER</DPType>", "", r"^ContentLocationReply: missing <DPType>$"),
         ("<URL Name=", "<URL Nom=", r"^ContentLocationReply: missing <URL Name>$"),
     ],

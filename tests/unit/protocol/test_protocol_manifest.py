@@ -4,17 +4,31 @@ from harness.protocol.errors import ProtocolError
 from harness.protocol.manifest import ContentManifest, ManifestFile, build_manifest, parse_manifest
 
 HASH = "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08"
-MANIFEST = ContentManifest("PS100004", 2, HASH, (
-    ManifestFile("install.wim", 4_500_000_000,
-                 "https://contosocmg.blob.core.example:10000/pkgs/PS100004.2/install.wim?sv=2021&sig=a%2Bb"),
-    ManifestFile("setup.exe", 0, "https://contosocmg.blob.core.example:10000/pkgs/PS100004.2/setup.exe?sv=1"),
-))
+MANIFEST = ContentManifest(
+    "PS100004",
+    2,
+    HASH,
+    (
+        ManifestFile(
+            "install.wim",
+            4_500_000_000,
+            "https://contosocmg.blob.core.example:10000/pkgs/PS100004.2/install.wim?sv=2021&sig=a%2Bb",
+        ),
+        ManifestFile(
+            "setup.exe", 0, "https://contosocmg.blob.core.example:10000/pkgs/PS100004.2/setup.exe?sv=1"
+        ),
+    ),
+)
 
 
 def test_round_trip() -> None:
     text = build_manifest(MANIFEST)
-    assert text.startswith(f'<ContentManifest PackageID="PS100004" Version="2" HashAlgorithm="SHA256" Hash="{HASH}">')
-    assert '<File Name="install.wim" Size="4500000000" URL="https://contosocmg.blob.core.example:10000/' in text
+    assert text.startswith(
+        f'<ContentManifest PackageID="PS100004" Version="2" HashAlgorithm="SHA256" Hash="{HASH}">'
+    )
+    assert (
+        '<File Name="install.wim" Size="4500000000" URL="https://contosocmg.blob.core.example:10000/' in text
+    )
     assert parse_manifest(text) == MANIFEST
 
 

@@ -9,14 +9,19 @@ from harness.protocol.site_info import (
     parse_site_info_request,
 )
 
-REPLY = ("<SiteInfoReply SchemaVersion=\"1.00\"><Site><SiteCode>PS1</SiteCode><Version>5.00.8913.1000</Version>"
-         "<BuildNumber>8913</BuildNumber><FullVersion>1910</FullVersion></Site></SiteInfoReply>")
+REPLY = (
+    '<SiteInfoReply SchemaVersion="1.00"><Site><SiteCode>PS1</SiteCode><Version>5.00.8913.1000</Version>'
+    "<BuildNumber>8913</BuildNumber><FullVersion>1910</FullVersion></Site></SiteInfoReply>"
+)
 INFO = SiteInfo("PS1", "5.00.8913.1000", 8913, "1910")
 
 
 def test_request_round_trip() -> None:
     text = build_site_info_request("PS1")
-    assert text == '<SiteInformationRequest SchemaVersion="1.00"><SiteCode Name="PS1" /></SiteInformationRequest>'
+    assert (
+        text
+        == '<SiteInformationRequest SchemaVersion="1.00"><SiteCode Name="PS1" /></SiteInformationRequest>'
+    )
     assert parse_site_info_request(text) == "PS1"
 
 
@@ -35,8 +40,10 @@ def test_documented_fields_alone_are_enough() -> None:
     ("text", "message"),
     [
         ("<SiteInformationRequest/>", r"^SiteInformationRequest: missing <SiteCode>$"),
-        ("<SiteInformationRequest><SiteCode/></SiteInformationRequest>",
-         r"^SiteInformationRequest: missing <SiteCode Name>$"),
+        (
+            "<SiteInformationRequest><SiteCode/></SiteInformationRequest>",
+            r"^SiteInformationRequest: missing <SiteCode Name>$",
+        ),
         ("<SiteInfoReply/>", r"^SiteInformationRequest: root element is <SiteInfoReply>"),
     ],
 )

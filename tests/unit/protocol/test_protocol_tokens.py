@@ -22,8 +22,12 @@ CONTENT = Token("content", "CLIENT01", NOW, NOW + CONTENT_TOKEN_LIFETIME, (("pid
 
 
 def test_lifetimes() -> None:
-    assert (CCM_TOKEN_LIFETIME, CONTENT_TOKEN_LIFETIME, SITE_TOKEN_LIFETIME, CONTENT_URL_WINDOW) == (
-        timedelta(hours=8), timedelta(hours=24), timedelta(days=90), timedelta(hours=8))
+    assert (
+        timedelta(hours=8),
+        timedelta(hours=24),
+        timedelta(days=90),
+        timedelta(hours=8),
+    ) == (CCM_TOKEN_LIFETIME, CONTENT_TOKEN_LIFETIME, SITE_TOKEN_LIFETIME, CONTENT_URL_WINDOW)
 
 
 def test_round_trip_and_claims() -> None:
@@ -41,7 +45,9 @@ def test_shape_is_two_unpadded_base64url_parts() -> None:
 
 
 def test_naive_now_is_taken_as_utc() -> None:
-    assert verify_token(sign_token(CONTENT, KEY), KEY, kind="content", now=NOW.replace(tzinfo=None)) == CONTENT
+    assert (
+        verify_token(sign_token(CONTENT, KEY), KEY, kind="content", now=NOW.replace(tzinfo=None)) == CONTENT
+    )
 
 
 def test_sign_refuses_naive_times() -> None:
@@ -78,13 +84,27 @@ def _forge(payload: bytes) -> str:
 @pytest.mark.parametrize(
     "text",
     [
-        "", "abc", "a.b.c", "é.x", "a" * 70_000, "ab!.cd", "abc=.def",
-        _forge(b"not json"), _forge(b'{"kind": "ccm"}'), _forge(b"[]"),
-        _forge(b'{"kind":"ccm","sub":"c","iat":"2024-05-01T10:00:00","exp":"2024-05-01T18:00:00+00:00","claims":[]}'),
+        "",
+        "abc",
+        "a.b.c",
+        "é.x",
+        "a" * 70_000,
+        "ab!.cd",
+        "abc=.def",
+        _forge(b"not json"),
+        _forge(b'{"kind": "ccm"}'),
+        _forge(b"[]"),
+        _forge(
+            b'{"kind":"ccm","sub":"c","iat":"2024-05-01T10:00:00","exp":"2024-05-01T18:00:00+00:00","claims":[]}'
+        ),
         _forge(b'{"kind":"ccm","sub":"c","iat":"2024-05-01T10:00:00+00:00","exp":"x","claims":[]}'),
-        _forge(b'{"kind":"ccm","sub":1,"iat":"2024-05-01T10:00:00+00:00","exp":"2024-05-01T18:00:00+00:00","claims":[]}'),
-        _forge(b'{"kind":"ccm","sub":"c","iat":"2024-05-01T10:00:00+00:00","exp":"2024-05-01T18:00:00+00:00",'
-               b'"claims":["ab"]}'),
+        _forge(
+            b'{"kind":"ccm","sub":1,"iat":"2024-05-01T10:00:00+00:00","exp":"2024-05-01T18:00:00+00:00","claims":[]}'
+        ),
+        _forge(
+            b'{"kind":"ccm","sub":"c","iat":"2024-05-01T10:00:00+00:00","exp":"2024-05-01T18:00:00+00:00",'
+            b'"claims":["ab"]}'
+        ),
     ],
 )
 def test_malformed(text: str) -> None:
