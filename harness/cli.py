@@ -2,6 +2,7 @@
 
     cmg-harness up [--scale N] [--json]     start the local environment; print its endpoints; stop on Ctrl+C
     cmg-harness run [pytest args…]          run the acceptance suite; write reports/
+    cmg-harness matrix [--json]             the capability matrix by site version
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 from pathlib import Path
 
 from harness.environments.local import PROJECT_ROOT, LocalEnvironment
+from harness.model import matrix as capability_matrix
 
 log = logging.getLogger("cmg_harness")
 
@@ -33,8 +35,13 @@ def main(argv: list[str] | None = None) -> int:
                               description="Extra arguments are passed to pytest (e.g. -k, -x, --scale).")
     run.add_argument("--reports", type=Path, default=PROJECT_ROOT / "reports", help="report folder (default: reports/)")
     run.add_argument("--no-html", action="store_true", help="skip building the Allure HTML report")
+    matrix = commands.add_parser("matrix", help="print the capability matrix by site version (spec §1.7)")
+    matrix.add_argument("--json", action="store_true", help="as one JSON object")
     args, extra = parser.parse_known_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+    if args.command == "matrix":
+        print(json.dumps(capability_matrix.as_json()) if args.json else capability_matrix.as_table())
+        return 0
     if args.command == "up":
         if extra:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
@@ -104,5 +111,14 @@ def build_html(results: Path, output: Path) -> None:
         log.error("allure generate failed: %s", " ".join(command))
 
 
+def entry_point() -> None:
+    """Console script: a closed pipe (`cmg-harness matrix | head`) is not an error."""
+    try:
+        sys.exit(main())
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(0)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry_point()

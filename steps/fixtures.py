@@ -9,6 +9,7 @@ import pytest
 
 from harness.drivers.agent import AgentDriver
 from harness.drivers.base import ServiceDriver
+from harness.drivers.cmg import CmgDriver
 from harness.drivers.site import SiteDriver
 from harness.environments.base import Endpoints
 from harness.environments.local import LocalEnvironment
@@ -50,7 +51,7 @@ def environment(harness_environment: LocalEnvironment) -> Iterator[LocalEnvironm
 
 def _drivers(env: LocalEnvironment) -> dict[str, ServiceDriver]:
     return {"site": SiteDriver(env.http, env.endpoints["mp"].base),
-            "cmg": ServiceDriver(env.http, env.endpoints["cmg"].base),
+            "cmg": CmgDriver(env.http, env.endpoints["cmg"].base),
             "client": AgentDriver(env.http, env.endpoints["client"].base)}
 
 
@@ -65,10 +66,8 @@ def site(environment: LocalEnvironment) -> SiteDriver:
 
 
 @pytest.fixture
-def cmg(environment: LocalEnvironment) -> ServiceDriver:
-    driver = ServiceDriver(environment.http, environment.endpoints["cmg"].base)
-    driver.service = "cmg"
-    return driver
+def cmg(environment: LocalEnvironment) -> CmgDriver:
+    return CmgDriver(environment.http, environment.endpoints["cmg"].base)
 
 
 @pytest.fixture

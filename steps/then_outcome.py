@@ -5,6 +5,7 @@ from __future__ import annotations
 from pytest_bdd import parsers, then
 
 from harness.drivers.base import ServiceDriver
+from harness.drivers.cmg import CmgDriver
 from harness.drivers.run import RunResult
 from harness.drivers.site import SiteDriver
 from harness.environments.base import Endpoints
@@ -109,11 +110,10 @@ def refused(run: RunResult, reason: str) -> None:
 
 
 @then("no content is downloaded")
-def nothing_downloaded(run: RunResult, cmg: ServiceDriver) -> None:
+def nothing_downloaded(run: RunResult, cmg: CmgDriver) -> None:
     """No download was attempted and the CMG content service was never asked for content."""
     assert not run.events("download.start"), f"downloads happened\n{run.describe()}"
-    content = [e for e in cmg.journal() if "getcontentxmlsecure" in str(e["path"])]
-    assert not content, f"the CMG content service was asked for content: {content}"
+    assert not cmg.content_requests(), f"the CMG content service was asked for content: {cmg.content_requests()}"
 
 
 @then(parsers.parse("the content location reply for {package_id} has no locations"))
@@ -125,7 +125,7 @@ def no_locations(run: RunResult, package_id: str) -> None:
 
 
 @then("the client talked to the site only through the CMG")
-def only_through_cmg(cmg: ServiceDriver, site: SiteDriver) -> None:
+def only_through_cmg(cmg: CmgDriver, site: SiteDriver) -> None:
     """Every request the site answered was one the CMG forwarded on the token path."""
     site_requests = _product_requests(site)
     through_cmg = [e for e in _product_requests(cmg) if "/CCM_Proxy_ServerAuth/" in str(e["path"])]
@@ -136,7 +136,7 @@ def only_through_cmg(cmg: ServiceDriver, site: SiteDriver) -> None:
 
 
 @then("the client never contacted the CMG")
-def never_contacted_cmg(cmg: ServiceDriver) -> None:
+def never_contacted_cmg(cmg: CmgDriver) -> None:
     """The CMG answered no product request (control API calls aside)."""
     requests = _product_requests(cmg)
     assert not requests, f"the CMG answered: {requests}"

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -28,7 +29,14 @@ from starlette.routing import Route
 from harness.client.channel import SiteEndpoints
 from harness.client.client import EmulatedClient
 from harness.client.engine import TaskSequenceRun
-from harness.emulators.control import ControlMiddleware, ControlPlane, HttpError, http_error_handler, read_json
+from harness.emulators.control import (
+    ControlMiddleware,
+    ControlPlane,
+    HttpError,
+    http_error_handler,
+    read_json,
+    route_error_handler,
+)
 from harness.model.client_settings import CloudServicesSettings, NetworkLocation
 from harness.model.deployment import LaunchMode
 from harness.model.units import ModelClock
@@ -118,8 +126,9 @@ class AgentService:
     async def create_client(self, request: Request) -> Response:
         body = await _object(request)
         name = str(body.get("name", "")).strip()
-        if not name or not name.replace("-", "").isalnum():
-            raise HttpError(400, "'name' must be a computer name (letters, digits and '-')")
+        # ASCII and short: the name also names the client's directory.
+        if not name or len(name) > 63 or not (name.isascii() and name.replace("-", "").isalnum()):
+            raise HttpError(400, "'name' must be a computer name (up to 63 letters, digits and '-')")
         network = _enum(NetworkLocation, body.get("network", "internet"), "network")
         settings = _settings(body.get("settings", {}))
         token = body.get("site_token")
@@ -200,7 +209,7 @@ def create_app(config: dict[str, Any]) -> Starlette:
                               ModelClock.from_json(config["clock"]), workdir))
     control = ControlPlane("client", agent)
     app = Starlette(routes=[*control.routes(), *AgentService(agent).routes()],
-                    exception_handlers={HttpError: http_error_handler},
+                    exception_handlers={HttpError: http_error_handler, HTTPException: route_error_handler},
                     middleware=[Middleware(ControlMiddleware, control=control)])
     app.state.agent = agent
     return app

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 
 import httpx
 
@@ -31,6 +31,13 @@ class EmulatedClient:
 
     def windows_path(self, path: Path) -> str:
         return "C:\\" + str(path.relative_to(self.root)).replace("/", "\\")
+
+    def local_path(self, windows_path: str) -> Path:
+        """C:\\Drivers -> <root>/Drivers; only the system drive exists, and nothing may leave it."""
+        parts = PureWindowsPath(windows_path)
+        if parts.drive.upper() not in ("C:", "") or ".." in parts.parts:
+            raise ValueError(f"path {windows_path!r} is not on the client's C: drive")
+        return self.root.joinpath(*[p for p in parts.parts if p not in (parts.anchor, parts.drive)])
 
     @property
     def ts_cache(self) -> Path:

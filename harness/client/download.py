@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -43,6 +44,15 @@ class RemoteFile:
 
 
 @dataclass(frozen=True)
+class RetryPolicy:
+    """SMSTSDownloadRetryCount / SMSTSDownloadRetryDelay (defaults 2 and 15 s, spec §2.6 [S25])."""
+
+    count: int = 0
+    delay: float = 0.0  # model seconds
+    sleep: Callable[[float], None] = lambda seconds: None
+
+
+@dataclass(frozen=True)
 class Downloaded:
     source: str
     path: Path
@@ -63,15 +73,24 @@ class ContentDownloader:
         self.log = log
         self.component = component
 
-    def fetch(self, package_id: str, version: int, reply: ContentLocationReply, destination: Path) -> Downloaded:
-        """Try each location in the order given; the first that yields verified content wins."""
+    def fetch(self, package_id: str, version: int, reply: ContentLocationReply, destination: Path,
+              retry: RetryPolicy | None = None) -> Downloaded:
+        """Try each location in the order given, each `1 + retries` times; the first verified content wins."""
+        retry = retry or RetryPolicy()
         last = DownloadError(HResult.NO_CONTENT_LOCATION, f"no location for {package_id}:{version}")
         for record in reply.records:
-            try:
-                return self._fetch_from(package_id, record, reply, destination)
-            except DownloadError as error:
-                self._say(f"Failed to download {package_id} from {record.url}: {error}", error=True)
-                last = error
+            for attempt in range(retry.count + 1):
+                try:
+                    return self._fetch_from(package_id, record, reply, destination)
+                except DownloadError as error:
+                    self._say(f"Failed to download {package_id} from {record.url.split('?')[0]}: {error}", error=True)
+                    last = error
+                if attempt < retry.count:
+                    self._say(f"Retrying download of {package_id} in {retry.delay:g} seconds "
+                              f"(retry {attempt + 1} of {retry.count})")
+                    self.timeline.record("download.retry", package=package_id, source=source_name(record),
+                                         retry=attempt + 1, delay_s=retry.delay)
+                    retry.sleep(retry.delay)
         raise last
 
     def _fetch_from(self, package_id: str, record: LocationRecord, reply: ContentLocationReply,

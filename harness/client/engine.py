@@ -1,22 +1,24 @@
-"""The task sequence engine: from "Install" in Software Center to the task sequence's exit code.
+"""A task sequence run: from "Install" in Software Center to the task sequence's exit code.
 
 Follows the reference flows of spec §7.1 (on demand, 1910+) and §7.2 (download all content first):
 policy through the management channel, the internet rules of harness.model.rules, content located
-and downloaded over the wire, hash-verified, and every stage written to the timeline and the logs.
+and downloaded over the wire and hash-verified, TSManager's loop (executor.py), and every stage on
+the timeline and in the logs. The clean-up at the end follows spec §5.3 and §3.1.
 """
 
 from __future__ import annotations
 
 import shutil
 import threading
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from harness.client.channel import ChannelError, ManagementChannel, SiteEndpoints
 from harness.client.client import EmulatedClient
-from harness.client.download import ContentDownloader, DownloadError
+from harness.client.content import ContentContext, ContentResolver
+from harness.client.download import ContentDownloader, DownloadError, RetryPolicy
+from harness.client.executor import Executor, is_true
 from harness.client.logs import ClientLogs
+from harness.client.outcome import Cancelled, RunFailed, RunOutcome, StepFailed
 from harness.client.timeline import Timeline
 from harness.model.deployment import (
     APTSINTRANETONLY,
@@ -27,35 +29,14 @@ from harness.model.deployment import (
     option_from_remote_client_flags,
 )
 from harness.model.errors import HResult, hresult_text
-from harness.model.rules import internet_refusal, ts_engine_uses_cloud_sources
+from harness.model.rules import internet_refusal
 from harness.model.units import ModelClock
 from harness.model.versions import SiteVersion
 from harness.protocol import policy as pol
 from harness.protocol.cmtrace import Severity
-from harness.protocol.location import ContentLocationRequest
 
-
-class Cancelled(Exception):
-    """The environment was reset while this run was going on."""
-
-
-class RunFailed(Exception):
-    def __init__(self, hresult: HResult, message: str, *, status: str = "failed", step: str | None = None) -> None:
-        super().__init__(message)
-        self.hresult = hresult
-        self.status = status
-        self.step = step
-
-
-@dataclass
-class RunOutcome:
-    status: str = "running"  # running | succeeded | failed | refused
-    exit_code: str | None = None
-    reason: str = ""
-    failed_step: str | None = None
-    on_internet: bool | None = None
-    option: str | None = None
-    variables: dict[str, str] = field(default_factory=dict)
+LIVE_LOG = "Windows/CCM/Logs/smstslog/smsts.log"  # where smsts.log is while an IPU runs [S24]
+FINAL_LOG = "Windows/CCM/Logs/smsts.log"  # where it is moved when the task sequence ends [S24]
 
 
 class TaskSequenceRun:
@@ -72,7 +53,6 @@ class TaskSequenceRun:
         self.outcome = RunOutcome()
         self.cancel = threading.Event()
         self.done = threading.Event()
-        self._local: dict[str, Path] = {}  # package -> where its verified content is
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -92,16 +72,16 @@ class TaskSequenceRun:
         finally:
             self.done.set()
 
-    def _finish(self, status: str, hresult: HResult, reason: str, step: str | None = None) -> None:
+    def _finish(self, status: str, hresult: int, reason: str, step: str | None = None) -> None:
         self.outcome.status, self.outcome.reason, self.outcome.failed_step = status, reason, step
         self.outcome.exit_code = hresult_text(hresult)
         self.timeline.record("run.end", status=status, exit_code=hresult_text(hresult), reason=reason)
 
-    def _sleep(self, model_seconds: float) -> None:
+    def sleep(self, model_seconds: float) -> None:
         if self.cancel.wait(self.clock.scale.real_seconds(model_seconds)):
             raise Cancelled()
 
-    def _checkpoint(self) -> None:
+    def checkpoint(self) -> None:
         if self.cancel.is_set():
             raise Cancelled()
 
@@ -121,10 +101,14 @@ class TaskSequenceRun:
         if channel.on_internet:
             self._check_internet_rules(deployment, version, policy)
         self._set_variables(policy, deployment, channel)
+        resolver = ContentResolver(ContentContext(
+            client=self.client, channel=channel, timeline=self.timeline, logs=self.logs, scale=self.clock.scale,
+            version=version, site_code=self.endpoints.site_code, variables=self.outcome.variables,
+            sleep=RetryPolicy(sleep=self.sleep)))
         if deployment.option is DeploymentOption.DOWNLOAD_ALL:
-            self._download_all(policy, channel)
-        self._checkpoint()
-        self._execute(policy, deployment, channel, version)
+            self._download_all(policy, resolver)
+        self.checkpoint()
+        self._execute(policy, deployment, resolver)
 
     def _policy(self, channel: ManagementChannel) -> pol.TaskSequencePolicy:
         assignments = channel.policy_assignments(self.client.client_id)
@@ -157,10 +141,12 @@ class TaskSequenceRun:
 
     def _set_variables(self, policy: pol.TaskSequencePolicy, deployment: Deployment,
                        channel: ManagementChannel) -> None:
+        self.outcome.variables.update(dict(policy.variables))
         self.outcome.variables.update({
             "_SMSTSLaunchMode": self.launch.value,
             "_SMSTSUserStarted": str(self.launch is LaunchMode.SOFTWARE_CENTER).lower(),
             "_SMSTSDownloadOnDemand": str(deployment.option is DeploymentOption.DOWNLOAD_ON_DEMAND).lower(),
+            "_SMSTSRunFromDP": str(deployment.option is DeploymentOption.ACCESS_DIRECTLY).lower(),
             "_SMSTSAdvertID": policy.advertisement_id, "_SMSTSPackageID": policy.package_id,
             "_SMSTSPackageName": policy.name, "_SMSTSSiteCode": self.endpoints.site_code,
             "_SMSTSMP": channel.endpoints.cmg_url if channel.on_internet else channel.endpoints.mp_url,
@@ -169,133 +155,68 @@ class TaskSequenceRun:
 
     # -- "Download all content locally before starting task sequence" (client CAS path) ----------
 
-    def _download_all(self, policy: pol.TaskSequencePolicy, channel: ManagementChannel) -> None:
+    def _download_all(self, policy: pol.TaskSequencePolicy, resolver: ContentResolver) -> None:
         self.timeline.record("predownload.start", packages=[p.package_id for p in policy.references])
         downloader = ContentDownloader(self.client.http, self.timeline, self.logs, self.clock.scale,
                                        log="DataTransferService.log", component="DataTransferService")
-        for index, package in enumerate(policy.references, start=1):
-            self._checkpoint()
+        for package in policy.references:
+            self.checkpoint()
             content = f"{package.package_id}.{package.version}"
             self.logs.write("CAS.log", f"Requesting locations synchronously for content {content} with priority "
                                        "Foreground")
-            request = self._location_request(package, channel, engine=False)
-            reply = self._locate(channel, package, request)
+            reply = resolver.locate(package, engine=False)
             if not reply.records:
                 self.logs.write("CAS.log", f"Content is not available for {content}", severity=Severity.ERROR)
                 self.timeline.record("predownload.end", result="failed")
                 raise RunFailed(HResult.CONTENT_NOT_FOUND, f"Content {content} is not available from any location "
                                                            "the client may use; the task sequence did not start")
-            destination = self.client.client_cache / str(index)
             try:
-                downloader.fetch(package.package_id, package.version, reply, destination)
+                done = downloader.fetch(package.package_id, package.version, reply, resolver.client_cache_folder())
             except DownloadError as error:
                 self.timeline.record("predownload.end", result="failed")
                 raise RunFailed(error.hresult, f"Download of {content} failed: {error}") from None
             self.logs.write("CAS.log", f"Hash verification succeeded for content {content} downloaded under "
                                        "context System")
-            self._local[package.package_id] = destination
+            resolver.local[package.package_id] = done.path
         self.timeline.record("predownload.end", result="succeeded")
         self.logs.write("TSAgent.log", f"All content for task sequence {policy.package_id} is available locally")
 
     # -- TSManager -------------------------------------------------------------------------------
 
-    def _execute(self, policy: pol.TaskSequencePolicy, deployment: Deployment, channel: ManagementChannel,
-                 version: SiteVersion) -> None:
+    def _execute(self, policy: pol.TaskSequencePolicy, deployment: Deployment, resolver: ContentResolver) -> None:
         self.logs.smsts("==============================[ TSManager.exe ]==============================")
         for name, value in self.outcome.variables.items():
             self.logs.smsts(f"Set a global environment variable {name}={value}")
         self.timeline.record("ts.start", task_sequence=policy.package_id, name=policy.name)
-        packages = {p.package_id: p for p in policy.references}
-        for pointer, step in enumerate(policy.steps):
-            self._run_step(pointer, step, packages, deployment, channel, version)
+        executor = Executor(resolver=resolver, timeline=self.timeline, logs=self.logs,
+                            variables=self.outcome.variables, packages={p.package_id: p for p in policy.references},
+                            option=deployment.option, sleep=self.sleep, checkpoint=self.checkpoint)
+        try:
+            executor.run(policy.steps)
+        except StepFailed as failure:
+            self.logs.smsts(f"Task Sequence Execution Failed with error code {failure.hresult:X}",
+                            severity=Severity.ERROR)
+            self.timeline.record("ts.end", result="failed", exit_code=hresult_text(failure.hresult))
+            self._clean_up(resolver)
+            raise RunFailed(failure.hresult, str(failure), step=failure.step) from None
         self.logs.smsts(f"Task sequence {policy.package_id} completed 0x00000000")
         self.timeline.record("ts.end", result="succeeded", exit_code=hresult_text(HResult.S_OK))
+        self._clean_up(resolver)
+
+    def _clean_up(self, resolver: ContentResolver) -> None:
+        """_SMSTaskSequence removed, client-cache content released unless SMSTSPreserveContent, smsts.log moved.
+
+        [INFERENCE] the docs describe the removal after a successful run [S47]; the harness cleans up
+        after a failed one too, as TSManager does when it exits in the full OS.
+        """
         shutil.rmtree(self.client.ts_cache, ignore_errors=True)
-
-    def _run_step(self, pointer: int, step: pol.PolicyStep, packages: dict[str, pol.PolicyPackage],
-                  deployment: Deployment, channel: ManagementChannel, version: SiteVersion) -> None:
-        self._checkpoint()
-        self.logs.smsts(f"Start executing an instruction. Instruction name: {step.name}. "
-                        f"Instruction pointer: {pointer}")
-        self.timeline.record("step.start", step=step.name, action=step.action, package=step.package_id)
-        try:
-            if step.package_id is not None:
-                self._resolve(packages[step.package_id], channel, version)
-            self._sleep(step.duration_s)
-        except RunFailed as failure:
-            self._step_failed(step, failure)
-            return
-        self._step_ended(step, HResult.S_OK)
-
-    def _step_failed(self, step: pol.PolicyStep, failure: RunFailed) -> None:
-        self.logs.smsts(f"Failed to run the action: {step.name}. Error {hresult_text(failure.hresult)}",
-                        severity=Severity.ERROR)
-        self._step_ended(step, failure.hresult)
-        if step.continue_on_error:
-            self.logs.smsts(f"Step {step.name} failed but Continue on error is set", severity=Severity.WARNING)
-            return
-        self.logs.smsts(f"Task Sequence Execution Failed with error code {failure.hresult.value:X}",
-                        severity=Severity.ERROR)
-        self.timeline.record("ts.end", result="failed", exit_code=hresult_text(failure.hresult))
-        raise RunFailed(failure.hresult, str(failure), step=step.name)
-
-    def _step_ended(self, step: pol.PolicyStep, hresult: HResult) -> None:
-        result = "succeeded" if hresult is HResult.S_OK else "failed"
-        signed = hresult.value - 2**32 if hresult.value >= 2**31 else hresult.value  # the variable is a signed int
-        self.outcome.variables["_SMSTSLastActionRetCode"] = str(signed)
-        self.outcome.variables["_SMSTSLastActionSucceeded"] = str(hresult is HResult.S_OK).lower()
-        self.timeline.record("step.end", step=step.name, result=result, exit_code=hresult_text(hresult))
-
-    # -- content for one step --------------------------------------------------------------------
-
-    def _resolve(self, package: pol.PolicyPackage, channel: ManagementChannel, version: SiteVersion) -> None:
-        pid = package.package_id
-        self.logs.smsts(f"Resolving content for SMS Package {pid}", component="TSManager")
-        self.logs.smsts(f"Resolving local content for {pid}:{package.version}")
-        if pid in self._local:
-            self.outcome.variables[f"_SMSTS{pid}"] = self.client.windows_path(self._local[pid])
-            return
-        for line in channel.describe():
-            self.logs.smsts(line)
-        request = self._location_request(package, channel, engine=True, version=version)
-        reply = self._locate(channel, package, request)
-        self.logs.smsts(f"Processing {len(reply.records)} locations.")
-        if not reply.records:
-            self.logs.smsts("No static content server.", severity=Severity.WARNING)
-            self.logs.smsts(f"Content location request for {pid}:{package.version} failed, hr=0x80040102",
-                            severity=Severity.ERROR)
-            raise RunFailed(HResult.NO_CONTENT_LOCATION,
-                            f"Content location request for {pid}:{package.version} failed, hr=0x80040102")
-        destination = self.client.ts_cache / "Packages" / pid
-        downloader = ContentDownloader(self.client.http, self.timeline, self.logs, self.clock.scale)
-        try:
-            done = downloader.fetch(pid, package.version, reply, destination)
-        except DownloadError as error:
-            raise RunFailed(error.hresult, str(error)) from None
-        finally:
-            self.outcome.variables["_SMSTSLastContentDownloadLocation"] = reply.records[0].url.split("?")[0]
-        self._local[pid] = done.path
-        self.outcome.variables[f"_SMSTS{pid}"] = self.client.windows_path(done.path)
-
-    def _location_request(self, package: pol.PolicyPackage, channel: ManagementChannel, *, engine: bool,
-                          version: SiteVersion | None = None) -> ContentLocationRequest:
-        use_azure = self.client.settings.allow_cloud_dp
-        if engine and version is not None and not ts_engine_uses_cloud_sources(version):
-            use_azure = False  # the pre-1910 engine cannot use cloud sources (rules.py)
-            self.logs.smsts(f"Site version {version}: the task sequence engine does not request cloud content "
-                            "locations", severity=Severity.WARNING)
-        return ContentLocationRequest(package_id=package.package_id, package_version=package.version,
-                                      site_code=self.endpoints.site_code, use_azure=use_azure,
-                                      use_internet_dp=channel.on_internet)
-
-    def _locate(self, channel: ManagementChannel, package: pol.PolicyPackage,
-                request: ContentLocationRequest) -> Any:
-        self.timeline.record("location.request", package=package.package_id, use_azure=request.use_azure,
-                             use_internet_dp=request.use_internet_dp)
-        reply = channel.locate(request)
-        self.timeline.record("location.reply", package=package.package_id, site_locality=reply.site_locality,
-                             locations=[r.url.split("?")[0] for r in reply.records])
-        return reply
+        if not is_true(self.outcome.variables.get("SMSTSPreserveContent")):
+            shutil.rmtree(self.client.client_cache, ignore_errors=True)
+        self.timeline.record("cache.cleaned", preserved=is_true(self.outcome.variables.get("SMSTSPreserveContent")))
+        self.logs.smsts("Moving the task sequence log to C:\\Windows\\CCM\\Logs\\smsts.log")
+        final = self.client.root / FINAL_LOG
+        final.parent.mkdir(parents=True, exist_ok=True)
+        final.write_text(self.logs.text("smsts.log"), encoding="utf-8")
 
     # -- what the control API shows ----------------------------------------------------------------
 

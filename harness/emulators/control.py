@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -94,7 +95,7 @@ class Fault:
                         method=str(data.get("method", "*")).upper(), reason=str(data.get("reason", cls.reason)))
         except KeyError as missing:
             raise HttpError(400, f"fault is missing {missing}") from None
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError, OverflowError) as error:  # int(1e400) overflows
             raise HttpError(400, f"fault has a bad value: {error}") from None
         if not 400 <= fault.status <= 599 or fault.count < 1 or not fault.path.startswith("/"):
             raise HttpError(400, "fault needs a path starting with '/', a status 400-599 and a count of 1 or more")
@@ -167,7 +168,7 @@ class ControlPlane:
 
     async def _journal(self, request: Request) -> Response:
         since = request.query_params.get("since", "0")
-        if not since.isdigit():
+        if not (since.isascii() and since.isdigit() and len(since) <= 18):  # int() refuses "²" and 5000 digits
             raise HttpError(400, f"'since' must be a journal sequence number, got {since!r}")
         return JSONResponse(self.journal.entries(int(since)))
 
@@ -190,6 +191,8 @@ async def read_json(request: Request) -> Any:
         return json.loads(body or b"null")
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise HttpError(400, f"request body is not valid JSON: {error}") from None
+    except RecursionError:
+        raise HttpError(400, "request body is JSON nested too deeply to read") from None
 
 
 class ControlMiddleware:
@@ -251,3 +254,18 @@ def _ascii(text: str) -> str:
 async def http_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HttpError)
     return error_response(exc.status, exc.reason)
+
+
+async def route_error_handler(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (no such route, wrong verb), with a reason naming the path and verb."""
+    assert isinstance(exc, HTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        reason = f"{request.method} is not allowed on {request.url.path}; it takes {headers.get('Allow', '')}"
+    elif exc.status_code == 404:
+        reason = f"no endpoint at {request.url.path}"
+    else:
+        reason = exc.detail
+    response = error_response(exc.status_code, reason)
+    response.headers.update(headers)
+    return response

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import total_ordering
 
+from harness.model.matrix import Capability, supported
+
 # Build numbers of the current-branch releases (5.00.<build>.1000), as MPLIST and site info show them.
 BUILD_NUMBERS: dict[int, int] = {
     1802: 8634, 1806: 8692, 1810: 8740, 1902: 8790, 1906: 8853, 1910: 8913,
@@ -57,37 +59,40 @@ class SiteVersion:
     def __str__(self) -> str:
         return str(self.release)
 
-    # What the version can do (§1.7). Each predicate names the release that introduced it.
+    # What the version can do: read from the capability matrix (matrix.py, spec §1.7).
+
+    def supports(self, capability: Capability) -> bool:
+        return supported(capability, self.release)
 
     @property
     def ipu_via_cmg(self) -> bool:
-        return self.release >= 1802
+        return self.supports(Capability.IPU_VIA_CMG)
 
     @property
     def content_enabled_cmg(self) -> bool:
-        return self.release >= 1806
+        return self.supports(Capability.CONTENT_ENABLED_CMG)
 
     @property
     def task_sequence_boundary_group_fallback(self) -> bool:
-        return self.release >= 1810
+        return self.supports(Capability.TS_BOUNDARY_GROUP_FALLBACK)
 
     @property
     def ts_engine_downloads_cloud_content(self) -> bool:
         """The 1910 feature: the TS engine itself gets packages from a CMG or cloud DP on demand."""
-        return self.release >= 1910
+        return self.supports(Capability.ON_DEMAND_FROM_CLOUD)
 
     @property
     def site_issued_tokens(self) -> bool:
-        return self.release >= 2002
+        return self.supports(Capability.SITE_ISSUED_TOKENS)
 
     @property
     def boot_image_ts_from_software_center(self) -> bool:
-        return self.release >= 2006
+        return self.supports(Capability.BOOT_IMAGE_TS_FROM_SOFTWARE_CENTER)
 
     @property
     def boot_media_via_cmg(self) -> bool:
-        return self.release >= 2010
+        return self.supports(Capability.BOOT_MEDIA_VIA_CMG)
 
     @property
     def new_classic_cloud_dps(self) -> bool:
-        return self.release < 2107
+        return self.supports(Capability.NEW_CLASSIC_CLOUD_DP)

@@ -116,12 +116,35 @@ def _assignment(policy: Element) -> PolicyAssignment:
 
 
 @dataclass(frozen=True)
+class PolicyCondition:
+    """A task sequence variable condition (SMS_TaskSequence_VariableConditionExpression)."""
+
+    variable: str
+    value: str
+    operator: str = "equals"
+
+
+@dataclass(frozen=True)
 class PolicyStep:
     name: str
     action: str  # e.g. "Download Package Content"
     package_id: str | None = None
     duration_s: float = 0.0  # model seconds the step runs (harness extension)
     continue_on_error: bool = False
+    condition: PolicyCondition | None = None
+    options: tuple[tuple[str, str], ...] = ()  # the step's own variables, e.g. OSDDownloadDownloadPackages
+    exit_code: int = 0  # what the step's program returns once its content is there (harness extension)
+
+    def option(self, name: str, default: str = "") -> str:
+        return next((value for key, value in self.options if key == name), default)
+
+
+@dataclass(frozen=True)
+class PolicyGroup:
+    name: str
+    children: tuple[PolicyStep | PolicyGroup, ...]
+    continue_on_error: bool = False
+    condition: PolicyCondition | None = None
 
 
 @dataclass(frozen=True)
@@ -140,7 +163,7 @@ class TaskSequencePolicy:
     offer_type: int
     advert_flags: int
     remote_client_flags: int
-    steps: tuple[PolicyStep, ...]
+    steps: tuple[PolicyStep | PolicyGroup, ...]  # top-level steps and groups, in order
     references: tuple[PolicyPackage, ...]
     variables: tuple[tuple[str, str], ...] = ()
 
@@ -183,9 +206,28 @@ def _sequence(p: TaskSequencePolicy) -> str:
         variables = sub(sequence, "globalVarList")
         for name, value in p.variables:
             sub(variables, "variable", value, name=name, property=name)
-    for step in p.steps:
-        sequence.append(_step_element(step))
+    for node in p.steps:
+        sequence.append(_node_element(node))
     return serialize(sequence)
+
+
+def _node_element(node: PolicyStep | PolicyGroup) -> Element:
+    if isinstance(node, PolicyStep):
+        return _step_element(node)
+    element = Element("group", name=node.name, continueOnError=str(node.continue_on_error).lower())
+    _condition_element(element, node.condition)
+    for child_node in node.children:
+        element.append(_node_element(child_node))
+    return element
+
+
+def _condition_element(parent: Element, condition: PolicyCondition | None) -> None:
+    if condition is None:
+        return
+    expression = sub(sub(parent, "condition"), "expression", type="SMS_TaskSequence_VariableConditionExpression")
+    for name, value in (("Operator", condition.operator), ("Value", condition.value),
+                        ("Variable", condition.variable)):
+        sub(expression, "variable", value, name=name)
 
 
 def _step_element(step: PolicyStep) -> Element:
@@ -193,9 +235,15 @@ def _step_element(step: PolicyStep) -> Element:
     element = Element("step", type=STEP_TYPES.get(step.action, step.action), name=step.name,
                       continueOnError=str(step.continue_on_error).lower(),
                       durationSeconds=repr(step.duration_s))
-    if step.package_id is not None:
+    if step.exit_code:
+        element.set("exitCode", str(step.exit_code))
+    _condition_element(element, step.condition)
+    if step.package_id is not None or step.options:
         variables = sub(element, "defaultVarList")
-        sub(variables, "variable", step.package_id, name="PackageID", property="PackageID")
+        if step.package_id is not None:
+            sub(variables, "variable", step.package_id, name="PackageID", property="PackageID")
+        for name, value in step.options:
+            sub(variables, "variable", value, name=name, property=name)
     return element
 
 
@@ -224,7 +272,7 @@ def parse_ts_policy(xml: str) -> TaskSequencePolicy:
         offer_type=to_int(_prop(props, "ADV_OfferType"), POLICY, "ADV_OfferType"),
         advert_flags=to_int(_prop(props, "ADV_AdvertFlags"), POLICY, "ADV_AdvertFlags"),
         remote_client_flags=to_int(_prop(props, "ADV_RemoteClientFlags"), POLICY, "ADV_RemoteClientFlags"),
-        steps=tuple(_step(element) for element in sequence.findall("step")),
+        steps=_children(sequence, depth=0),
         references=_parse_references(props.get(REFERENCES)),
         variables=tuple((attr(v, "name", SEQUENCE), text_of(v))
                         for v in sequence.findall("globalVarList/variable")),
@@ -241,17 +289,54 @@ def _prop(props: dict[str, str], name: str) -> str:
     return props[name]
 
 
+MAX_GROUP_DEPTH = 32  # the console nests far less; the cap keeps hostile XML from recursing deep
+
+
+def _children(parent: Element, depth: int) -> tuple[PolicyStep | PolicyGroup, ...]:
+    if depth > MAX_GROUP_DEPTH:
+        raise ProtocolError(f"{SEQUENCE}: groups nested deeper than {MAX_GROUP_DEPTH}")
+    nodes: list[PolicyStep | PolicyGroup] = []
+    for element in parent:
+        if element.tag == "step":
+            nodes.append(_step(element))
+        elif element.tag == "group":
+            nodes.append(_group(element, depth + 1))
+    return tuple(nodes)
+
+
+def _group(element: Element, depth: int) -> PolicyGroup:
+    name = attr(element, "name", SEQUENCE)
+    return PolicyGroup(name=name, children=_children(element, depth),
+                       continue_on_error=_true_false(element.get("continueOnError", "false"), name),
+                       condition=_condition(element, name))
+
+
+def _condition(element: Element, name: str) -> PolicyCondition | None:
+    expression = element.find("condition/expression")
+    if expression is None:
+        return None
+    values = {v.get("name"): text_of(v) for v in expression.findall("variable")}
+    if not values.get("Variable"):
+        raise ProtocolError(f"{SEQUENCE}: condition of {name!r} names no variable")
+    return PolicyCondition(variable=values["Variable"], value=values.get("Value", ""),
+                           operator=values.get("Operator", "equals"))
+
+
 def _step(element: Element) -> PolicyStep:
     name = attr(element, "name", SEQUENCE)
     step_type = attr(element, "type", SEQUENCE)
-    variables = element.findall("defaultVarList/variable")
-    package = next((v for v in variables if v.get("property") == "PackageID"), None)
+    variables = [(v.get("property") or v.get("name") or "", text_of(v))
+                 for v in element.findall("defaultVarList/variable")]
+    package = next((value for key, value in variables if key == "PackageID"), None)
     return PolicyStep(
         name=name,
         action=_STEP_ACTIONS.get(step_type, step_type),
-        package_id=None if package is None else text_of(package),
+        package_id=package,
         duration_s=_duration(element.get("durationSeconds", "0"), name),
         continue_on_error=_true_false(element.get("continueOnError", "false"), name),
+        condition=_condition(element, name),
+        options=tuple((key, value) for key, value in variables if key and key != "PackageID"),
+        exit_code=to_int(element.get("exitCode", "0"), SEQUENCE, f"exitCode of step {name!r}"),
     )
 
 
@@ -295,6 +380,8 @@ __all__ = [
     "SECRET",
     "TASKSEQUENCE",
     "PolicyAssignment",
+    "PolicyCondition",
+    "PolicyGroup",
     "PolicyPackage",
     "PolicyStep",
     "TaskSequencePolicy",

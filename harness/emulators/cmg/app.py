@@ -15,13 +15,20 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from harness.emulators.cmg.content import ContentService
-from harness.emulators.control import ControlMiddleware, ControlPlane, HttpError, http_error_handler
+from harness.emulators.control import (
+    ControlMiddleware,
+    ControlPlane,
+    HttpError,
+    http_error_handler,
+    route_error_handler,
+)
 from harness.emulators.site.storage import StorageAccount
 from harness.model.units import ModelClock
 from harness.net.http import make_async_client
@@ -96,7 +103,8 @@ class CmgService:
 
     async def _forward(self, request: Request, endpoint: str) -> Response:
         url = f"{self.mp_url}/{endpoint}" + (f"?{request.url.query}" if request.url.query else "")
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
+        # As bytes: a header value that is not ASCII is the site's to judge, and httpx would refuse the str.
+        headers = [(k, v) for k, v in request.headers.raw if k.decode("latin-1").lower() not in _HOP_BY_HOP]
         try:
             reply = await self.upstream.request(request.method, url, content=await request.body(), headers=headers)
         except httpx.HTTPError as error:
@@ -137,7 +145,8 @@ def create_app(config: dict[str, Any]) -> Starlette:
     service = CmgService(model, config["mp_url"], key, clock, upstream, content)
     control = ControlPlane("cmg", model)
     app = Starlette(routes=[*control.routes(), *service.routes()],
-                    exception_handlers={HttpError: http_error_handler, ProtocolError: _bad_request,
+                    exception_handlers={HttpError: http_error_handler, HTTPException: route_error_handler,
+                                        ProtocolError: _bad_request,
                                         TokenError: _bad_request},
                     middleware=[Middleware(ControlMiddleware, control=control)])
     app.state.control = control

@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
+from azure.core.exceptions import AzureError
 from azure.storage.blob import BlobSasPermissions, ContainerClient, generate_blob_sas
 
 from harness.emulators.control import HttpError
-from harness.emulators.site.storage import StorageAccount, container_client
+from harness.emulators.site.storage import StorageAccount, container_client, storage_error
 from harness.model.units import ModelClock
 from harness.protocol.content_url import ContentUrl
 from harness.protocol.manifest import ContentManifest, ManifestFile
@@ -47,7 +48,10 @@ class ContentService:
                                  f"{url.end:%Y-%m-%dT%H:%M:%S}; it is now {now:%Y-%m-%dT%H:%M:%S}")
 
     def manifest(self, url: ContentUrl) -> ContentManifest:
-        blobs = list(self._container.list_blobs(name_starts_with=f"{url.package_id}/", include=["metadata"]))
+        try:
+            blobs = list(self._container.list_blobs(name_starts_with=f"{url.package_id}/", include=["metadata"]))
+        except AzureError as error:
+            raise storage_error(self.account, f"list content {url.content_id}", error) from None
         if not blobs:
             raise HttpError(404, f"content {url.content_id} is not in storage account {self.account.name}")
         meta = blobs[0].metadata or {}

@@ -21,14 +21,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from harness.emulators.control import HttpError, read_json
+from harness.emulators.site.definitions import parse_nodes
 from harness.emulators.site.models import SiteModel
 from harness.emulators.site.storage import BlobContent
 from harness.model.deployment import Deployment, DeploymentOption, Purpose
-from harness.model.task_sequence import Package, PackageType, Step, StepAction
-from harness.model.units import parse_duration, parse_size
+from harness.model.task_sequence import Package, PackageType
+from harness.model.units import parse_size
 from harness.model.versions import SiteVersion
 
 PREFIX = "/_harness/site"
+MAX_PHYSICAL_BYTES = 8 * 2**30  # a real OS upgrade package at scale 1 fits
 
 
 class AdminRequests:
@@ -58,9 +60,17 @@ class AdminRequests:
             package_id=request.path_params["package_id"], name=str(_field(body, "name")),
             model_size=_size(_field(body, "size")), version=int(body.get("version", 1)),
             kind=PackageType.parse(str(body.get("type", PackageType.PACKAGE.value)))))
-        record = self.model.define_package(package, self.model.clock.scale.physical_bytes(package.model_size))
+        record = self.model.define_package(package, self._physical_size(package))
         return JSONResponse({"package": package.package_id, "physical_size": record.physical_size,
                              "sha256": record.sha256})
+
+    def _physical_size(self, package: Package) -> int:
+        # Content is hashed when it is defined: an absurd size would stall the site instead of failing.
+        scale = self.model.clock.scale
+        if package.model_size > MAX_PHYSICAL_BYTES * scale.factor:
+            raise HttpError(422, f"package {package.package_id} is too large for scale {scale.factor:g}: the "
+                                 f"harness serves at most {MAX_PHYSICAL_BYTES} bytes per package (use a larger scale)")
+        return scale.physical_bytes(package.model_size)
 
     async def distribute(self, request: Request) -> Response:
         body = await _object(request)
@@ -78,11 +88,12 @@ class AdminRequests:
 
     async def put_task_sequence(self, request: Request) -> Response:
         body = await _object(request)
-        raw_steps = _field(body, "steps")
-        if not isinstance(raw_steps, list) or not raw_steps:
-            raise HttpError(422, "'steps' must be a non-empty list")
-        steps = tuple(_valid(lambda s=s: _step(s)) for s in raw_steps)
-        ts = self.model.define_task_sequence(request.path_params["package_id"], str(_field(body, "name")), steps)
+        steps = _valid(parse_nodes, _field(body, "steps"))
+        variables = body.get("variables", {})
+        if not isinstance(variables, dict) or not all(isinstance(v, str) for v in variables.values()):
+            raise HttpError(422, "'variables' must map task sequence variable names to text values")
+        ts = self.model.define_task_sequence(request.path_params["package_id"], str(_field(body, "name")), steps,
+                                             variables)
         return JSONResponse({"task_sequence": ts.package_id,
                              "packages": [p.package_id for p in ts.referenced_packages]})
 
@@ -105,18 +116,11 @@ class AdminRequests:
         return JSONResponse({"token": self.model.issue_site_token(str(_field(body, "client")))})
 
 
-def _step(data: Any) -> Step:
-    if not isinstance(data, dict):
-        raise ValueError("each step is an object with name, action and optional package, duration")
-    duration = data.get("duration", 0)
-    return Step(name=str(data["name"]), action=StepAction.parse(str(data["action"])),
-                package_id=data.get("package") or None,
-                duration=parse_duration(duration) if isinstance(duration, str) else float(duration),
-                continue_on_error=bool(data.get("continue_on_error", False)))
-
-
 def _size(value: Any) -> int:
-    return parse_size(value) if isinstance(value, str) else int(value)
+    try:
+        return parse_size(value) if isinstance(value, str) else int(value)
+    except OverflowError:  # "1e400", Infinity
+        raise ValueError(f"package size {str(value)[:40]!r} is not a finite number of bytes") from None
 
 
 async def _object(request: Request) -> dict[str, Any]:
@@ -145,7 +149,7 @@ def _valid(build: Any, *args: Any) -> Any:
         return build(*args)
     except KeyError as missing:
         raise HttpError(422, f"missing field {missing}") from None
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, OverflowError) as error:  # int(1e400) overflows
         raise HttpError(422, str(error)) from None
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
@@ -21,6 +22,7 @@ from harness.emulators.control import (
     ControlPlane,
     HttpError,
     http_error_handler,
+    route_error_handler,
 )
 from harness.emulators.site.admin import AdminRequests
 from harness.emulators.site.models import DP_PACKAGE_VDIR, CloudSource, SiteConfig, SiteModel
@@ -179,7 +181,8 @@ def create_app(config: dict[str, Any]) -> Starlette:
 
     control = ControlPlane("site", model, extra_reset=clear_storage)
     app = Starlette(routes=[*control.routes(), *service.routes()],
-                    exception_handlers={HttpError: http_error_handler, ProtocolError: protocol_error_handler,
+                    exception_handlers={HttpError: http_error_handler, HTTPException: route_error_handler,
+                                        ProtocolError: protocol_error_handler,
                                         binascii.Error: protocol_error_handler},
                     middleware=[Middleware(ControlMiddleware, control=control)])
     app.state.control = control

@@ -9,9 +9,10 @@ from datetime import datetime
 from typing import Any
 
 from harness.emulators.control import HttpError
+from harness.emulators.site.definitions import to_policy
 from harness.model.content import content_sha256
 from harness.model.deployment import Deployment
-from harness.model.task_sequence import Package, TaskSequence
+from harness.model.task_sequence import Group, Package, Step, TaskSequence, walk
 from harness.model.units import ModelClock
 from harness.model.versions import SiteVersion
 from harness.protocol import policy as pol
@@ -82,6 +83,7 @@ class SiteModel:
             self.version = self.config.version
             self.packages: dict[str, DistributedPackage] = {}
             self.task_sequences: dict[str, TaskSequence] = {}
+            self.ts_variables: dict[str, dict[str, str]] = {}
             self.deployments: dict[str, Deployment] = {}
             self.sources = {s.name: replace(s) for s in self.config.cloud_sources}
 
@@ -121,18 +123,20 @@ class SiteModel:
                 raise HttpError(404, f"no cloud management gateway named {source!r}")
             self.sources[source].serve_content = enabled
 
-    def define_task_sequence(self, package_id: str, name: str, steps: tuple[Any, ...]) -> TaskSequence:
+    def define_task_sequence(self, package_id: str, name: str, steps: tuple[Step | Group, ...],
+                             variables: dict[str, str] | None = None) -> TaskSequence:
         with self._lock:
-            referenced = {s.package_id for s in steps if s.package_id}
+            referenced = {p for s in walk(steps) for p in s.content}
             missing = sorted(p for p in referenced if p not in self.packages)
             if missing:
                 raise HttpError(422, f"task sequence {name!r} references undefined package(s) {', '.join(missing)}")
-            packages = {p: self.packages[p].package for p in referenced if p is not None}
+            packages = {p: self.packages[p].package for p in referenced}
             try:
                 ts = TaskSequence(package_id, name, steps, packages)
             except ValueError as error:
                 raise HttpError(422, str(error)) from None
             self.task_sequences[package_id] = ts
+            self.ts_variables[package_id] = dict(variables or {})
             return ts
 
     def deploy(self, deployment: Deployment) -> None:
@@ -218,14 +222,14 @@ class SiteModel:
 
     def _ts_policy(self, deployment: Deployment) -> pol.TaskSequencePolicy:
         ts = self.task_sequences[deployment.task_sequence_id]
-        steps = tuple(pol.PolicyStep(s.name, s.action.value, s.package_id, s.duration, s.continue_on_error)
-                      for s in ts.steps)
+        steps = to_policy(ts.steps)
         refs = tuple(pol.PolicyPackage(p.package_id, p.version, p.name, p.model_size)
                      for p in ts.referenced_packages)
         return pol.TaskSequencePolicy(
             advertisement_id=deployment.deployment_id, package_id=ts.package_id, name=ts.name,
             offer_type=deployment.purpose.offer_type, advert_flags=deployment.advert_flags,
-            remote_client_flags=deployment.option.remote_client_flags, steps=steps, references=refs)
+            remote_client_flags=deployment.option.remote_client_flags, steps=steps, references=refs,
+            variables=tuple(sorted(self.ts_variables.get(ts.package_id, {}).items())))
 
     # -- tokens ----------------------------------------------------------------------------------
 

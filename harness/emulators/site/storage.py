@@ -9,16 +9,22 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from azure.core.exceptions import ResourceExistsError
+from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
+from harness.emulators.control import HttpError
 from harness.model.content import iter_content
 
 # [INFERENCE] Neither the container name nor the blob layout of a CMG storage account is
 # documented; the harness uses one container and "<PackageID>/<file>" blobs, with the package
 # hash and version as blob metadata so the CMG content service can serve from storage alone.
 CONTENT_CONTAINER = "content"
+# The SDK's default retries (15 s backoff and up) turn a storage account that is down into a
+# minute-long hang; two retries half a second apart tell the caller within seconds.
+FAIL_FAST: dict[str, Any] = {"retry_total": 2, "initial_backoff": 0.5, "increment_base": 0,
+                             "random_jitter_range": 0, "connection_timeout": 5, "read_timeout": 30}
 
 
 @dataclass(frozen=True)
@@ -32,8 +38,16 @@ class StorageAccount:
 def container_client(account: StorageAccount, ca_cert: Path) -> ContainerClient:
     service = BlobServiceClient(account.endpoint, credential={"account_name": account.name,
                                                              "account_key": account.key},
-                                connection_verify=str(ca_cert))
+                                connection_verify=str(ca_cert), **FAIL_FAST)
     return service.get_container_client(CONTENT_CONTAINER)
+
+
+def storage_error(account: StorageAccount, action: str, error: AzureError) -> HttpError:
+    """What to answer when the storage account failed: 502 if it refused, 503 if it did not answer."""
+    detail = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+    if isinstance(error, HttpResponseError):
+        return HttpError(502, f"storage account {account.name} refused to {action}: {detail}")
+    return HttpError(503, f"storage account {account.name} did not answer when asked to {action}: {detail}")
 
 
 class BlobContent:
@@ -44,17 +58,23 @@ class BlobContent:
         self._container = container_client(account, ca_cert)
 
     def upload(self, package_id: str, version: int, file_name: str, size: int, sha256: str) -> None:
-        self._ensure_container()
-        blob = self._container.get_blob_client(f"{package_id}/{file_name}")
-        blob.upload_blob(b"".join(iter_content(package_id, version, size)), overwrite=True,
-                         metadata={"packageid": package_id, "version": str(version), "sha256": sha256})
+        try:
+            self._ensure_container()
+            blob = self._container.get_blob_client(f"{package_id}/{file_name}")
+            blob.upload_blob(b"".join(iter_content(package_id, version, size)), overwrite=True,
+                             metadata={"packageid": package_id, "version": str(version), "sha256": sha256})
+        except AzureError as error:
+            raise storage_error(self.account, f"store package {package_id}", error) from None
 
     def clear(self) -> None:
-        if not self._container.exists():
-            return
-        names = [blob.name for blob in self._container.list_blobs()]
-        for name in names:
-            self._container.delete_blob(name)
+        try:
+            if not self._container.exists():
+                return
+            names = [blob.name for blob in self._container.list_blobs()]
+            for name in names:
+                self._container.delete_blob(name)
+        except AzureError as error:
+            raise storage_error(self.account, "remove the package blobs", error) from None
 
     def _ensure_container(self) -> None:
         with contextlib.suppress(ResourceExistsError):

@@ -207,3 +207,35 @@ def _broken(old: str, new: str) -> str:
 def test_ts_policy_errors(text: str, message: str) -> None:
     with pytest.raises(ProtocolError, match=message):
         parse_ts_policy(text)
+
+
+def test_groups_conditions_and_step_options_round_trip() -> None:
+    from harness.protocol.policy import PolicyCondition, PolicyGroup
+
+    on_failure = PolicyCondition("_SMSTSLastActionSucceeded", "false")
+    steps = (
+        PolicyGroup("Upgrade", (
+            PolicyStep("Download drivers", "Download Package Content", options=(
+                ("OSDDownloadDownloadPackages", "PS100012,PS100013"), ("OSDDownloadDestinationVariable", "Var"))),
+            PolicyGroup("Nested", (PolicyStep("Upgrade", "Upgrade Operating System", "PS100011", 60.0),)),
+        ), continue_on_error=True),
+        PolicyGroup("Run Actions on Failure", (PolicyStep("Collect logs", "Run Command Line"),), condition=on_failure),
+    )
+    policy = TaskSequencePolicy("PS120001", "PS100010", "Upgrade", 2, 0, 0x300, steps, ())
+    parsed = parse_ts_policy(build_ts_policy(policy))
+    assert parsed.steps == steps
+    first = parsed.steps[0]
+    assert isinstance(first, PolicyGroup)
+    download = first.children[0]
+    assert isinstance(download, PolicyStep) and download.option("OSDDownloadDestinationVariable") == "Var"
+
+
+def test_too_deep_groups_are_refused() -> None:
+    from harness.protocol.policy import PolicyGroup
+
+    node: PolicyStep | PolicyGroup = PolicyStep("x", "Run Command Line")
+    for depth in range(40):
+        node = PolicyGroup(f"g{depth}", (node,))
+    policy = TaskSequencePolicy("PS120001", "PS100010", "Upgrade", 2, 0, 0x300, (node,), ())
+    with pytest.raises(ProtocolError, match="nested deeper"):
+        parse_ts_policy(build_ts_policy(policy))

@@ -1,0 +1,156 @@
+"""Where a step's content comes from: local first, then the management point's locations, over the wire.
+
+Shared by the three callers that need packages: TSManager for a step's own package (on demand),
+the Download Package Content step, and the client's pre-download for "download all content".
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.client.channel import ManagementChannel
+from harness.client.client import EmulatedClient
+from harness.client.download import ContentDownloader, DownloadError, RetryPolicy
+from harness.client.logs import ClientLogs
+from harness.client.outcome import StepFailed
+from harness.client.timeline import Timeline
+from harness.model.errors import HResult
+from harness.model.rules import ts_engine_uses_cloud_sources
+from harness.model.units import Scale
+from harness.model.versions import SiteVersion
+from harness.protocol import policy as pol
+from harness.protocol.cmtrace import Severity
+from harness.protocol.location import ContentLocationReply, ContentLocationRequest
+
+DEFAULT_RETRY_COUNT = 2  # SMSTSDownloadRetryCount [S25]
+DEFAULT_RETRY_DELAY = 15.0  # SMSTSDownloadRetryDelay, seconds [S25]
+
+
+@dataclass
+class ContentContext:
+    client: EmulatedClient
+    channel: ManagementChannel
+    timeline: Timeline
+    logs: ClientLogs
+    scale: Scale
+    version: SiteVersion
+    site_code: str
+    variables: dict[str, str]
+    sleep: RetryPolicy  # carries the cancellable sleep; count/delay come from the variables
+
+
+class ContentResolver:
+    def __init__(self, context: ContentContext) -> None:
+        self.ctx = context
+        self.local: dict[str, Path] = {}  # package -> folder holding its verified content
+
+    # -- locations ---------------------------------------------------------------------------------
+
+    def locate(self, package: pol.PolicyPackage, *, engine: bool) -> ContentLocationReply:
+        """A content location request as the TS engine (engine=True) or the client's CAS sends it."""
+        use_azure = self.ctx.client.settings.allow_cloud_dp
+        if engine and not ts_engine_uses_cloud_sources(self.ctx.version):
+            use_azure = False  # the pre-1910 engine cannot use cloud sources (model/rules.py)
+            self.ctx.logs.smsts(f"Site version {self.ctx.version}: the task sequence engine does not request "
+                                "cloud content locations", severity=Severity.WARNING)
+        request = ContentLocationRequest(package_id=package.package_id, package_version=package.version,
+                                         site_code=self.ctx.site_code, use_azure=use_azure,
+                                         use_internet_dp=self.ctx.channel.on_internet)
+        self.ctx.timeline.record("location.request", package=package.package_id, use_azure=use_azure,
+                                 use_internet_dp=request.use_internet_dp)
+        reply = self.ctx.channel.locate(request)
+        self.ctx.timeline.record("location.reply", package=package.package_id, site_locality=reply.site_locality,
+                                 locations=[r.url.split("?")[0] for r in reply.records])
+        return reply
+
+    # -- the TS engine's path (on demand, Download Package Content) -----------------------------------
+
+    def resolve_for_step(self, package: pol.PolicyPackage, destination: Path, step: str) -> Path:
+        """Content for a running step: local if already there, else located and downloaded now."""
+        pid = package.package_id
+        self.ctx.logs.smsts(f"Resolving content for SMS Package {pid}")
+        self.ctx.logs.smsts(f"Resolving local content for {pid}:{package.version}")
+        if pid in self.local and self.local[pid].exists():
+            self.ctx.logs.smsts(f"Content for {pid} found locally at {self.ctx.client.windows_path(self.local[pid])}")
+            return self.local[pid]
+        for line in self.ctx.channel.describe():
+            self.ctx.logs.smsts(line)
+        reply = self.locate(package, engine=True)
+        self.ctx.logs.smsts(f"Processing {len(reply.records)} locations.")
+        if not reply.records:
+            self.ctx.logs.smsts("No static content server.", severity=Severity.WARNING)
+            message = f"Content location request for {pid}:{package.version} failed, hr=0x80040102"
+            self.ctx.logs.smsts(message, severity=Severity.ERROR)
+            raise StepFailed(HResult.NO_CONTENT_LOCATION, message, step)
+        self.ctx.variables["_SMSTSLastContentDownloadLocation"] = reply.records[0].url.split("?")[0]
+        return self._download(package, reply, destination, step)
+
+    def _download(self, package: pol.PolicyPackage, reply: ContentLocationReply, destination: Path, step: str) -> Path:
+        downloader = ContentDownloader(self.ctx.client.http, self.ctx.timeline, self.ctx.logs, self.ctx.scale)
+        try:
+            done = downloader.fetch(package.package_id, package.version, reply, destination, self.retry_policy())
+        except DownloadError as error:
+            raise StepFailed(error.hresult, str(error), step) from None
+        self.local[package.package_id] = done.path
+        self.ctx.variables[f"_SMSTS{package.package_id}"] = self.ctx.client.windows_path(done.path)
+        return done.path
+
+    def retry_policy(self) -> RetryPolicy:
+        count = _number(self.ctx.variables.get("SMSTSDownloadRetryCount"), DEFAULT_RETRY_COUNT)
+        delay = _number(self.ctx.variables.get("SMSTSDownloadRetryDelay"), DEFAULT_RETRY_DELAY)
+        return RetryPolicy(count=int(count), delay=delay, sleep=self.ctx.sleep.sleep)
+
+    def access_directly(self, package: pol.PolicyPackage, step: str) -> None:
+        """"Access content directly from a distribution point": no download, no hash check (spec §1.4).
+
+        Only a distribution point's package share can be run from; a cloud source never can [S11].
+        """
+        reply = self.locate(package, engine=True)
+        shares = [r for r in reply.records if r.dp_type == "SERVER"]
+        self.ctx.logs.smsts(f"Processing {len(shares)} locations.")
+        if not shares:
+            message = (f"No distribution point with a package share holds {package.package_id}: content cannot be "
+                       "accessed directly from a cloud source, hr=0x80040102")
+            self.ctx.logs.smsts(message, severity=Severity.ERROR)
+            raise StepFailed(HResult.NO_CONTENT_LOCATION, message, step)
+        location = shares[0].url
+        self.ctx.variables["_SMSTSLastContentDownloadLocation"] = location
+        self.ctx.variables[f"_SMSTS{package.package_id}"] = location
+        self.ctx.timeline.record("content.accessed", package=package.package_id,
+                                 source=shares[0].server_remote_name.lower(), url=location)
+        self.ctx.logs.smsts(f"Content for {package.package_id} is accessed from {location} (no hash verification)")
+
+    def ts_package_folder(self, package_id: str) -> Path:
+        return self.ctx.client.ts_cache / "Packages" / package_id
+
+    def client_cache_folder(self) -> Path:
+        cache = self.ctx.client.client_cache
+        cache.mkdir(parents=True, exist_ok=True)
+        taken = {int(p.name) for p in cache.iterdir() if p.name.isdigit()}
+        return cache / str(next(i for i in range(1, len(taken) + 2) if i not in taken))
+
+    def move(self, package_id: str, staged: Path, target: Path) -> Path:
+        if target.exists():
+            shutil.rmtree(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(staged), target)
+        self.local[package_id] = target
+        self.ctx.variables[f"_SMSTS{package_id}"] = self.ctx.client.windows_path(target)
+        return target
+
+    def forget(self, package_id: str) -> None:
+        """Removes on-demand content once its step is done (unless SMSTSPersistContent, spec §5.3)."""
+        folder = self.local.pop(package_id, None)
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+            self.ctx.timeline.record("content.removed", package=package_id)
+            self.ctx.logs.smsts(f"Deleting content for package {package_id} from the task sequence cache")
+
+
+def _number(text: str | None, default: float) -> float:
+    try:
+        return max(0.0, float(text)) if text is not None else default
+    except ValueError:
+        return default

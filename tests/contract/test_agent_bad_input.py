@@ -1,0 +1,104 @@
+"""The client agent refuses bad clients, installs, runs and log names with a 4xx that names the problem."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+GOOD_CLIENT = {"name": "CLIENT01", "network": "internet", "settings": {"enable_cmg": True},
+               "site_token": "a site-issued token"}
+
+
+def assert_refused(response: Any, status: int, *words: str) -> None:
+    """The status, and every word in the reason (X-Harness-Reason header or body)."""
+    reason = f"{response.headers.get('x-harness-reason', '')} {response.text}"
+    assert response.status_code == status, reason
+    for word in words:
+        assert word in reason
+
+
+@pytest.fixture
+def with_client(agent: TestClient) -> TestClient:
+    assert agent.post("/clients", json=GOOD_CLIENT).status_code == 201
+    return agent
+
+
+@pytest.fixture
+def run_id(with_client: TestClient) -> str:
+    """A run that fails at once: the site it would talk to is a closed port."""
+    response = with_client.post("/clients/CLIENT01/installs", json={"deployment": "PS120001"})
+    assert response.status_code == 202
+    return str(response.json()["run"])
+
+
+@pytest.mark.parametrize(("body", "words"), [
+    (b"{name: CLIENT01}", ["not valid JSON"]),
+    (b'["CLIENT01"]', ["must be a JSON object"]),
+    ({**GOOD_CLIENT, "name": ""}, ["'name' must be a computer name"]),
+    ({key: value for key, value in GOOD_CLIENT.items() if key != "name"}, ["'name' must be a computer name"]),
+    ({**GOOD_CLIENT, "name": "CLIENT 01!"}, ["'name' must be a computer name"]),
+    ({**GOOD_CLIENT, "name": "../../etc"}, ["'name' must be a computer name"]),
+    ({**GOOD_CLIENT, "name": "C" * 300}, ["'name' must be a computer name", "63"]),
+    ({**GOOD_CLIENT, "name": "CLIENTÉ"}, ["'name' must be a computer name"]),
+    ({**GOOD_CLIENT, "network": "mars"}, ["'network' must be one of internet, intranet"]),
+    ({**GOOD_CLIENT, "settings": ["enable_cmg"]}, ["'settings' must be an object"]),
+    ({**GOOD_CLIENT, "settings": {"enable_vpn": True}}, ["unknown client setting(s) enable_vpn", "allow_cloud_dp"]),
+    ({**GOOD_CLIENT, "settings": {"enable_cmg": "yes"}}, ["client settings take true or false"]),
+    ({key: value for key, value in GOOD_CLIENT.items() if key != "site_token"}, ["'site_token' is required"]),
+    ({**GOOD_CLIENT, "site_token": 42}, ["'site_token' is required"]),
+], ids=["not-json", "array", "empty-name", "no-name", "bad-name", "traversal-name", "long-name", "non-ascii-name",
+        "bad-network", "settings-list", "unknown-setting", "non-bool-setting", "no-site-token", "site-token-number"])
+def test_bad_clients_are_refused(agent: TestClient, body: Any, words: list[str]) -> None:
+    response = agent.post("/clients", **({"content": body} if isinstance(body, bytes) else {"json": body}))
+    assert_refused(response, 400, *words)
+    assert agent.get("/clients").json() == {}
+
+
+def test_a_duplicate_client_is_409(with_client: TestClient) -> None:
+    assert_refused(with_client.post("/clients", json=GOOD_CLIENT), 409, "a client named 'CLIENT01' already exists")
+
+
+@pytest.mark.parametrize(("client", "body", "status", "words"), [
+    ("GHOST01", {"deployment": "PS120001"}, 404, ["no client named 'GHOST01'"]),
+    ("CLIENT01", {}, 400, ["'deployment' (the deployment ID) is required"]),
+    ("CLIENT01", {"deployment": ["PS120001"]}, 400, ["'deployment' (the deployment ID) is required"]),
+    ("CLIENT01", {"deployment": "PS120001", "launch_mode": "Telepathy"}, 400, ["unknown launch mode 'Telepathy'",
+                                                                              "Software Center"]),
+    ("CLIENT01", b"deployment=PS120001", 400, ["not valid JSON"]),
+    ("CLIENT01", b"null", 400, ["must be a JSON object"]),
+])
+def test_bad_installs_are_refused(with_client: TestClient, client: str, body: Any, status: int,
+                                  words: list[str]) -> None:
+    path = f"/clients/{client}/installs"
+    response = with_client.post(path, **({"content": body} if isinstance(body, bytes) else {"json": body}))
+    assert_refused(response, status, *words)
+    assert with_client.get("/_harness/state").json()["runs"] == {}
+
+
+def test_unknown_runs_are_404(with_client: TestClient, run_id: str) -> None:
+    assert with_client.get(f"/clients/CLIENT01/runs/{run_id}").status_code == 200
+    assert_refused(with_client.get("/clients/CLIENT01/runs/CLIENT01-999"), 404, "no run 'CLIENT01-999'")
+    assert_refused(with_client.get(f"/clients/GHOST01/runs/{run_id}"), 404, f"client 'GHOST01' has no run '{run_id}'")
+
+
+@pytest.mark.parametrize("log", ["nosuch.log", "%2e%2e", "TSAgent.log"])
+def test_unknown_log_names_are_404_listing_the_logs(with_client: TestClient, run_id: str, log: str) -> None:
+    """TSAgent.log is a real client log, but this run wrote nothing to it."""
+    response = with_client.get(f"/clients/CLIENT01/runs/{run_id}/logs/{log}")
+    assert_refused(response, 404, f"run {run_id} has no log")
+    assert with_client.get(f"/clients/CLIENT01/runs/{run_id}/logs/smsts.log").status_code == 200
+
+
+@pytest.mark.parametrize(("method", "path", "allowed"), [
+    ("DELETE", "/clients", "POST"),
+    ("GET", "/clients/CLIENT01/installs", "POST"),
+    ("POST", "/clients/CLIENT01/runs/CLIENT01-1", "GET"),
+])
+def test_wrong_verbs_are_405_naming_the_allowed_ones(agent: TestClient, method: str, path: str, allowed: str) -> None:
+    assert_refused(agent.request(method, path), 405, f"{method} is not allowed on {path}", allowed)
+
+
+def test_unknown_paths_are_404_naming_them(agent: TestClient) -> None:
+    assert_refused(agent.get("/clients/CLIENT01/logs"), 404, "no endpoint at /clients/CLIENT01/logs")

@@ -1,0 +1,413 @@
+"""The site (management point, DP, admin API) answers bad input with a 4xx that names the problem."""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from harness.protocol.location import ContentLocationRequest, build_location_request
+from harness.protocol.messaging import BOUNDARY, CONTENT_TYPE, CcmMessage, decode_reply, encode_message
+from harness.protocol.policy import build_request_assignments
+
+MakeToken = Callable[..., str]
+SITE_CODE = "PS1"
+MP_FQDN = "cm01.corp.contoso.example"
+PACKAGE = "PS100011"
+TASK_SEQUENCE = "PS100020"
+DEPLOYMENT = "PS120001"
+POLICY = f"{DEPLOYMENT}-{TASK_SEQUENCE}-6F6BCC28"
+MESSAGE_HEADER = "<Msg><ID>{1}</ID><TargetEndpoint>MP_LocationManager</TargetEndpoint></Msg>".encode("utf-16")
+
+
+def assert_refused(response: Any, status: int, *words: str) -> None:
+    """The status, and every word in the reason (X-Harness-Reason header or body)."""
+    reason = f"{response.headers.get('x-harness-reason', '')} {response.text}"
+    assert response.status_code == status, reason
+    for word in words:
+        assert word in reason
+
+
+def multipart(*parts: bytes, boundary: str = BOUNDARY) -> bytes:
+    dash = f"--{boundary}".encode()
+    return b"".join(dash + b"\r\ncontent-type: application/octet-stream\r\n\r\n" + part + b"\r\n"
+                    for part in parts) + dash + b"--\r\n"
+
+
+def ccm_post(site: TestClient, body: bytes, content_type: str = CONTENT_TYPE, *, path: str = "/ccm_system/request",
+             token: str | None = None) -> Any:
+    headers = {"content-type": content_type, **({"authorization": f"Bearer {token}"} if token else {})}
+    return site.request("CCM_POST", path, content=body, headers=headers)
+
+
+def message(target: str, body: str) -> bytes:
+    return encode_message(CcmMessage(target, body))[0]
+
+
+def location_request(package_id: str) -> bytes:
+    return message("MP_LocationManager", build_location_request(ContentLocationRequest(
+        package_id, 1, SITE_CODE, use_azure=False, use_internet_dp=False)))
+
+
+@pytest.fixture
+def stocked_site(site: TestClient) -> TestClient:
+    """A package on the site's DP, a task sequence that uses it, and an available deployment of it."""
+    for path, body in ((f"/_harness/site/packages/{PACKAGE}", {"name": "Windows 11", "size": "3.2 GB",
+                                                                 "type": "OS upgrade package"}),
+                       (f"/_harness/site/task-sequences/{TASK_SEQUENCE}",
+                        {"name": "Upgrade", "steps": [{"name": "Upgrade", "action": "Upgrade Operating System",
+                                                       "package": PACKAGE}]}),
+                       (f"/_harness/site/deployments/{DEPLOYMENT}", {"task_sequence": TASK_SEQUENCE})):
+        assert site.put(path, json=body).status_code == 200
+    assert site.post(f"/_harness/site/packages/{PACKAGE}/distribute", json={"to": ["dp"]}).status_code == 200
+    return site
+
+
+# -- client messaging (CCM_POST) ---------------------------------------------------------------------
+
+
+def test_a_well_formed_location_request_is_answered(stocked_site: TestClient) -> None:
+    response = ccm_post(stocked_site, location_request(PACKAGE))
+    assert response.status_code == 200
+    assert PACKAGE in decode_reply(response.content, response.headers["content-type"])
+
+
+@pytest.mark.parametrize(("body", "content_type", "words"), [
+    (b"<ContentLocationRequest/>", "text/xml", ["not multipart/mixed"]),
+    (location_request(PACKAGE), "multipart/mixed", ["has no boundary"]),
+    (multipart(MESSAGE_HEADER), CONTENT_TYPE, ["expected 2 parts", "found 1"]),
+    (multipart(MESSAGE_HEADER, b"this is not zlib"), CONTENT_TYPE, ["not valid zlib"]),
+    (multipart(MESSAGE_HEADER, zlib.compress("<a/>\0".encode("utf-16-le"))[:-3]), CONTENT_TYPE, ["truncated"]),
+    (multipart(MESSAGE_HEADER, zlib.compress(b"\0" * (5 * 2**20))), CONTENT_TYPE, ["decompresses to more than"]),
+    (multipart(MESSAGE_HEADER, zlib.compress(b"<ContentLocationRequest/>")), CONTENT_TYPE, ["not UTF-16LE"]),
+    (multipart(b"<Msg><TargetEndpoint>MP_LocationManager</TargetEndpoint></Msg>",
+               zlib.compress("<a/>\0".encode("utf-16-le"))), CONTENT_TYPE, ["header is not UTF-16 XML"]),
+    (multipart("<Envelope/>".encode("utf-16"), zlib.compress("<a/>\0".encode("utf-16-le"))), CONTENT_TYPE,
+     ["not a <Msg>"]),
+    (multipart("<Msg><ID>{1}</ID></Msg>".encode("utf-16"), zlib.compress("<a/>\0".encode("utf-16-le"))),
+     CONTENT_TYPE, ["no <TargetEndpoint>"]),
+], ids=["not-multipart", "no-boundary", "one-part", "broken-zlib", "truncated-zlib", "zip-bomb",
+        "payload-utf8", "header-utf8", "header-not-msg", "no-target-endpoint"])
+def test_malformed_messages_are_refused(site: TestClient, body: bytes, content_type: str, words: list[str]) -> None:
+    assert_refused(ccm_post(site, body, content_type), 400, "CCM message", *words)
+
+
+def test_message_to_an_unknown_endpoint_is_refused(site: TestClient) -> None:
+    assert_refused(ccm_post(site, message("MP_Teleporter", "<Beam/>")), 400, "'MP_Teleporter'",
+                   "ContentLocationRequest")
+
+
+@pytest.mark.parametrize(("target", "body", "words"), [
+    ("MP_LocationManager", "<ContentLocationRequest><Package ID=", ["ContentLocationRequest", "not well-formed"]),
+    ("MP_LocationManager", f'<ContentLocationRequest><AssignedSite SiteCode="{SITE_CODE}"/></ContentLocationRequest>',
+     ["missing <Package>"]),
+    ("MP_LocationManager", '<ContentLocationRequest><Package ID="PS100011" Version="one"/><AssignedSite SiteCode='
+                           '"PS1"/><ClientLocationInfo/></ContentLocationRequest>', ["Version", "'one'"]),
+    ("MP_LocationManager", "<SiteInformationRequest", ["SiteInformationRequest", "not well-formed"]),
+    ("MP_PolicyManager", "<RequestAssignments><Identification/></RequestAssignments>", ["missing <ClientID>"]),
+    ("MP_PolicyManager", "policy please", ["RequestAssignments", "not well-formed"]),
+], ids=["location-not-xml", "location-no-package", "location-bad-version", "site-info-not-xml",
+        "assignments-no-client", "assignments-not-xml"])
+def test_malformed_requests_inside_a_message_are_refused(site: TestClient, target: str, body: str,
+                                                         words: list[str]) -> None:
+    assert_refused(ccm_post(site, message(target, body)), 400, *words)
+
+
+def test_location_of_an_unknown_package_is_404_naming_it(stocked_site: TestClient) -> None:
+    assert_refused(ccm_post(stocked_site, location_request("PS1FFFFF")), 404, "PS1FFFFF", "not defined")
+
+
+def test_policy_assignments_for_a_real_request_are_answered(stocked_site: TestClient) -> None:
+    response = ccm_post(stocked_site, message("MP_PolicyManager", build_request_assignments("GUID:1")))
+    assert response.status_code == 200
+
+
+# -- tokens -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("how", "words"), [
+    ("none", ["ccm token is required"]),
+    ("not-a-token", ["ccm token rejected", "malformed"]),
+    ("forged", ["ccm token rejected", "bad signature"]),
+    ("expired", ["ccm token rejected", "expired"]),
+    ("not-yet-valid", ["ccm token rejected", "not yet valid"]),
+    ("site-token", ["ccm token rejected", "wrong kind"]),
+])
+def test_token_messaging_refuses_bad_tokens(stocked_site: TestClient, make_token: MakeToken, how: str,
+                                            words: list[str]) -> None:
+    token = bad_token(make_token, "ccm", how)
+    response = ccm_post(stocked_site, location_request(PACKAGE), path="/ccm_system_tokenauth/request", token=token)
+    assert_refused(response, 401, *words)
+
+
+def test_token_messaging_accepts_a_good_ccm_token(stocked_site: TestClient, make_token: MakeToken) -> None:
+    response = ccm_post(stocked_site, location_request(PACKAGE), path="/ccm_system_tokenauth/request",
+                        token=make_token("ccm"))
+    assert response.status_code == 200
+
+
+def bad_token(make_token: MakeToken, kind: str, how: str) -> str | None:
+    other = "site" if kind == "ccm" else "ccm"
+    return {"none": None, "not-a-token": "let-me-in",
+            "forged": make_token(kind, key=b"not the site's key"),
+            "expired": make_token(kind, valid_from=timedelta(hours=-10), valid_for=timedelta(hours=1)),
+            "not-yet-valid": make_token(kind, valid_from=timedelta(days=30)),
+            "site-token": make_token(other), "ccm-token": make_token(other)}[how]
+
+
+@pytest.mark.parametrize(("how", "words"), [
+    ("none", ["site token is required"]),
+    ("forged", ["site token rejected", "bad signature"]),
+    ("expired", ["site token rejected", "expired"]),
+    ("ccm-token", ["site token rejected", "wrong kind"]),
+])
+def test_sts_refuses_anything_but_a_site_token(site: TestClient, make_token: MakeToken, how: str,
+                                               words: list[str]) -> None:
+    token = bad_token(make_token, "site", how)
+    response = site.post("/CCM_STS", headers={"authorization": f"Bearer {token}"} if token else {})
+    assert_refused(response, 401, *words)
+
+
+def test_sts_exchanges_a_site_token(site: TestClient, make_token: MakeToken) -> None:
+    assert site.post("/CCM_STS", headers={"authorization": f"Bearer {make_token('site')}"}).status_code == 200
+
+
+# -- MP GET endpoints ---------------------------------------------------------------------------------
+
+
+def test_mplist_is_answered_and_other_sms_aut_requests_are_refused(site: TestClient) -> None:
+    assert site.get("/SMS_MP/.sms_aut?MPLIST").status_code == 200
+    assert_refused(site.get("/SMS_MP/.sms_aut?FOO"), 400, "'FOO'", "MPLIST")
+    assert_refused(site.get("/SMS_MP/.sms_aut"), 400, "MPLIST")
+
+
+@pytest.mark.parametrize(("query", "status", "words"), [
+    ("garbage", 400, ["'garbage'", "<PolicyID>.<version>_00"]),
+    ("", 400, ["<PolicyID>.<version>_00"]),
+    ("PS129999-PS100020-6F6BCC28.1_00", 404, ["no policy PS129999-PS100020-6F6BCC28"]),
+    (f"{DEPLOYMENT}-PS1FFFFF-6F6BCC28.1_00", 404, [f"no policy {DEPLOYMENT}-PS1FFFFF"]),
+])
+def test_bad_policy_requests_are_refused(stocked_site: TestClient, query: str, status: int,
+                                         words: list[str]) -> None:
+    assert stocked_site.get(f"/SMS_MP/.sms_pol?{POLICY}.1_00").status_code == 200
+    assert_refused(stocked_site.get(f"/SMS_MP/.sms_pol?{query}"), status, *words)
+
+
+def test_policy_with_a_forged_token_is_refused(stocked_site: TestClient, make_token: MakeToken) -> None:
+    response = stocked_site.get(f"/SMS_MP/.sms_pol?{POLICY}.1_00",
+                                headers={"authorization": f"Bearer {make_token('ccm', key=b'forged')}"})
+    assert_refused(response, 401, "bad signature")
+
+
+# -- distribution point -------------------------------------------------------------------------------
+
+DP = "/SMS_DP_SMSPKG$"
+
+
+def test_dp_serves_a_distributed_package(stocked_site: TestClient) -> None:
+    assert stocked_site.get(f"{DP}/{PACKAGE}/sources/install.esd").status_code == 200
+    assert stocked_site.request("PROPFIND", f"{DP}/{PACKAGE}").status_code == 207
+
+
+@pytest.mark.parametrize(("method", "path", "words"), [
+    ("GET", f"{DP}/PS1FFFFF/sources/install.esd", ["package PS1FFFFF", MP_FQDN]),
+    ("PROPFIND", f"{DP}/PS1FFFFF", ["package PS1FFFFF"]),
+    ("GET", f"{DP}/{PACKAGE}/setup.exe", [f"package {PACKAGE} has no file 'setup.exe'"]),
+    ("GET", f"{DP}/{PACKAGE}/%2e%2e/%2e%2e/etc/passwd", ["has no file '../../etc/passwd'"]),
+    ("GET", f"{DP}/{PACKAGE}/..%2f..%2fetc%2fpasswd", ["has no file '../../etc/passwd'"]),
+    ("GET", f"{DP}/%2e%2e/{PACKAGE}/sources/install.esd", ["package .."]),
+    ("PROPFIND", f"{DP}/%2e%2e", ["package .. is not"]),
+], ids=["get-unknown", "propfind-unknown", "unknown-file", "dot-dot-encoded", "slash-encoded",
+        "package-dot-dot", "propfind-traversal"])
+def test_dp_refuses_unknown_content_and_traversal(stocked_site: TestClient, method: str, path: str,
+                                                 words: list[str]) -> None:
+    assert_refused(stocked_site.request(method, path), 404, *words)
+
+
+def test_dp_literal_dot_segments_reach_no_file(stocked_site: TestClient) -> None:
+    """httpx would remove `..` before sending; a raw client (and h11 behind uvicorn) does not."""
+    status, body = raw_get(stocked_site, f"{DP}/{PACKAGE}/../../etc/passwd")
+    assert status == 404
+    assert b"has no file '../../etc/passwd'" in body
+
+
+def test_dp_does_not_serve_a_package_that_is_not_distributed_to_it(site: TestClient) -> None:
+    assert site.put(f"/_harness/site/packages/{PACKAGE}", json={"name": "p", "size": "1 MB"}).status_code == 200
+    assert_refused(site.get(f"{DP}/{PACKAGE}/content.bin"), 404, f"package {PACKAGE} is not on distribution point")
+
+
+def raw_get(client: TestClient, path: str) -> tuple[int, bytes]:
+    sent: list[dict[str, Any]] = []
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "https",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+             "headers": [(b"host", MP_FQDN.encode())], "client": ("127.0.0.1", 50000), "server": (MP_FQDN, 443)}
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    assert client.portal is not None
+    client.portal.call(client.app, scope, receive, send)
+    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+
+# -- verbs and unknown paths --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("method", "path", "allowed"), [
+    ("DELETE", "/ccm_system/request", "CCM_POST"),
+    ("GET", "/ccm_system/request", "CCM_POST"),
+    ("POST", "/ccm_system_tokenauth/request", "CCM_POST"),
+    ("GET", "/CCM_STS", "POST"),
+    ("POST", "/SMS_MP/.sms_aut", "GET"),
+    ("PATCH", "/SMS_MP/.sms_pol", "GET"),
+    ("PUT", f"{DP}/{PACKAGE}/content.bin", "GET"),
+    ("GET", f"{DP}/{PACKAGE}", "PROPFIND"),
+    ("GET", "/_harness/site/version", "PUT"),
+    ("DELETE", "/_harness/site/packages/PS100011", "PUT"),
+    ("GET", "/_harness/reset", "POST"),
+])
+def test_wrong_verbs_are_405_naming_the_allowed_ones(site: TestClient, method: str, path: str, allowed: str) -> None:
+    response = site.request(method, path)
+    assert_refused(response, 405, f"{method} is not allowed on {path}", allowed)
+    assert allowed in response.headers["allow"]
+
+
+def test_unknown_paths_are_404_naming_them(site: TestClient) -> None:
+    assert_refused(site.get("/SMS_MP/.sms_xyz"), 404, "no endpoint at /SMS_MP/.sms_xyz")
+    assert_refused(site.request("CCM_POST", "/ccm_system/requests"), 404, "/ccm_system/requests")
+
+
+# -- admin API ----------------------------------------------------------------------------------------
+
+ADMIN = "/_harness/site"
+STEP = {"name": "Upgrade", "action": "Upgrade Operating System", "package": PACKAGE}
+
+
+@pytest.mark.parametrize(("path", "body", "status", "words"), [
+    ("version", b"{version: 1910", 400, ["not valid JSON"]),
+    ("version", b"[1910]", 400, ["must be a JSON object"]),
+    ("version", b"[" * 100_000, 400, ["nested too deeply"]),
+    ("version", {}, 400, ["missing field 'version'"]),
+    ("version", {"version": 1905}, 422, ["unknown Configuration Manager version 1905", "1910"]),
+    ("version", {"version": "soon"}, 422, ["not a Configuration Manager version: 'soon'"]),
+    ("packages/PS100012", {"name": "p"}, 400, ["missing field 'size'"]),
+    ("packages/PS100012", {"size": "1 GB"}, 400, ["missing field 'name'"]),
+    ("packages/PS100012", {"name": "p", "size": "3.2 parsecs"}, 422, ["unknown size unit 'parsecs'"]),
+    ("packages/PS100012", {"name": "p", "size": "big"}, 422, ["not a size: 'big'"]),
+    ("packages/PS100012", {"name": "p", "size": -5}, 422, ["must have a positive size"]),
+    ("packages/PS100012", {"name": "p", "size": [1]}, 422, ["list"]),
+    ("packages/PS100012", b'{"name": "p", "size": Infinity}', 422, ["not a finite number"]),
+    ("packages/PS100012", {"name": "p", "size": "1" + "0" * 400 + " B"}, 422, ["not a finite number"]),
+    ("packages/PS100012", {"name": "p", "size": 10**400}, 422, ["too large for scale 5000"]),
+    ("packages/PS100012", {"name": "p", "size": "1000 TB"}, 422, ["PS100012 is too large for scale 5000"]),
+    ("packages/PS100012", {"name": "p", "size": "1 GB", "type": "Firmware"}, 422,
+     ["unknown package type 'Firmware'", "OS upgrade package"]),
+    ("packages/PS100012", {"name": "p", "size": "1 GB", "version": 0}, 422, ["version must be 1 or more"]),
+    ("packages/PS100012", b'{"name": "p", "size": "1 GB", "version": 1e400}', 422, ["infinity"]),
+    ("packages/NOTANID", {"name": "p", "size": "1 GB"}, 422, ["'NOTANID' is not a ConfigMgr package ID"]),
+    ("task-sequences/PS100021", {"name": "ts"}, 400, ["missing field 'steps'"]),
+    ("task-sequences/PS100021", {"name": "ts", "steps": []}, 422, ["'steps' must be a non-empty list"]),
+    ("task-sequences/PS100021", {"name": "ts", "steps": ["upgrade"]}, 422, ["each step or group is an object"]),
+    ("task-sequences/PS100021", {"name": "ts", "steps": [{"action": "Restart Computer"}]}, 422,
+     ["with a 'name'"]),
+    ("task-sequences/PS100021", {"name": "ts", "steps": [{**STEP, "action": "Reboot Twice"}]}, 422,
+     ["unknown step action 'Reboot Twice'", "Restart Computer"]),
+    ("task-sequences/PS100021", {"name": "ts", "steps": [{**STEP, "duration": "forever"}]}, 422,
+     ["not a duration: 'forever'"]),
+    ("task-sequences/PS100021", {"name": "ts", "steps": [{**STEP, "duration": -1}]}, 422, ["negative duration"]),
+    ("task-sequences/PS100021", {"name": "ts", "steps": [{**STEP, "package": "PS1FFFFF"}]}, 422,
+     ["references undefined package(s) PS1FFFFF"]),
+    ("task-sequences/PS100021", {"name": "ts", "steps": [{**STEP, "package": ["PS100011"]}]}, 422,
+     ["'package' must be a package ID string"]),
+    ("task-sequences/PS100021", {"name": "ts", "steps": [{**STEP, "package": 11}]}, 422,
+     ["'package' must be a package ID string"]),
+    ("deployments/PS120002", {"task_sequence": TASK_SEQUENCE, "option": "Download whenever"}, 422,
+     ["unknown deployment option 'Download whenever'", "Download all content locally before starting task "
+      "sequence", "Download content locally when needed by the running task sequence",
+      "Access content directly from a distribution point"]),
+    ("deployments/PS120002", {"task_sequence": "PS1FFFFF"}, 422, ["task sequence PS1FFFFF, which is not defined"]),
+    ("deployments/PS120002", {}, 400, ["missing field 'task_sequence'"]),
+    ("deployments/PS120002", {"task_sequence": TASK_SEQUENCE, "purpose": "Sometimes"}, 422, ["'Sometimes'"]),
+    ("deployments/PS120002", {"task_sequence": TASK_SEQUENCE, "allow_internet": "yes"}, 400,
+     ["'allow_internet' must be true or false"]),
+    ("cloud-sources/nimbus", {"serve_content": False}, 404, ["no cloud management gateway named 'nimbus'"]),
+    ("cloud-sources/dp", {"serve_content": "no"}, 400, ["'serve_content' must be true or false"]),
+])
+def test_admin_definitions_are_refused_with_the_reason(stocked_site: TestClient, path: str, body: Any,
+                                                       status: int, words: list[str]) -> None:
+    before = stocked_site.get("/_harness/state").json()
+    response = send_json(stocked_site, "PUT", f"{ADMIN}/{path}", body)
+    assert_refused(response, status, *words)
+    assert stocked_site.get("/_harness/state").json() == before
+
+
+@pytest.mark.parametrize(("path", "body", "status", "words"), [
+    (f"packages/{PACKAGE}/distribute", {}, 400, ["missing field 'to'"]),
+    (f"packages/{PACKAGE}/distribute", {"to": "dp"}, 400, ["'to' must be a non-empty list"]),
+    (f"packages/{PACKAGE}/distribute", {"to": []}, 400, ["'to' must be a non-empty list"]),
+    (f"packages/{PACKAGE}/distribute", {"to": ["nimbus"]}, 400, ["unknown content source(s) nimbus", "has dp"]),
+    ("packages/PS1FFFFF/distribute", {"to": ["dp"]}, 404, ["package PS1FFFFF is not defined on site PS1"]),
+    ("registration-tokens", {}, 400, ["missing field 'client'"]),
+    ("registration-tokens", b"client=CLIENT01", 400, ["not valid JSON"]),
+])
+def test_admin_actions_are_refused_with_the_reason(stocked_site: TestClient, path: str, body: Any,
+                                                   status: int, words: list[str]) -> None:
+    response = send_json(stocked_site, "POST", f"{ADMIN}/{path}", body)
+    assert_refused(response, status, *words)
+
+
+def send_json(client: TestClient, method: str, path: str, body: Any) -> Any:
+    """`body` as JSON, or as it is when it is bytes (not JSON, or JSON that json.dumps cannot write)."""
+    return client.request(method, path, **({"content": body} if isinstance(body, bytes) else {"json": body}))
+
+
+# -- control API --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("since", ["abc", "-1", "1.5", "²", "1" * 5000])
+def test_journal_needs_a_sequence_number(site: TestClient, since: str) -> None:
+    assert site.get("/_harness/journal?since=3").status_code == 200
+    assert_refused(site.get("/_harness/journal", params={"since": since}), 400, "'since' must be a journal sequence")
+
+
+@pytest.mark.parametrize(("body", "words"), [
+    (b"[]", ["a fault is a JSON object"]),
+    (b"not json", ["not valid JSON"]),
+    (b'{"status": 503}', ["missing 'path'"]),
+    (b'{"path": "/x"}', ["missing 'status'"]),
+    (b'{"path": "/x", "status": "teapot"}', ["bad value", "teapot"]),
+    (b'{"path": "/x", "status": Infinity}', ["bad value"]),
+    (b'{"path": "/x", "status": 503, "count": 1e400}', ["bad value"]),
+    (b'{"path": "/x", "status": 200}', ["status 400-599"]),
+    (b'{"path": "x", "status": 503}', ["starting with '/'"]),
+    (b'{"path": "/x", "status": 503, "count": 0}', ["count of 1 or more"]),
+])
+def test_faults_of_a_bad_shape_are_refused(site: TestClient, body: bytes, words: list[str]) -> None:
+    assert_refused(site.post("/_harness/faults", content=body), 400, *words)
+    assert site.get("/_harness/faults").json() == []
+
+
+# -- storage the site cannot reach ----------------------------------------------------------------------
+
+
+def test_distributing_to_a_cmg_whose_storage_is_down_is_a_clear_503_soon(site_with_cmg: TestClient) -> None:
+    assert site_with_cmg.put(f"{ADMIN}/packages/{PACKAGE}", json={"name": "p", "size": "1 MB"}).status_code == 200
+    started = time.monotonic()
+    response = site_with_cmg.post(f"{ADMIN}/packages/{PACKAGE}/distribute", json={"to": ["cmg"]})
+    assert_refused(response, 503, "storage account contosocmgcontent did not answer", f"store package {PACKAGE}")
+    assert time.monotonic() - started < 10
+    assert site_with_cmg.get("/_harness/state").json()["packages"][PACKAGE]["sources"] == []
+
+
+def test_reset_with_storage_down_is_a_clear_503_soon(site_with_cmg: TestClient) -> None:
+    started = time.monotonic()
+    assert_refused(site_with_cmg.post("/_harness/reset"), 503, "storage account contosocmgcontent did not answer")
+    assert time.monotonic() - started < 10
