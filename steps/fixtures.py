@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,7 @@ from harness.drivers.site import SiteDriver
 from harness.environments.base import Endpoints
 from harness.environments.local import LocalEnvironment
 from harness.reporting.pytest_plugin import record_environment
+from steps.task_sequence_table import build_tree
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -77,10 +79,20 @@ def agent(environment: LocalEnvironment) -> AgentDriver:
 
 @dataclass
 class TaskSequenceSpec:
-    """The task sequence a scenario builds up over its Given steps."""
+    """The task sequence a scenario builds up over its Given steps; publish() (re)defines it on the site."""
 
     package_id: str
     name: str = "Upgrade to Windows 11"
-    packages: dict[str, str] = field(default_factory=dict)  # package ID -> name
-    steps: list[dict[str, object]] = field(default_factory=list)
+    packages: dict[str, dict[str, str]] = field(default_factory=dict)  # package ID -> its table row
+    step_rows: list[dict[str, str]] = field(default_factory=list)
+    groups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    variables: dict[str, str] = field(default_factory=dict)
     deployment_id: str | None = None
+
+    def publish(self, site: SiteDriver) -> None:
+        if self.step_rows:
+            site.define_task_sequence(self.package_id, self.name, build_tree(self.step_rows, self.groups),
+                                      self.variables)
+
+    def step_packages(self, row: dict[str, str]) -> list[str]:
+        return [p.strip() for p in (row.get("package") or "").split(",") if p.strip()]

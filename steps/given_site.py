@@ -15,7 +15,19 @@ SOURCES = {
     "the on-premises distribution point": ["dp"],
     "the CMG and the on-premises distribution point": ["cmg", "dp"],
 }
+YES = {"yes", "true"}
 DEPLOYMENT_ID = "PS120001"
+
+
+def _sources(target: str) -> list[str]:
+    if target not in SOURCES:
+        raise ValueError(f"unknown content source {target!r}; use one of: {', '.join(SOURCES)}")
+    return SOURCES[target]
+
+
+def _define(site: SiteDriver, package_id: str, row: dict[str, str]) -> None:
+    site.define_package(package_id, row["name"], row["size"], kind=row.get("type", "Package"),
+                        package_share=row.get("package share", "").lower() in YES)
 
 
 @given(parsers.parse("the site runs Configuration Manager version {version:d}"))
@@ -33,30 +45,50 @@ def cmg_serves_content(site: SiteDriver) -> None:
 @given(parsers.parse("the in-place upgrade task sequence {package_id} references these packages:"),
        target_fixture="task_sequence")
 def packages_defined(site: SiteDriver, package_id: str, datatable: list[list[str]]) -> TaskSequenceSpec:
-    """Defines the packages (model sizes; type sets the content file name) of the task sequence."""
+    """Defines the packages (model sizes; type sets the content file name; optional column "package share")."""
     spec = TaskSequenceSpec(package_id)
     for row in table_rows(datatable):
-        site.define_package(row["package"], row["name"], row["size"], kind=row.get("type", "Package"))
-        spec.packages[row["package"]] = row["name"]
+        _define(site, row["package"], row)
+        spec.packages[row["package"]] = row
     return spec
+
+
+@given("the task sequence has these groups:")
+def groups_defined(task_sequence: TaskSequenceSpec, datatable: list[list[str]]) -> None:
+    """Settings of the groups the step table names: Continue on error, and a condition such as VAR=value."""
+    for row in table_rows(datatable):
+        settings: dict[str, object] = {"continue_on_error": row.get("continue on error", "").lower() in YES}
+        if row.get("condition"):
+            settings["condition"] = row["condition"]
+        task_sequence.groups[row["group"]] = settings
 
 
 @given("the task sequence has these steps:")
 def steps_defined(site: SiteDriver, task_sequence: TaskSequenceSpec, datatable: list[list[str]]) -> None:
-    """Defines the task sequence's steps in order; duration is model time the step runs once its content is there."""
-    for row in table_rows(datatable):
-        task_sequence.steps.append({"name": row["step"], "action": row["action"],
-                                    "package": row.get("package") or None, "duration": row.get("duration") or 0})
-    site.define_task_sequence(task_sequence.package_id, task_sequence.name, task_sequence.steps)
+    """Defines the steps in order (see steps/task_sequence_table.py for the optional columns); duration is
+    model time the step runs once its content is there."""
+    task_sequence.step_rows = table_rows(datatable)
+    task_sequence.publish(site)
+
+
+@given(parsers.parse("the task sequence variable {name} is {value}"))
+def ts_variable(site: SiteDriver, task_sequence: TaskSequenceSpec, name: str, value: str) -> None:
+    """A task sequence variable set before the run (e.g. SMSTSPersistContent, SMSTSDownloadRetryCount)."""
+    task_sequence.variables[name] = value
+    task_sequence.publish(site)
 
 
 @given(parsers.parse("the packages are distributed to {target}"))
 def packages_distributed(site: SiteDriver, task_sequence: TaskSequenceSpec, target: str) -> None:
     """Distributes every package of the task sequence; cloud sources get real blobs in their storage account."""
-    if target not in SOURCES:
-        raise ValueError(f"unknown distribution target {target!r}; use one of: {', '.join(SOURCES)}")
     for package_id in task_sequence.packages:
-        site.distribute(package_id, *SOURCES[target])
+        site.distribute(package_id, *_sources(target))
+
+
+@given(parsers.parse("the copy of {package_id} on {target} is damaged"))
+def copy_damaged(site: SiteDriver, package_id: str, target: str) -> None:
+    """The stored bytes no longer match the package hash the management point hands out."""
+    site.damage(package_id, *_sources(target))
 
 
 @given(parsers.re(r'the task sequence is deployed as (?P<purpose>Available|Required) with "(?P<option>[^"]+)"'

@@ -63,16 +63,16 @@ def downloaded_just_before_each_step(run: RunResult, endpoints: Endpoints, task_
     """Each package was downloaded once, from the source, after the previous step ended and before its step ended."""
     host = _source_host(endpoints, source)
     previous_end = run.first("ts.start")["t"]
-    for step in task_sequence.steps:
-        end = run.first("step.end", step=step["name"])["t"]
-        if step["package"]:
-            done = [d for d in run.downloads(str(step["package"])) if d["result"] == "succeeded"]
-            assert len(done) == 1, f"{step['package']} downloaded {len(done)} times\n{run.describe()}"
-            start = run.first("download.start", package=step["package"])["t"]
+    for row in task_sequence.step_rows:
+        end = run.first("step.end", step=row["step"])["t"]
+        for package in task_sequence.step_packages(row):
+            done = [d for d in run.downloads(package) if d["result"] == "succeeded"]
+            assert len(done) == 1, f"{package} downloaded {len(done)} times\n{run.describe()}"
+            start = run.first("download.start", package=package)["t"]
             assert previous_end <= start and done[0]["t"] <= end, (
-                f"{step['package']} was downloaded at {start}–{done[0]['t']} model s, not between the end of the "
-                f"previous step ({previous_end}) and the end of {step['name']!r} ({end})\n{run.describe()}")
-            assert done[0]["source"] == host, f"{step['package']} came from {done[0]['source']}, not {host}"
+                f"{package} was downloaded at {start}–{done[0]['t']} model s, not between the end of the "
+                f"previous step ({previous_end}) and the end of {row['step']!r} ({end})\n{run.describe()}")
+            assert done[0]["source"] == host, f"{package} came from {done[0]['source']}, not {host}"
         previous_end = end
 
 

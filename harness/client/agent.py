@@ -5,6 +5,7 @@
     POST /clients/{name}/installs                  {"deployment", "launch_mode"} -> 202 {"run"}
     GET  /clients/{name}/runs/{run}                status, exit code, timeline, variables
     GET  /clients/{name}/runs/{run}/logs/{log}     a CMTrace log file (smsts.log, execmgr.log, …)
+    GET  /clients/{name}/files?path=C:\\…          whether a file or folder exists on the client's disk
 
 The clients reach the site, the CMG and storage only over the network, through a resolver that
 knows only the names their network location can see.
@@ -165,8 +166,25 @@ class AgentService:
             raise HttpError(404, f"run {run.run_id} has no log {log!r}; it has {', '.join(run.logs.names())}")
         return PlainTextResponse(run.logs.text(log))
 
+    async def get_file(self, request: Request) -> Response:
+        """What is at a path on the client's disk: ?path=C:\\Windows\\CCM\\Logs\\smsts.log"""
+        client = self.agent.client(request.path_params["name"])
+        windows_path = request.query_params.get("path", "")
+        try:
+            local = client.local_path(windows_path)
+        except ValueError as error:
+            raise HttpError(400, str(error)) from None
+        try:
+            entries = sorted(p.name for p in local.iterdir()) if local.is_dir() else []
+            found = {"exists": local.exists(), "is_dir": local.is_dir(),
+                     "size": local.stat().st_size if local.is_file() else None}
+        except OSError as error:  # e.g. a name longer than the disk allows
+            raise HttpError(400, f"path {windows_path[:80]!r} cannot be looked up: {error.strerror}") from None
+        return JSONResponse({"path": windows_path, **found, "entries": entries})
+
     def routes(self) -> list[Route]:
         return [
+            Route("/clients/{name}/files", self.get_file, methods=["GET"]),
             Route("/clients", self.create_client, methods=["POST"]),
             Route("/clients", self.list_clients, methods=["GET"]),
             Route("/clients/{name}/installs", self.install, methods=["POST"]),

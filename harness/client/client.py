@@ -35,7 +35,7 @@ class EmulatedClient:
     def local_path(self, windows_path: str) -> Path:
         """C:\\Drivers -> <root>/Drivers; only the system drive exists, and nothing may leave it."""
         parts = PureWindowsPath(windows_path)
-        if parts.drive.upper() not in ("C:", "") or ".." in parts.parts:
+        if parts.drive.upper() != "C:" or ".." in parts.parts or "\x00" in windows_path:
             raise ValueError(f"path {windows_path!r} is not on the client's C: drive")
         return self.root.joinpath(*[p for p in parts.parts if p not in (parts.anchor, parts.drive)])
 

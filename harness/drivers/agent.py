@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from typing import Any
+from urllib.parse import quote
 
 from harness.drivers.base import ServiceDriver
 from harness.drivers.run import RunResult
@@ -34,6 +35,10 @@ class AgentDriver(ServiceDriver):
     def log(self, client: str, run: str, name: str) -> str:
         text: str = self.call("GET", f"/clients/{client}/runs/{run}/logs/{name}")
         return text
+
+    def file(self, client: str, windows_path: str) -> dict[str, Any]:
+        info: dict[str, Any] = self.call("GET", f"/clients/{client}/files?path={quote(windows_path)}")
+        return info
 
     def wait(self, client: str, run: str, timeout: float) -> RunResult:
         """Poll until the run ends; a run still going after `timeout` real seconds fails loudly."""

@@ -14,22 +14,29 @@ class SiteDriver(ServiceDriver):
         self.call("PUT", "/_harness/site/version", {"version": version})
 
     def define_package(self, package_id: str, name: str, size: str | int, *, version: int = 1,
-                       kind: str = "Package") -> dict[str, Any]:
+                       kind: str = "Package", package_share: bool = False) -> dict[str, Any]:
         result: dict[str, Any] = self.call("PUT", f"/_harness/site/packages/{package_id}",
-                                           {"name": name, "size": size, "version": version, "type": kind})
+                                           {"name": name, "size": size, "version": version, "type": kind,
+                                            "package_share": package_share})
         return result
+
+    def damage(self, package_id: str, *sources: str) -> None:
+        self.call("POST", f"/_harness/site/packages/{package_id}/damage", {"on": list(sources)})
 
     def distribute(self, package_id: str, *sources: str) -> None:
         self.call("POST", f"/_harness/site/packages/{package_id}/distribute", {"to": list(sources)})
 
-    def define_task_sequence(self, package_id: str, name: str, steps: list[dict[str, Any]]) -> None:
-        self.call("PUT", f"/_harness/site/task-sequences/{package_id}", {"name": name, "steps": steps})
+    def define_task_sequence(self, package_id: str, name: str, steps: list[dict[str, Any]],
+                             variables: dict[str, str] | None = None) -> None:
+        self.call("PUT", f"/_harness/site/task-sequences/{package_id}",
+                  {"name": name, "steps": steps, "variables": variables or {}})
 
     def deploy(self, deployment_id: str, task_sequence: str, *, option: str, purpose: str = "Available",
-               allow_internet: bool = True) -> None:
+               allow_internet: bool = True, available_to: str = "Only Configuration Manager clients",
+               pre_download: bool = False) -> None:
         self.call("PUT", f"/_harness/site/deployments/{deployment_id}",
                   {"task_sequence": task_sequence, "option": option, "purpose": purpose,
-                   "allow_internet": allow_internet})
+                   "allow_internet": allow_internet, "available_to": available_to, "pre_download": pre_download})
 
     def set_serve_content(self, source: str, enabled: bool) -> None:
         self.call("PUT", f"/_harness/site/cloud-sources/{source}", {"serve_content": enabled})

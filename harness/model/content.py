@@ -30,6 +30,16 @@ def iter_content(package_id: str, version: int, size: int) -> Iterator[bytes]:
         yield chunk
 
 
+def corrupted(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """The same bytes with the first one flipped: same size, wrong hash (a damaged copy in a store)."""
+    first = True
+    for chunk in chunks:
+        if first and chunk:
+            chunk = bytes([chunk[0] ^ 0xFF]) + chunk[1:]
+            first = False
+        yield chunk
+
+
 def content_bytes(package_id: str, version: int, size: int) -> bytes:
     return b"".join(iter_content(package_id, version, size))
 

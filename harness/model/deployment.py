@@ -92,6 +92,26 @@ class LaunchMode(Enum):
                 LaunchMode.MEDIA: "task sequence media", LaunchMode.WINDOWS_PE: "Windows PE"}[self]
 
 
+class Availability(Enum):
+    """"Make available to the following" on the Deployment Settings page [S02]."""
+
+    CLIENTS = "Only Configuration Manager clients"
+    CLIENTS_MEDIA_PXE = "Configuration Manager clients, media and PXE"
+    MEDIA_PXE = "Only media and PXE"
+    MEDIA_PXE_HIDDEN = "Only media and PXE (hidden)"
+
+    @classmethod
+    def parse(cls, text: str) -> Availability:
+        for kind in cls:
+            if _normalise(kind.value) == _normalise(text):
+                return kind
+        raise ValueError(f"unknown availability {text!r}; expected one of {'; '.join(k.value for k in cls)}")
+
+    @property
+    def media_or_pxe(self) -> bool:
+        return self is not Availability.CLIENTS
+
+
 @dataclass(frozen=True)
 class Deployment:
     deployment_id: str
@@ -100,6 +120,8 @@ class Deployment:
     purpose: Purpose = Purpose.AVAILABLE
     allow_internet: bool = True
     collection: str = "All Desktop and Server Clients"
+    available_to: Availability = Availability.CLIENTS
+    pre_download: bool = False  # "Pre-download content for this task sequence" (Available only) [S28]
 
     @property
     def advert_flags(self) -> int:

@@ -6,7 +6,8 @@ property tests check them against the spec's tables.
 
 from __future__ import annotations
 
-from harness.model.deployment import Deployment, DeploymentOption, LaunchMode
+from harness.model.deployment import Deployment, DeploymentOption, LaunchMode, Purpose
+from harness.model.task_sequence import TaskSequence
 from harness.model.versions import SiteVersion
 
 
@@ -39,6 +40,25 @@ def ts_engine_uses_cloud_sources(version: SiteVersion) -> bool:
     management point returns no cloud location and the step fails with 0x80040102.
     """
     return version.ts_engine_downloads_cloud_content
+
+
+def deployment_problems(deployment: Deployment, ts: TaskSequence) -> list[str]:
+    """What the console would not let an administrator deploy (spec §1.4, §1.5, §7.3)."""
+    problems = []
+    hidden = option_hidden_reason(deployment.option, deployment.available_to.media_or_pxe)
+    if hidden:
+        problems.append(hidden)
+    if ts.has_download_package_content and deployment.option is not DeploymentOption.DOWNLOAD_ON_DEMAND:
+        problems.append(f"task sequence {ts.package_id} has a Download Package Content step: don't deploy it with "
+                        f'"{deployment.option.value}" [S26]')
+    if deployment.option is DeploymentOption.ACCESS_DIRECTLY:
+        no_share = [p.package_id for p in ts.referenced_packages if not p.package_share]
+        if no_share:
+            problems.append(f'"{deployment.option.value}" is offered only when every package has a package share; '
+                            f"{', '.join(no_share)} has none")
+    if deployment.pre_download and deployment.purpose is not Purpose.AVAILABLE:
+        problems.append('"Pre-download content for this task sequence" is only for Available deployments [S28]')
+    return problems
 
 
 def option_hidden_reason(option: DeploymentOption, available_to_media_or_pxe: bool) -> str | None:

@@ -36,6 +36,7 @@ class Package:
     model_size: int  # bytes, in model units
     version: int = 1
     kind: PackageType = PackageType.PACKAGE
+    package_share: bool = False  # "Copy the content in this package to a package share on distribution points"
 
     def __post_init__(self) -> None:
         if not PACKAGE_ID.match(self.package_id):

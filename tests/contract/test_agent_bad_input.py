@@ -91,6 +91,23 @@ def test_unknown_log_names_are_404_listing_the_logs(with_client: TestClient, run
     assert with_client.get(f"/clients/CLIENT01/runs/{run_id}/logs/smsts.log").status_code == 200
 
 
+@pytest.mark.parametrize(("path", "words"), [
+    ("", ["is not on the client's C: drive"]),
+    ("D:\\Drivers", ["'D:\\\\Drivers' is not on the client's C: drive"]),
+    ("C:\\Windows\\..\\..\\etc", ["is not on the client's C: drive"]),
+    ("C:/Windows/../../etc", ["is not on the client's C: drive"]),
+    ("\\\\server\\share\\x", ["is not on the client's C: drive"]),
+    ("C:\\" + "A" * 300, ["cannot be looked up"]),
+], ids=["empty", "other-drive", "dot-dot", "forward-slashes", "unc", "name-too-long"])
+def test_bad_client_file_paths_are_400(with_client: TestClient, path: str, words: list[str]) -> None:
+    assert with_client.get("/clients/CLIENT01/files", params={"path": "C:\\Windows"}).status_code == 200
+    assert_refused(with_client.get("/clients/CLIENT01/files", params={"path": path}), 400, *words)
+
+
+def test_files_of_an_unknown_client_are_404(agent: TestClient) -> None:
+    assert_refused(agent.get("/clients/GHOST01/files", params={"path": "C:\\"}), 404, "no client named 'GHOST01'")
+
+
 @pytest.mark.parametrize(("method", "path", "allowed"), [
     ("DELETE", "/clients", "POST"),
     ("GET", "/clients/CLIENT01/installs", "POST"),

@@ -269,16 +269,23 @@ def fields(**plausible: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, A
                                                for name, value in plausible.items()})
 
 
-step = fields(name=st.just("Step"), action=st.sampled_from(["Run Command Line", "Restart Computer", "Reboot"]),
-              package=st.sampled_from([PACKAGE, "PS1FFFFF", ""]),
-              duration=st.sampled_from(["5 minutes", 30, "5 parsecs"]), continue_on_error=st.booleans())
+step = fields(name=st.just("Step"), action=st.sampled_from(["Run Command Line", "Download Package Content", "Reboot"]),
+              package=st.sampled_from([PACKAGE, "PS1FFFFF", ""]), packages=st.just([PACKAGE]),
+              duration=st.sampled_from(["5 minutes", 30, "5 parsecs"]), continue_on_error=st.booleans(),
+              condition=st.sampled_from(["OSDVAR=1", {"variable": "OSDVAR"}, "no equals sign"]),
+              exit_code=st.sampled_from(["0xC1900208", 0, 2**32, "0xZZ"]),
+              destination=st.sampled_from(["Custom path", "Configuration Manager client cache", "Attic"]),
+              path=st.sampled_from(["C:\\Drivers", "C:\\..\\Windows", "D:\\x"]))
+nodes = st.recursive(step, lambda children: fields(name=st.just("Group"), group=st.lists(children, max_size=3),
+                                                   continue_on_error=st.booleans()), max_leaves=6)
 ADMIN_BODIES = {
     ("PUT", "/_harness/site/version"): fields(version=st.sampled_from([1910, "2010", 1905])),
     ("PUT", "/_harness/site/packages/{id}"): fields(
         name=st.just("Package"), size=st.sampled_from(["1 MB", 2000, "3.2 parsecs"]), version=st.integers(0, 3),
         type=st.sampled_from(["Package", "OS upgrade package", "Firmware"])),
     ("POST", "/_harness/site/packages/{id}/distribute"): fields(to=st.lists(st.sampled_from(["dp", "cmg", "x"]))),
-    ("PUT", "/_harness/site/task-sequences/{id}"): fields(name=st.just("TS"), steps=st.lists(step, max_size=3)),
+    ("PUT", "/_harness/site/task-sequences/{id}"): fields(
+        name=st.just("TS"), steps=st.lists(nodes, max_size=3), variables=st.just({"OSDVAR": "1"})),
     ("PUT", "/_harness/site/deployments/{id}"): fields(
         task_sequence=st.sampled_from(["PS100020", "PS1FFFFF"]), purpose=st.sampled_from(["Available", "Always"]),
         option=st.sampled_from(["Download all content locally before starting task sequence", "download_all", "x"]),

@@ -3,6 +3,7 @@
     PUT  /_harness/site/version                    {"version": 1910}
     PUT  /_harness/site/packages/{id}              {"name", "size": "3.2 GB", "version", "type"}
     POST /_harness/site/packages/{id}/distribute   {"to": ["cmg", "dp"]}
+    POST /_harness/site/packages/{id}/damage       {"on": ["cmg"]}  (a copy whose bytes no longer match the hash)
     PUT  /_harness/site/task-sequences/{id}        {"name", "steps": [{"name", "action", "package", "duration", ...}]}
     PUT  /_harness/site/deployments/{id}           {"task_sequence", "option", "purpose", "allow_internet"}
     PUT  /_harness/site/cloud-sources/{name}       {"serve_content": false}
@@ -24,7 +25,7 @@ from harness.emulators.control import HttpError, read_json
 from harness.emulators.site.definitions import parse_nodes
 from harness.emulators.site.models import SiteModel
 from harness.emulators.site.storage import BlobContent
-from harness.model.deployment import Deployment, DeploymentOption, Purpose
+from harness.model.deployment import Availability, Deployment, DeploymentOption, Purpose
 from harness.model.task_sequence import Package, PackageType
 from harness.model.units import parse_size
 from harness.model.versions import SiteVersion
@@ -43,6 +44,7 @@ class AdminRequests:
             Route(f"{PREFIX}/version", self.put_version, methods=["PUT"]),
             Route(f"{PREFIX}/packages/{{package_id}}", self.put_package, methods=["PUT"]),
             Route(f"{PREFIX}/packages/{{package_id}}/distribute", self.distribute, methods=["POST"]),
+            Route(f"{PREFIX}/packages/{{package_id}}/damage", self.damage, methods=["POST"]),
             Route(f"{PREFIX}/task-sequences/{{package_id}}", self.put_task_sequence, methods=["PUT"]),
             Route(f"{PREFIX}/deployments/{{deployment_id}}", self.put_deployment, methods=["PUT"]),
             Route(f"{PREFIX}/cloud-sources/{{name}}", self.put_cloud_source, methods=["PUT"]),
@@ -59,7 +61,8 @@ class AdminRequests:
         package = _valid(lambda: Package(
             package_id=request.path_params["package_id"], name=str(_field(body, "name")),
             model_size=_size(_field(body, "size")), version=int(body.get("version", 1)),
-            kind=PackageType.parse(str(body.get("type", PackageType.PACKAGE.value)))))
+            kind=PackageType.parse(str(body.get("type", PackageType.PACKAGE.value))),
+            package_share=_bool(body, "package_share", default=False)))
         record = self.model.define_package(package, self._physical_size(package))
         return JSONResponse({"package": package.package_id, "physical_size": record.physical_size,
                              "sha256": record.sha256})
@@ -86,6 +89,23 @@ class AdminRequests:
         self.model.mark_distributed(record.package.package_id, targets)
         return JSONResponse({"package": record.package.package_id, "sources": sorted(record.sources)})
 
+    async def damage(self, request: Request) -> Response:
+        """Replaces the copy on the named sources with damaged bytes (the recorded hash stays)."""
+        body = await _object(request)
+        targets = _field(body, "on")
+        if not isinstance(targets, list) or not targets or not all(isinstance(t, str) for t in targets):
+            raise HttpError(400, "'on' must be a non-empty list of content source names")
+        record = self.model.package(request.path_params["package_id"])
+        missing = sorted(set(targets) - record.sources)
+        if missing:
+            raise HttpError(409, f"package {record.package.package_id} is not on {', '.join(missing)}")
+        for name in targets:
+            if name in self.blobs:
+                await run_in_threadpool(self.blobs[name].upload, record.package.package_id, record.package.version,
+                                        record.file_name, record.physical_size, record.sha256, damaged=True)
+            record.damaged.add(name)
+        return JSONResponse({"package": record.package.package_id, "damaged": sorted(record.damaged)})
+
     async def put_task_sequence(self, request: Request) -> Response:
         body = await _object(request)
         steps = _valid(parse_nodes, _field(body, "steps"))
@@ -102,7 +122,9 @@ class AdminRequests:
         deployment = _valid(lambda: Deployment(
             deployment_id=request.path_params["deployment_id"], task_sequence_id=str(_field(body, "task_sequence")),
             option=DeploymentOption.parse(str(body.get("option", DeploymentOption.DOWNLOAD_ON_DEMAND.value))),
-            purpose=Purpose(str(body.get("purpose", "Available"))), allow_internet=_bool(body, "allow_internet")))
+            purpose=Purpose(str(body.get("purpose", "Available"))), allow_internet=_bool(body, "allow_internet"),
+            available_to=Availability.parse(str(body.get("available_to", Availability.CLIENTS.value))),
+            pre_download=_bool(body, "pre_download", default=False)))
         self.model.deploy(deployment)
         return JSONResponse({"deployment": deployment.deployment_id, "option": deployment.option.value})
 
@@ -136,8 +158,8 @@ def _field(body: dict[str, Any], name: str) -> Any:
     return body[name]
 
 
-def _bool(body: dict[str, Any], name: str) -> bool:
-    value = body.get(name, True)
+def _bool(body: dict[str, Any], name: str, default: bool = True) -> bool:
+    value = body.get(name, default)
     if not isinstance(value, bool):
         raise HttpError(400, f"{name!r} must be true or false")
     return value

@@ -6,7 +6,6 @@ Product endpoints follow the URL shapes of spec §2.2; `/_harness/site/...` stan
 from __future__ import annotations
 
 import binascii
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ from harness.emulators.control import (
 from harness.emulators.site.admin import AdminRequests
 from harness.emulators.site.models import DP_PACKAGE_VDIR, CloudSource, SiteConfig, SiteModel
 from harness.emulators.site.storage import BlobContent, StorageAccount
-from harness.model.content import iter_content
+from harness.model.content import corrupted, iter_content
 from harness.model.units import ModelClock
 from harness.model.versions import SiteVersion
 from harness.protocol import messaging, mplist, site_info
@@ -123,7 +122,9 @@ class SiteService:
         if request.path_params["path"] != record.file_name:
             raise HttpError(404, f"package {record.package.package_id} has no file {request.path_params['path']!r}")
         pkg = record.package
-        return StreamingResponse(_stream(pkg.package_id, pkg.version, record.physical_size),
+        chunks = iter_content(pkg.package_id, pkg.version, record.physical_size)
+        damaged = self.model.config.dp_name in record.damaged
+        return StreamingResponse(corrupted(chunks) if damaged else chunks,
                                  media_type="application/octet-stream",
                                  headers={"Content-Length": str(record.physical_size)})
 
@@ -158,10 +159,6 @@ class SiteService:
             Route(f"/{DP_PACKAGE_VDIR}/{{package_id}}/{{path:path}}", self.dp_file, methods=["GET"]),
             *self.admin.routes(),
         ]
-
-
-def _stream(package_id: str, version: int, size: int) -> Iterator[bytes]:
-    yield from iter_content(package_id, version, size)
 
 
 async def protocol_error_handler(request: Request, exc: Exception) -> Response:

@@ -12,6 +12,7 @@ from harness.emulators.control import HttpError
 from harness.emulators.site.definitions import to_policy
 from harness.model.content import content_sha256
 from harness.model.deployment import Deployment
+from harness.model.rules import deployment_problems
 from harness.model.task_sequence import Group, Package, Step, TaskSequence, walk
 from harness.model.units import ModelClock
 from harness.model.versions import SiteVersion
@@ -52,6 +53,7 @@ class DistributedPackage:
     physical_size: int
     sha256: str
     sources: set[str] = field(default_factory=set)
+    damaged: set[str] = field(default_factory=set)  # sources holding a damaged copy (wrong hash)
 
     @property
     def file_name(self) -> str:
@@ -115,7 +117,9 @@ class SiteModel:
 
     def mark_distributed(self, package_id: str, names: list[str]) -> None:
         with self._lock:
-            self.package(package_id).sources.update(names)
+            record = self.package(package_id)
+            record.sources.update(names)
+            record.damaged.difference_update(names)  # a fresh distribution replaces a damaged copy
 
     def set_serve_content(self, source: str, enabled: bool) -> None:
         with self._lock:
@@ -144,6 +148,9 @@ class SiteModel:
             if deployment.task_sequence_id not in self.task_sequences:
                 raise HttpError(422, f"deployment {deployment.deployment_id} targets task sequence "
                                      f"{deployment.task_sequence_id}, which is not defined")
+            problems = deployment_problems(deployment, self.task_sequences[deployment.task_sequence_id])
+            if problems:
+                raise HttpError(422, f"deployment {deployment.deployment_id} refused: {'; '.join(problems)}")
             self.deployments[deployment.deployment_id] = deployment
 
     # -- management point answers ---------------------------------------------------------------

@@ -15,7 +15,7 @@ from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsE
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
 from harness.emulators.control import HttpError
-from harness.model.content import iter_content
+from harness.model.content import corrupted, iter_content
 
 # [INFERENCE] Neither the container name nor the blob layout of a CMG storage account is
 # documented; the harness uses one container and "<PackageID>/<file>" blobs, with the package
@@ -57,11 +57,14 @@ class BlobContent:
         self.account = account
         self._container = container_client(account, ca_cert)
 
-    def upload(self, package_id: str, version: int, file_name: str, size: int, sha256: str) -> None:
+    def upload(self, package_id: str, version: int, file_name: str, size: int, sha256: str,
+               *, damaged: bool = False) -> None:
+        """Writes the package's bytes; `damaged` writes a copy with a wrong byte under the right hash."""
+        chunks = iter_content(package_id, version, size)
         try:
             self._ensure_container()
             blob = self._container.get_blob_client(f"{package_id}/{file_name}")
-            blob.upload_blob(b"".join(iter_content(package_id, version, size)), overwrite=True,
+            blob.upload_blob(b"".join(corrupted(chunks) if damaged else chunks), overwrite=True,
                              metadata={"packageid": package_id, "version": str(version), "sha256": sha256})
         except AzureError as error:
             raise storage_error(self.account, f"store package {package_id}", error) from None
