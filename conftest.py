@@ -7,4 +7,5 @@ pytest_plugins = [
     "steps.given_client",
     "steps.when_run",
     "steps.then_outcome",
+    "steps.then_steps_and_content",
 ]

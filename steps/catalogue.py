@@ -21,9 +21,11 @@ from pytest_bdd.steps import StepFunctionContext, step_function_context_registry
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOGUE = ROOT / "features" / "STEPS.md"
-MODULES = ("steps.given_site", "steps.given_client", "steps.when_run", "steps.then_outcome")
+MODULES = ("steps.given_site", "steps.given_client", "steps.when_run", "steps.then_outcome",
+           "steps.then_steps_and_content")
 HEADINGS = {"steps.given_site": "Given — the site", "steps.given_client": "Given — clients",
-            "steps.when_run": "When — running the task sequence", "steps.then_outcome": "Then — outcomes"}
+            "steps.when_run": "When — running the task sequence", "steps.then_outcome": "Then — outcomes",
+            "steps.then_steps_and_content": "Then — steps, variables and the client's disk"}
 
 
 @dataclass(frozen=True)

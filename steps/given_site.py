@@ -85,6 +85,12 @@ def packages_distributed(site: SiteDriver, task_sequence: TaskSequenceSpec, targ
         site.distribute(package_id, *_sources(target))
 
 
+@given(parsers.parse("the package {package_id} is distributed to {target}"))
+def package_distributed(site: SiteDriver, package_id: str, target: str) -> None:
+    """Distributes one package (the others stay where they are)."""
+    site.distribute(package_id, *_sources(target))
+
+
 @given(parsers.parse("the copy of {package_id} on {target} is damaged"))
 def copy_damaged(site: SiteDriver, package_id: str, target: str) -> None:
     """The stored bytes no longer match the package hash the management point hands out."""

@@ -15,7 +15,8 @@ from steps.fixtures import TaskSequenceSpec
 FORWARDED_PATHS = ("/ccm_system_tokenauth/request", "/CCM_STS", "/SMS_MP/.sms_pol")
 
 
-def _source_host(endpoints: Endpoints, source: str) -> str:
+def source_host(endpoints: Endpoints, source: str) -> str:
+    """The hostname the timeline records for a source named in a scenario."""
     services = {"the CMG": "cmg", "the on-premises distribution point": "mp"}
     if source not in services:
         raise ValueError(f"unknown content source {source!r}; use one of: {', '.join(services)}")
@@ -61,7 +62,7 @@ def first_step_before_downloads(run: RunResult) -> None:
 def downloaded_just_before_each_step(run: RunResult, endpoints: Endpoints, task_sequence: TaskSequenceSpec,
                                      source: str) -> None:
     """Each package was downloaded once, from the source, after the previous step ended and before its step ended."""
-    host = _source_host(endpoints, source)
+    host = source_host(endpoints, source)
     previous_end = run.first("ts.start")["t"]
     for row in task_sequence.step_rows:
         end = run.first("step.end", step=row["step"])["t"]
@@ -80,7 +81,7 @@ def downloaded_just_before_each_step(run: RunResult, endpoints: Endpoints, task_
 def downloaded_before_first_step(run: RunResult, endpoints: Endpoints, task_sequence: TaskSequenceSpec,
                                  source: str) -> None:
     """Each package was downloaded once, from the source, before the first step started."""
-    host = _source_host(endpoints, source)
+    host = source_host(endpoints, source)
     first_step = run.first("step.start")["t"]
     for package_id in task_sequence.packages:
         done = [d for d in run.downloads(package_id) if d["result"] == "succeeded"]
@@ -93,7 +94,7 @@ def downloaded_before_first_step(run: RunResult, endpoints: Endpoints, task_sequ
 @then(parsers.parse("every package is downloaded from {source}"))
 def downloaded_from(run: RunResult, endpoints: Endpoints, task_sequence: TaskSequenceSpec, source: str) -> None:
     """Every package's successful download came from the named source."""
-    host = _source_host(endpoints, source)
+    host = source_host(endpoints, source)
     for package_id in task_sequence.packages:
         sources = {d["source"] for d in run.downloads(package_id) if d["result"] == "succeeded"}
         assert sources == {host}, f"{package_id} came from {sources or 'nowhere'}, not {host}\n{run.describe()}"

@@ -6,7 +6,9 @@ import pytest
 from pytest_bdd import parsers, when
 
 from harness.drivers.agent import AgentDriver
+from harness.drivers.base import ServiceRequestError
 from harness.drivers.run import RunResult
+from harness.drivers.site import SiteDriver
 from harness.reporting.attach import attach_run
 from harness.reporting.pytest_plugin import record_run
 from steps.fixtures import TaskSequenceSpec
@@ -39,3 +41,18 @@ def started_from(agent: AgentDriver, client: str, task_sequence: TaskSequenceSpe
                  request: pytest.FixtureRequest) -> RunResult:
     """Starts the task sequence from PXE, task sequence media or Windows PE and waits for the run to end."""
     return _run(agent, client, task_sequence, launch, request)
+
+
+@when(parsers.re(r'the administrator deploys the task sequence as (?P<purpose>Available|Required) with '
+                 r'"(?P<option>[^"]+)"(?: made available to "(?P<availability>[^"]+)")?'
+                 r"(?P<pre_download> with pre-download)?$"), target_fixture="deployment_refusal")
+def administrator_deploys(site: SiteDriver, task_sequence: TaskSequenceSpec, purpose: str, option: str,
+                          availability: str | None, pre_download: str | None) -> str | None:
+    """Tries a deployment the console may refuse; the refusal (or None) is what the Then steps check."""
+    try:
+        site.deploy("PS120009", task_sequence.package_id, option=option, purpose=purpose,
+                    available_to=availability or "Only Configuration Manager clients",
+                    pre_download=bool(pre_download))
+    except ServiceRequestError as refusal:
+        return refusal.reason
+    return None

@@ -1,0 +1,119 @@
+"""Then steps about what happened inside the task sequence: steps, groups, variables, the client's disk."""
+
+from __future__ import annotations
+
+from pytest_bdd import parsers, then
+
+from harness.drivers.agent import AgentDriver
+from harness.drivers.run import RunResult
+from harness.environments.base import Endpoints
+from steps.then_outcome import source_host
+
+# Gaps are measured in model seconds from real clocks; at high scale one real millisecond is several
+# model seconds, so "at least N apart" allows this much for float rounding only, never for early retries.
+ROUNDING_S = 0.5
+
+
+@then(parsers.parse("the task sequence completes with {code}"))
+def completes_with(run: RunResult, code: str) -> None:
+    """The run ended with this exit code, whatever individual steps did."""
+    assert run.exit_code == code, f"exit code {run.exit_code} ({run.status}): {run.reason}\n{run.describe()}"
+    run.first("ts.end")
+
+
+@then(parsers.parse('the step "{step}" fails with {code}'))
+def step_fails_with(run: RunResult, step: str, code: str) -> None:
+    """That step's own result, even if Continue on error let the task sequence go on."""
+    run.first("step.end", step=step, result="failed", exit_code=code)
+
+
+@then(parsers.parse('the step "{step}" runs'))
+def step_runs(run: RunResult, step: str) -> None:
+    """The step started (its condition held)."""
+    run.first("step.start", step=step)
+
+
+@then(parsers.re(r'the group "(?P<group>[^"]+)" (?P<what>runs|is skipped)$'))
+def group_runs_or_skipped(run: RunResult, group: str, what: str) -> None:
+    """A group's condition decided whether it ran."""
+    if what == "runs":
+        run.first("group.start", group=group)
+    else:
+        run.first("group.skipped", name=group)
+        assert not run.events("group.start", group=group), f"{group} ran\n{run.describe()}"
+
+
+@then(parsers.re(r'the task sequence variable (?P<name>\w+) is "(?P<value>[^"]*)"$'))
+def variable_is(run: RunResult, name: str, value: str) -> None:
+    """The variable's value when the task sequence ended."""
+    actual = run.state["variables"].get(name)
+    assert actual == value, f"{name} is {actual!r}"
+
+
+@then(parsers.parse("the task sequence variable {name} is not set"))
+def variable_not_set(run: RunResult, name: str) -> None:
+    """The variable was never set."""
+    assert name not in run.state["variables"], f"{name} is {run.state['variables'][name]!r}"
+
+
+@then(parsers.parse("{package_id} is saved in {folder}"))
+def saved_in(run: RunResult, agent: AgentDriver, package_id: str, folder: str) -> None:
+    """The package's content is in that folder of the client's disk after the run."""
+    info = agent.file(run.state["client"], f"{folder}\\{package_id}")
+    assert info["exists"] and info["entries"], f"{folder}\\{package_id} is missing or empty: {info}"
+
+
+@then(parsers.parse('the content of {package_id} is removed when the step "{step}" ends'))
+def removed_after_step(run: RunResult, package_id: str, step: str) -> None:
+    """On-demand content leaves the task sequence cache as soon as its step is done (spec §5.3)."""
+    removed = run.first("content.removed", package=package_id)["t"]
+    assert run.first("step.start", step=step)["t"] <= removed <= run.first("step.end", step=step)["t"]
+
+
+@then(parsers.parse("the content of {package_id} stays until the task sequence ends"))
+def kept_until_end(run: RunResult, package_id: str) -> None:
+    """SMSTSPersistContent kept the content for the whole task sequence."""
+    assert not run.events("content.removed", package=package_id), f"removed early\n{run.describe()}"
+
+
+@then("the task sequence cache is removed and smsts.log is in C:\\Windows\\CCM\\Logs")
+def cleaned_up(run: RunResult, agent: AgentDriver) -> None:
+    """_SMSTaskSequence is gone and the log was moved out of smstslog (spec §3.1, §5.3)."""
+    client = run.state["client"]
+    assert not agent.file(client, "C:\\_SMSTaskSequence")["exists"], "C:\\_SMSTaskSequence is still there"
+    log = agent.file(client, "C:\\Windows\\CCM\\Logs\\smsts.log")
+    assert log["exists"] and log["size"], f"smsts.log was not moved: {log}"
+
+
+@then(parsers.parse("the download of {package_id} from {source} is tried {attempts:d} times, "
+                    "at least {delay:d} seconds apart"))
+def tried_apart(run: RunResult, endpoints: Endpoints, package_id: str, source: str, attempts: int,
+                delay: int) -> None:
+    """Attempts counted on the timeline; each retry waits SMSTSDownloadRetryDelay after the failure."""
+    host = source_host(endpoints, source)
+    starts = [e["t"] for e in run.events("download.start", package=package_id, source=host)]
+    ends = [e["t"] for e in run.events("download.end", package=package_id, source=host)]
+    assert len(starts) == attempts, f"{len(starts)} attempts\n{run.describe()}"
+    gaps = [start - end for end, start in zip(ends, starts[1:], strict=False)]
+    assert all(gap >= delay - ROUNDING_S for gap in gaps), f"retries {gaps} model s after failures\n{run.describe()}"
+
+
+@then(parsers.parse("{package_id} is used from {source} without being downloaded"))
+def accessed_directly(run: RunResult, endpoints: Endpoints, package_id: str, source: str) -> None:
+    """"Access content directly": no download, the content is run from the DP's package share."""
+    accessed = run.first("content.accessed", package=package_id)
+    assert accessed["source"] == source_host(endpoints, source)
+    assert not run.events("download.start", package=package_id), f"it was downloaded\n{run.describe()}"
+
+
+@then(parsers.parse('the site refuses the deployment because "{text}"'))
+def deployment_refused(deployment_refusal: str | None, text: str) -> None:
+    """The admin API answered 422 with a reason containing the text."""
+    assert deployment_refusal is not None, "the site accepted the deployment"
+    assert text in deployment_refusal, f"the site said: {deployment_refusal}"
+
+
+@then("the site accepts the deployment")
+def deployment_accepted(deployment_refusal: str | None) -> None:
+    """The deployment was created."""
+    assert deployment_refusal is None, f"the site refused: {deployment_refusal}"
