@@ -50,6 +50,15 @@ def variable_is(run: RunResult, name: str, value: str) -> None:
     assert actual == value, f"{name} is {actual!r}"
 
 
+@then(parsers.parse("the last content download location is the content service of {source}"))
+def last_location(run: RunResult, endpoints: Endpoints, source: str) -> None:
+    """_SMSTSLastContentDownloadLocation names the source's getcontentxmlsecure URL (without its query)."""
+    location = run.state["variables"].get("_SMSTSLastContentDownloadLocation", "")
+    host = source_host(endpoints, source)
+    assert location.startswith(f"https://{host}:") and location.endswith(
+        "/downloadrestservice.svc/getcontentxmlsecure"), f"_SMSTSLastContentDownloadLocation is {location!r}"
+
+
 @then(parsers.parse("the task sequence variable {name} is not set"))
 def variable_not_set(run: RunResult, name: str) -> None:
     """The variable was never set."""
