@@ -19,7 +19,8 @@ YES = {"yes", "true"}
 DEPLOYMENT_ID = "PS120001"
 
 
-def _sources(target: str) -> list[str]:
+def sources(target: str) -> list[str]:
+    """The site's source names for what a scenario calls a content source."""
     if target not in SOURCES:
         raise ValueError(f"unknown content source {target!r}; use one of: {', '.join(SOURCES)}")
     return SOURCES[target]
@@ -82,26 +83,28 @@ def ts_variable(site: SiteDriver, task_sequence: TaskSequenceSpec, name: str, va
 def packages_distributed(site: SiteDriver, task_sequence: TaskSequenceSpec, target: str) -> None:
     """Distributes every package of the task sequence; cloud sources get real blobs in their storage account."""
     for package_id in task_sequence.packages:
-        site.distribute(package_id, *_sources(target))
+        site.distribute(package_id, *sources(target))
 
 
 @given(parsers.parse("the package {package_id} is distributed to {target}"))
 def package_distributed(site: SiteDriver, package_id: str, target: str) -> None:
     """Distributes one package (the others stay where they are)."""
-    site.distribute(package_id, *_sources(target))
+    site.distribute(package_id, *sources(target))
 
 
 @given(parsers.parse("the copy of {package_id} on {target} is damaged"))
 def copy_damaged(site: SiteDriver, package_id: str, target: str) -> None:
     """The stored bytes no longer match the package hash the management point hands out."""
-    site.damage(package_id, *_sources(target))
+    site.damage(package_id, *sources(target))
 
 
 @given(parsers.re(r'the task sequence is deployed as (?P<purpose>Available|Required) with "(?P<option>[^"]+)"'
+                  r"(?P<pre_download> and pre-download)?"
                   r"(?P<intranet_only> but not allowed to run for clients on the internet)?$"))
 def deployed(site: SiteDriver, task_sequence: TaskSequenceSpec, purpose: str, option: str,
-             intranet_only: str | None) -> None:
-    """Deploys the task sequence with a Distribution Points option; "but not allowed…" clears the internet flag."""
+             pre_download: str | None, intranet_only: str | None) -> None:
+    """Deploys with a Distribution Points option; "and pre-download" sets "Pre-download content for this task
+    sequence"; "but not allowed…" clears "Allow task sequence to run for client on the Internet"."""
     site.deploy(DEPLOYMENT_ID, task_sequence.package_id, option=option, purpose=purpose,
-                allow_internet=not intranet_only)
+                allow_internet=not intranet_only, pre_download=bool(pre_download))
     task_sequence.deployment_id = DEPLOYMENT_ID

@@ -126,3 +126,30 @@ def deployment_refused(deployment_refusal: str | None, text: str) -> None:
 def deployment_accepted(deployment_refusal: str | None) -> None:
     """The deployment was created."""
     assert deployment_refusal is None, f"the site refused: {deployment_refusal}"
+
+
+@then(parsers.re(r"the pre-cache is complete$"))
+def precache_complete(precache: RunResult) -> None:
+    """Every package went into ccmcache at the available time."""
+    end = precache.first("precache.end")
+    assert end["result"] == "complete", f"pre-cache {end}\n{precache.describe()}"
+
+
+@then(parsers.parse("the pre-cache is incomplete, without {package_id}"))
+def precache_incomplete(precache: RunResult, package_id: str) -> None:
+    """The package could not be pre-cached; the others were."""
+    end = precache.first("precache.end")
+    assert end["result"] == "incomplete" and end["missing"] == [package_id], f"pre-cache {end}"
+
+
+@then("the task sequence downloads nothing")
+def downloads_nothing(run: RunResult) -> None:
+    """All content was already on the client."""
+    assert not run.events("download.start"), f"downloads happened\n{run.describe()}"
+
+
+@then(parsers.parse("the task sequence downloads only {package_id}"))
+def downloads_only(run: RunResult, package_id: str) -> None:
+    """Only that package was fetched during the run; the rest came from the cache."""
+    fetched = {e["package"] for e in run.events("download.start")}
+    assert fetched == {package_id}, f"downloaded {sorted(fetched)}\n{run.describe()}"

@@ -12,6 +12,7 @@ from harness.drivers.site import SiteDriver
 from harness.reporting.attach import attach_run
 from harness.reporting.pytest_plugin import record_run
 from steps.fixtures import TaskSequenceSpec
+from steps.given_site import sources
 
 # A run of the suite's task sequences takes about a second of real time; this only stops a hung
 # run from hanging the suite, it is not a timing assertion.
@@ -19,10 +20,10 @@ RUN_TIMEOUT_S = 120.0
 
 
 def _run(agent: AgentDriver, client: str, task_sequence: TaskSequenceSpec, launch: str,
-         request: pytest.FixtureRequest) -> RunResult:
+         request: pytest.FixtureRequest, trigger: str = "user") -> RunResult:
     if task_sequence.deployment_id is None:
         raise ValueError("the scenario has not deployed the task sequence yet")
-    run_id = agent.install(client, task_sequence.deployment_id, launch)
+    run_id = agent.install(client, task_sequence.deployment_id, launch, trigger)
     result = agent.wait(client, run_id, RUN_TIMEOUT_S)
     attach_run(result)
     record_run(request.node, result)
@@ -41,6 +42,26 @@ def started_from(agent: AgentDriver, client: str, task_sequence: TaskSequenceSpe
                  request: pytest.FixtureRequest) -> RunResult:
     """Starts the task sequence from PXE, task sequence media or Windows PE and waits for the run to end."""
     return _run(agent, client, task_sequence, launch, request)
+
+
+@when("the deployment's deadline is reached", target_fixture="run")
+def deadline_reached(agent: AgentDriver, client: str, task_sequence: TaskSequenceSpec,
+                     request: pytest.FixtureRequest) -> RunResult:
+    """execmgr starts the deployment at its deadline, without the user (Required deployments)."""
+    return _run(agent, client, task_sequence, "Software Center", request, trigger="deadline")
+
+
+@when("the client pre-caches the deployment's content", target_fixture="precache")
+def precaches(agent: AgentDriver, client: str, task_sequence: TaskSequenceSpec,
+              request: pytest.FixtureRequest) -> RunResult:
+    """The deployment's available time arrives: the client downloads what it can into ccmcache, runs nothing."""
+    return _run(agent, client, task_sequence, "Software Center", request, trigger="pre-cache")
+
+
+@when(parsers.parse("the administrator distributes {package_id} to {target}"))
+def administrator_distributes(site: SiteDriver, package_id: str, target: str) -> None:
+    """Distribution while the scenario is under way (e.g. between pre-cache and install)."""
+    site.distribute(package_id, *sources(target))
 
 
 @when(parsers.re(r'the administrator deploys the task sequence as (?P<purpose>Available|Required) with '

@@ -2,7 +2,8 @@
 
     POST /clients                                  {"name", "network", "settings", "site_token"}
     GET  /clients
-    POST /clients/{name}/installs                  {"deployment", "launch_mode"} -> 202 {"run"}
+    POST /clients/{name}/installs                  {"deployment", "launch_mode", "trigger"} -> 202 {"run"}
+                                                   trigger: user (Install), deadline, pre-cache
     GET  /clients/{name}/runs/{run}                status, exit code, timeline, variables
     GET  /clients/{name}/runs/{run}/logs/{log}     a CMTrace log file (smsts.log, execmgr.log, …)
     GET  /clients/{name}/files?path=C:\\…          whether a file or folder exists on the client's disk
@@ -39,7 +40,7 @@ from harness.emulators.control import (
     route_error_handler,
 )
 from harness.model.client_settings import CloudServicesSettings, NetworkLocation
-from harness.model.deployment import LaunchMode
+from harness.model.deployment import LaunchMode, Trigger
 from harness.model.units import ModelClock
 from harness.net.http import make_client
 
@@ -88,10 +89,14 @@ class Agent:
             raise HttpError(404, f"no client named {name!r}; create it with POST /clients")
         return client
 
-    def start_run(self, client: EmulatedClient, deployment_id: str, launch: LaunchMode) -> TaskSequenceRun:
+    def start_run(self, client: EmulatedClient, deployment_id: str, launch: LaunchMode,
+                  trigger: Trigger = Trigger.USER) -> TaskSequenceRun:
         with self._lock:
+            if any(r.client is client and not r.done.is_set() for r in self.runs.values()):
+                raise HttpError(409, f"client {client.name} is already running a task sequence")
             run_id = f"{client.name}-{next(self._ids)}"
-            run = TaskSequenceRun(run_id, client, deployment_id, launch, self.config.endpoints, self.config.clock)
+            run = TaskSequenceRun(run_id, client, deployment_id, launch, self.config.endpoints, self.config.clock,
+                                  trigger)
             self.runs[run_id] = run
         threading.Thread(target=run.run, name=f"ts-{run_id}", daemon=True).start()
         return run
@@ -152,7 +157,8 @@ class AgentService:
             launch = LaunchMode.parse(str(body.get("launch_mode", "Software Center")))
         except ValueError as error:
             raise HttpError(400, str(error)) from None
-        run = self.agent.start_run(client, deployment, launch)
+        trigger = _enum(Trigger, body.get("trigger", Trigger.USER.value), "trigger")
+        run = self.agent.start_run(client, deployment, launch, trigger)
         return JSONResponse({"run": run.run_id}, status_code=202)
 
     async def get_run(self, request: Request) -> Response:

@@ -28,6 +28,7 @@ class EmulatedClient:
     root: Path  # stands for C:\ of this client
     http: httpx.Client
     client_id: str = field(default_factory=lambda: f"GUID:{uuid.uuid4()}".upper())
+    cached: dict[str, Path] = field(default_factory=dict)  # ccmcache: package -> verified content, across runs
 
     def windows_path(self, path: Path) -> str:
         return "C:\\" + str(path.relative_to(self.root)).replace("/", "\\")

@@ -26,6 +26,7 @@ from harness.model.deployment import (
     DeploymentOption,
     LaunchMode,
     Purpose,
+    Trigger,
     option_from_remote_client_flags,
 )
 from harness.model.errors import HResult, hresult_text
@@ -41,8 +42,9 @@ FINAL_LOG = "Windows/CCM/Logs/smsts.log"  # where it is moved when the task sequ
 
 class TaskSequenceRun:
     def __init__(self, run_id: str, client: EmulatedClient, deployment_id: str, launch: LaunchMode,
-                 endpoints: SiteEndpoints, clock: ModelClock) -> None:
+                 endpoints: SiteEndpoints, clock: ModelClock, trigger: Trigger = Trigger.USER) -> None:
         self.run_id = run_id
+        self.trigger = trigger
         self.client = client
         self.deployment_id = deployment_id
         self.launch = launch
@@ -98,6 +100,7 @@ class TaskSequenceRun:
         policy = self._policy(channel)
         deployment = self._deployment(policy)
         self.outcome.option = deployment.option.value
+        self._check_trigger(deployment, policy)
         if channel.on_internet:
             self._check_internet_rules(deployment, version, policy)
         self._set_variables(policy, deployment, channel)
@@ -105,6 +108,10 @@ class TaskSequenceRun:
             client=self.client, channel=channel, timeline=self.timeline, logs=self.logs, scale=self.clock.scale,
             version=version, site_code=self.endpoints.site_code, variables=self.outcome.variables,
             sleep=RetryPolicy(sleep=self.sleep)))
+        resolver.local.update(self.client.cached)  # content already in ccmcache (pre-cache) is used as is
+        if self.trigger is Trigger.PRECACHE:
+            self._precache(policy, resolver)
+            return
         if deployment.option is DeploymentOption.DOWNLOAD_ALL:
             self._download_all(policy, resolver)
         self.checkpoint()
@@ -128,6 +135,20 @@ class TaskSequenceRun:
                           purpose=Purpose.from_offer_type(policy.offer_type),
                           allow_internet=not policy.advert_flags & APTSINTRANETONLY)
 
+    def _check_trigger(self, deployment: Deployment, policy: pol.TaskSequencePolicy) -> None:
+        """Only Required deployments have a deadline; only pre-download deployments pre-cache (spec §1.5)."""
+        reason = None
+        if self.trigger is Trigger.DEADLINE and deployment.purpose is not Purpose.REQUIRED:
+            reason = (f"Deployment {deployment.deployment_id} is Available: it has no deadline and runs only when "
+                      "the user starts it from Software Center")
+        if self.trigger is Trigger.PRECACHE and not policy.pre_download:
+            reason = (f'Deployment {deployment.deployment_id} does not have "Pre-download content for this task '
+                      'sequence" set: nothing is pre-cached')
+        if reason is not None:
+            self.logs.write("execmgr.log", reason, severity=Severity.ERROR)
+            self.timeline.record("refused", reason=reason)
+            raise RunFailed(HResult.E_FAIL, reason, status="refused")
+
     def _check_internet_rules(self, deployment: Deployment, version: SiteVersion,
                               policy: pol.TaskSequencePolicy) -> None:
         reason = internet_refusal(deployment, self.launch, version)
@@ -144,7 +165,8 @@ class TaskSequenceRun:
         self.outcome.variables.update(dict(policy.variables))
         self.outcome.variables.update({
             "_SMSTSLaunchMode": self.launch.value,
-            "_SMSTSUserStarted": str(self.launch is LaunchMode.SOFTWARE_CENTER).lower(),
+            "_SMSTSUserStarted": str(self.launch is LaunchMode.SOFTWARE_CENTER
+                                     and self.trigger is Trigger.USER).lower(),
             "_SMSTSDownloadOnDemand": str(deployment.option is DeploymentOption.DOWNLOAD_ON_DEMAND).lower(),
             "_SMSTSRunFromDP": str(deployment.option is DeploymentOption.ACCESS_DIRECTLY).lower(),
             "_SMSTSAdvertID": policy.advertisement_id, "_SMSTSPackageID": policy.package_id,
@@ -162,6 +184,9 @@ class TaskSequenceRun:
         for package in policy.references:
             self.checkpoint()
             content = f"{package.package_id}.{package.version}"
+            if package.package_id in resolver.local:
+                self.logs.write("CAS.log", f"Content {content} is already in the cache")
+                continue
             self.logs.write("CAS.log", f"Requesting locations synchronously for content {content} with priority "
                                        "Foreground")
             reply = resolver.locate(package, engine=False)
@@ -177,9 +202,42 @@ class TaskSequenceRun:
                 raise RunFailed(error.hresult, f"Download of {content} failed: {error}") from None
             self.logs.write("CAS.log", f"Hash verification succeeded for content {content} downloaded under "
                                        "context System")
-            resolver.local[package.package_id] = done.path
+            resolver.local[package.package_id] = self.client.cached[package.package_id] = done.path
         self.timeline.record("predownload.end", result="succeeded")
         self.logs.write("TSAgent.log", f"All content for task sequence {policy.package_id} is available locally")
+
+    # -- "Pre-download content for this task sequence" (pre-cache at the available time) ------
+
+    def _precache(self, policy: pol.TaskSequencePolicy, resolver: ContentResolver) -> None:
+        """Puts what it can into ccmcache; what is missing now is left to the deployment option (spec §1.5 [S28])."""
+        self.timeline.record("precache.start", packages=[p.package_id for p in policy.references])
+        missing = []
+        for package in policy.references:
+            self.checkpoint()
+            if package.package_id in resolver.local:
+                continue
+            try:
+                self._cache_one(package, resolver)
+            except RunFailed as failure:
+                self.logs.write("CAS.log", f"Pre-cache of {package.package_id} did not complete: {failure}",
+                                severity=Severity.WARNING)
+                missing.append(package.package_id)
+        self.timeline.record("precache.end", result="incomplete" if missing else "complete", missing=missing)
+
+    def _cache_one(self, package: pol.PolicyPackage, resolver: ContentResolver) -> None:
+        content = f"{package.package_id}.{package.version}"
+        self.logs.write("CAS.log", f"Requesting locations synchronously for content {content} with priority Low")
+        reply = resolver.locate(package, engine=False)
+        if not reply.records:
+            raise RunFailed(HResult.CONTENT_NOT_FOUND, f"Content {content} is not available")
+        downloader = ContentDownloader(self.client.http, self.timeline, self.logs, self.clock.scale,
+                                       log="DataTransferService.log", component="DataTransferService")
+        try:
+            done = downloader.fetch(package.package_id, package.version, reply, resolver.client_cache_folder())
+        except DownloadError as error:
+            raise RunFailed(error.hresult, str(error)) from None
+        resolver.local[package.package_id] = self.client.cached[package.package_id] = done.path
+        self.logs.write("CAS.log", f"Hash verification succeeded for content {content} downloaded under context System")
 
     # -- TSManager -------------------------------------------------------------------------------
 
@@ -212,6 +270,7 @@ class TaskSequenceRun:
         shutil.rmtree(self.client.ts_cache, ignore_errors=True)
         if not is_true(self.outcome.variables.get("SMSTSPreserveContent")):
             shutil.rmtree(self.client.client_cache, ignore_errors=True)
+            self.client.cached.clear()
         self.timeline.record("cache.cleaned", preserved=is_true(self.outcome.variables.get("SMSTSPreserveContent")))
         self.logs.smsts("Moving the task sequence log to C:\\Windows\\CCM\\Logs\\smsts.log")
         final = self.client.root / FINAL_LOG
@@ -222,5 +281,5 @@ class TaskSequenceRun:
 
     def to_json(self) -> dict[str, Any]:
         return {"run": self.run_id, "client": self.client.name, "deployment": self.deployment_id,
-                "launch_mode": self.launch.label, **self.outcome.__dict__, "scale": self.clock.scale.factor,
-                "timeline": self.timeline.events(), "logs": self.logs.names()}
+                "launch_mode": self.launch.label, "trigger": self.trigger.value, **self.outcome.__dict__,
+                "scale": self.clock.scale.factor, "timeline": self.timeline.events(), "logs": self.logs.names()}

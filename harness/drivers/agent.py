@@ -23,9 +23,10 @@ class AgentDriver(ServiceDriver):
         self.call("POST", "/clients", {"name": name, "network": network, "settings": settings,
                                        "site_token": site_token})
 
-    def install(self, client: str, deployment: str, launch_mode: str = "Software Center") -> str:
+    def install(self, client: str, deployment: str, launch_mode: str = "Software Center",
+                trigger: str = "user") -> str:
         run: str = self.call("POST", f"/clients/{client}/installs",
-                             {"deployment": deployment, "launch_mode": launch_mode})["run"]
+                             {"deployment": deployment, "launch_mode": launch_mode, "trigger": trigger})["run"]
         return run
 
     def run_state(self, client: str, run: str) -> dict[str, Any]:

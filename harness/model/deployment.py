@@ -112,6 +112,14 @@ class Availability(Enum):
         return self is not Availability.CLIENTS
 
 
+class Trigger(Enum):
+    """What starts a run on the client."""
+
+    USER = "user"  # the user clicks Install in Software Center
+    DEADLINE = "deadline"  # execmgr runs a Required deployment at its deadline
+    PRECACHE = "pre-cache"  # the available time of an Available deployment with pre-download: content only
+
+
 @dataclass(frozen=True)
 class Deployment:
     deployment_id: str

@@ -166,6 +166,7 @@ class TaskSequencePolicy:
     steps: tuple[PolicyStep | PolicyGroup, ...]  # top-level steps and groups, in order
     references: tuple[PolicyPackage, ...]
     variables: tuple[tuple[str, str], ...] = ()
+    pre_download: bool = False  # "Pre-download content for this task sequence" (ADV_PreDownload [INFERENCE])
 
 
 # Step action as the console names it -> the step's class in the sequence XML. An action not listed
@@ -191,6 +192,7 @@ def build_ts_policy(p: TaskSequencePolicy) -> str:
         ("ADV_OfferType", "uint32", str(p.offer_type)),
         ("ADV_AdvertFlags", "uint32", str(p.advert_flags)),
         ("ADV_RemoteClientFlags", "uint32", str(p.remote_client_flags)),
+        ("ADV_PreDownload", "uint32", str(int(p.pre_download))),
         ("PKG_PackageID", "string", p.package_id),
         ("PKG_Name", "string", p.name),
         (SEQUENCE, "string", _sequence(p)),
@@ -276,6 +278,7 @@ def parse_ts_policy(xml: str) -> TaskSequencePolicy:
         references=_parse_references(props.get(REFERENCES)),
         variables=tuple((attr(v, "name", SEQUENCE), text_of(v))
                         for v in sequence.findall("globalVarList/variable")),
+        pre_download=to_int(props.get("ADV_PreDownload", "0"), POLICY, "ADV_PreDownload") == 1,
     )
 
 

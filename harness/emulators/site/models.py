@@ -236,7 +236,8 @@ class SiteModel:
             advertisement_id=deployment.deployment_id, package_id=ts.package_id, name=ts.name,
             offer_type=deployment.purpose.offer_type, advert_flags=deployment.advert_flags,
             remote_client_flags=deployment.option.remote_client_flags, steps=steps, references=refs,
-            variables=tuple(sorted(self.ts_variables.get(ts.package_id, {}).items())))
+            variables=tuple(sorted(self.ts_variables.get(ts.package_id, {}).items())),
+            pre_download=deployment.pre_download)
 
     # -- tokens ----------------------------------------------------------------------------------
 
