@@ -34,3 +34,11 @@ def client_with_setting(agent: AgentDriver, site: SiteDriver, network: str, name
     if setting not in SETTINGS:
         raise ValueError(f"unknown client setting {setting!r}; known: {', '.join(SETTINGS)}")
     return _create(agent, site, name, network, **{SETTINGS[setting]: YES_NO[value.lower()]})
+
+
+@given(parsers.re(r"an (?P<network>internet|intranet) client (?P<name>[A-Z0-9-]+) with a client cache of "
+                  r"(?P<size>\d+(?:\.\d+)? ?[KMGT]B)$"), target_fixture="client")
+def client_with_cache(agent: AgentDriver, site: SiteDriver, network: str, name: str, size: str) -> str:
+    """Creates a client whose "Maximum cache size" (Client Cache Settings) is the given model size."""
+    agent.create_client(name, network=network, site_token=site.registration_token(name), cache_size=size)
+    return name

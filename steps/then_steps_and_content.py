@@ -153,3 +153,10 @@ def downloads_only(run: RunResult, package_id: str) -> None:
     """Only that package was fetched during the run; the rest came from the cache."""
     fetched = {e["package"] for e in run.events("download.start")}
     assert fetched == {package_id}, f"downloaded {sorted(fetched)}\n{run.describe()}"
+
+
+@then(parsers.parse("the task sequence does not start and fails with {code}"))
+def does_not_start(run: RunResult, code: str) -> None:
+    """The deployment failed before TSManager ran a step (content, cache or policy problems)."""
+    assert run.status == "failed" and run.exit_code == code, f"{run.status} {run.exit_code}: {run.reason}"
+    assert not run.events("ts.start"), f"the task sequence started\n{run.describe()}"

@@ -39,9 +39,9 @@ from harness.emulators.control import (
     read_json,
     route_error_handler,
 )
-from harness.model.client_settings import CloudServicesSettings, NetworkLocation
+from harness.model.client_settings import DEFAULT_CACHE_SIZE, CloudServicesSettings, NetworkLocation
 from harness.model.deployment import LaunchMode, Trigger
-from harness.model.units import ModelClock
+from harness.model.units import ModelClock, parse_size
 from harness.net.http import make_client
 
 RUN_JOIN_SECONDS = 10.0
@@ -65,13 +65,13 @@ class Agent:
         self._lock = threading.Lock()
 
     def add_client(self, name: str, network: NetworkLocation, settings: CloudServicesSettings,
-                   site_token: str) -> EmulatedClient:
+                   site_token: str, cache_size: int = DEFAULT_CACHE_SIZE) -> EmulatedClient:
         with self._lock:
             if name in self.clients:
                 raise HttpError(409, f"a client named {name!r} already exists")
             root = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self.config.workdir))
             http = make_client(self._hosts_for(network), self.config.ca_cert, timeout=60.0)
-            client = EmulatedClient(name, network, settings, site_token, root, http)
+            client = EmulatedClient(name, network, settings, site_token, root, http, cache_size=cache_size)
             self.clients[name] = client
             return client
 
@@ -140,7 +140,7 @@ class AgentService:
         token = body.get("site_token")
         if not isinstance(token, str) or not token:
             raise HttpError(400, "'site_token' is required: the site-issued token the client registers with")
-        client = self.agent.add_client(name, network, settings, token)
+        client = self.agent.add_client(name, network, settings, token, _cache_size(body.get("cache_size")))
         return JSONResponse({"name": client.name, "client_id": client.client_id, "network": network.value},
                             status_code=201)
 
@@ -209,6 +209,19 @@ def _settings(data: Any) -> CloudServicesSettings:
     if not all(isinstance(v, bool) for v in data.values()):
         raise HttpError(400, "client settings take true or false")
     return CloudServicesSettings(**data)
+
+
+def _cache_size(value: Any) -> int:
+    """"Maximum cache size" in model units, e.g. "5120 MB" (default) or a number of bytes."""
+    if value is None:
+        return DEFAULT_CACHE_SIZE
+    try:
+        size = parse_size(value) if isinstance(value, str) else int(value)
+    except (TypeError, ValueError) as error:
+        raise HttpError(400, f"'cache_size' must be a size such as '5120 MB': {error}") from None
+    if size <= 0:
+        raise HttpError(400, "'cache_size' must be positive")
+    return size
 
 
 def _enum(kind: Any, value: Any, name: str) -> Any:

@@ -13,10 +13,16 @@ import httpx
 
 from harness.client.channel import ChannelError, ManagementChannel, SiteEndpoints
 from harness.client.logs import ClientLogs
-from harness.model.client_settings import CloudServicesSettings, NetworkLocation
+from harness.model.client_settings import DEFAULT_CACHE_SIZE, CloudServicesSettings, NetworkLocation
 from harness.model.errors import HResult
 
 PROBE_TIMEOUT = 5.0
+
+
+class CacheError(Exception):
+    def __init__(self, hresult: HResult, message: str) -> None:
+        super().__init__(message)
+        self.hresult = hresult
 
 
 @dataclass
@@ -29,6 +35,8 @@ class EmulatedClient:
     http: httpx.Client
     client_id: str = field(default_factory=lambda: f"GUID:{uuid.uuid4()}".upper())
     cached: dict[str, Path] = field(default_factory=dict)  # ccmcache: package -> verified content, across runs
+    cache_size: int = DEFAULT_CACHE_SIZE  # "Maximum cache size", model bytes
+    cached_sizes: dict[str, int] = field(default_factory=dict)  # package -> model bytes it takes in ccmcache
 
     def windows_path(self, path: Path) -> str:
         return "C:\\" + str(path.relative_to(self.root)).replace("/", "\\")
@@ -75,6 +83,26 @@ class EmulatedClient:
                                              'SchemaVersion ="1.0"><Property Name="SSL" Version="1" /></Capabilities>')
         return ManagementChannel(client=self.name, http=self.http, endpoints=endpoints, on_internet=on_internet,
                                  site_token=self.site_token, logs=logs, model_now=model_now)
+
+    def reserve_cache(self, package_id: str, size: int) -> None:
+        """Room in ccmcache for a package, or the client's cache errors (spec §2.8 [S30]).
+
+        [INFERENCE] nothing is evicted: content a deployment still needs is not given up for other content.
+        """
+        if size > self.cache_size:
+            raise CacheError(HResult.CACHE_TOO_SMALL, f"The client cache ({self.cache_size / 2**20:.0f} MB) is "
+                             f"smaller than {package_id} ({size / 2**20:.0f} MB) (0x87D01202)")
+        used = sum(self.cached_sizes.values())
+        if used + size > self.cache_size:
+            raise CacheError(HResult.CACHE_FULL, f"Not enough free space in the client cache for {package_id}: "
+                             f"{(self.cache_size - used) / 2**20:.0f} MB free, {size / 2**20:.0f} MB needed "
+                             "(0x87D01201)")
+        self.cached_sizes[package_id] = size
+
+    def release_cache(self) -> None:
+        shutil.rmtree(self.client_cache, ignore_errors=True)
+        self.cached.clear()
+        self.cached_sizes.clear()
 
     def wipe(self) -> None:
         self.http.close()

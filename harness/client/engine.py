@@ -13,7 +13,7 @@ import threading
 from typing import Any
 
 from harness.client.channel import ChannelError, ManagementChannel, SiteEndpoints
-from harness.client.client import EmulatedClient
+from harness.client.client import CacheError, EmulatedClient
 from harness.client.content import ContentContext, ContentResolver
 from harness.client.download import ContentDownloader, DownloadError, RetryPolicy
 from harness.client.executor import Executor, is_true
@@ -196,8 +196,10 @@ class TaskSequenceRun:
                 raise RunFailed(HResult.CONTENT_NOT_FOUND, f"Content {content} is not available from any location "
                                                            "the client may use; the task sequence did not start")
             try:
+                self.client.reserve_cache(package.package_id, package.size)
                 done = downloader.fetch(package.package_id, package.version, reply, resolver.client_cache_folder())
-            except DownloadError as error:
+            except (DownloadError, CacheError) as error:
+                self.logs.write("CAS.log", str(error), severity=Severity.ERROR)
                 self.timeline.record("predownload.end", result="failed")
                 raise RunFailed(error.hresult, f"Download of {content} failed: {error}") from None
             self.logs.write("CAS.log", f"Hash verification succeeded for content {content} downloaded under "
@@ -233,8 +235,9 @@ class TaskSequenceRun:
         downloader = ContentDownloader(self.client.http, self.timeline, self.logs, self.clock.scale,
                                        log="DataTransferService.log", component="DataTransferService")
         try:
+            self.client.reserve_cache(package.package_id, package.size)
             done = downloader.fetch(package.package_id, package.version, reply, resolver.client_cache_folder())
-        except DownloadError as error:
+        except (DownloadError, CacheError) as error:
             raise RunFailed(error.hresult, str(error)) from None
         resolver.local[package.package_id] = self.client.cached[package.package_id] = done.path
         self.logs.write("CAS.log", f"Hash verification succeeded for content {content} downloaded under context System")
@@ -269,8 +272,7 @@ class TaskSequenceRun:
         """
         shutil.rmtree(self.client.ts_cache, ignore_errors=True)
         if not is_true(self.outcome.variables.get("SMSTSPreserveContent")):
-            shutil.rmtree(self.client.client_cache, ignore_errors=True)
-            self.client.cached.clear()
+            self.client.release_cache()
         self.timeline.record("cache.cleaned", preserved=is_true(self.outcome.variables.get("SMSTSPreserveContent")))
         self.logs.smsts("Moving the task sequence log to C:\\Windows\\CCM\\Logs\\smsts.log")
         final = self.client.root / FINAL_LOG

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path, PureWindowsPath
 
+from harness.client.client import CacheError
 from harness.client.content import ContentResolver
 from harness.client.logs import ClientLogs
 from harness.client.outcome import StepFailed
@@ -157,7 +158,13 @@ class Executor:
         pid = package.package_id
         self.logs.smsts(f"Getting package content: {pid}, version: {package.version}", component="OSDDownloadContent")
         if destination is Destination.CLIENT_CACHE:
-            return self.resolver.resolve_for_step(package, self.resolver.client_cache_folder(), step.name)
+            client = self.resolver.ctx.client
+            try:
+                client.reserve_cache(pid, package.size)
+            except CacheError as error:
+                raise StepFailed(error.hresult, str(error), step.name) from None
+            client.cached[pid] = self.resolver.resolve_for_step(package, self.resolver.client_cache_folder(), step.name)
+            return client.cached[pid]
         staged = self.resolver.resolve_for_step(package, self.resolver.ts_package_folder(pid), step.name)
         if destination is Destination.TS_CACHE:
             return staged

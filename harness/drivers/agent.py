@@ -19,9 +19,10 @@ class RunTimeout(AssertionError):
 class AgentDriver(ServiceDriver):
     service = "client agent"
 
-    def create_client(self, name: str, *, network: str, site_token: str, **settings: bool) -> None:
+    def create_client(self, name: str, *, network: str, site_token: str, cache_size: str | None = None,
+                      **settings: bool) -> None:
         self.call("POST", "/clients", {"name": name, "network": network, "settings": settings,
-                                       "site_token": site_token})
+                                       "site_token": site_token, **({"cache_size": cache_size} if cache_size else {})})
 
     def install(self, client: str, deployment: str, launch_mode: str = "Software Center",
                 trigger: str = "user") -> str:

@@ -5,6 +5,8 @@
     GET  /_harness/journal   the requests the service answered, oldest first
     GET  /_harness/state     the service's model state as JSON
     GET/POST/DELETE /_harness/faults   HTTP-level faults armed for the next N matching requests
+    GET  /_harness/logs      the service's CMTrace logs (spec §3.3) that have lines: name and size
+    GET  /_harness/logs/{name}   one log's text
 
 The same routes work in-process (respx.ASGIHandler) and in the server process.
 """
@@ -15,8 +17,9 @@ import itertools
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from starlette.exceptions import HTTPException
@@ -25,8 +28,15 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from harness.protocol.cmtrace import CMTraceWriter, Severity
+
 CONTROL_PREFIX = "/_harness"
 JOURNAL_LIMIT = 5000  # entries kept; a long `cmg-harness up` session must not grow without bound
+# A log rolls over when it passes this many characters: the product rolls <name>.log to <name>.lo_ at
+# LogMaxSize (spec §3.1), and so does the harness, dropping the previous .lo_. Memory per log is then at
+# most about twice this (~2 MB), however long a `cmg-harness up` session runs; a scenario's logs (cleared
+# by every reset) are a few kilobytes and never roll.
+LOG_MAX_CHARS = 1024 * 1024
 
 
 class ServiceModel(Protocol):
@@ -130,14 +140,70 @@ class FaultTable:
             self._faults.clear()
 
 
-class ControlPlane:
-    """Journal, faults and the control routes for one service."""
+class ServiceLogs:
+    """A service's CMTrace logs, in memory: the files an administrator would open on the server (spec §3.3).
 
-    def __init__(self, service: str, model: ServiceModel, extra_reset: Callable[[], None] | None = None) -> None:
+    Only declared logs can be written (a typo in a log name fails loudly); `logs` maps each file to the
+    component its lines carry unless a write names another.
+    """
+
+    def __init__(self, logs: Mapping[str, str], clock: Callable[[], datetime]) -> None:
+        self._components = dict(logs)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._writers: dict[str, CMTraceWriter] = {}
+        self._chars: dict[str, int] = {}
+        self.clear()
+
+    def write(self, log: str, message: str, *, component: str | None = None,
+              severity: Severity = Severity.INFO) -> None:
+        if log not in self._components:
+            raise KeyError(f"{log!r} is not one of this service's logs: {', '.join(self._components)}")
+        thread = threading.get_native_id()
+        with self._lock:
+            line = self._writers[log].write(message, component=component, severity=severity, thread=thread)
+            self._chars[log] += len(line) + 1
+            if self._chars[log] > LOG_MAX_CHARS:
+                self._roll(log)
+
+    def _roll(self, log: str) -> None:
+        rolled = log.removesuffix(".log") + ".lo_"
+        self._writers[rolled], self._chars[rolled] = self._writers[log], self._chars[log]
+        self._writers[log], self._chars[log] = CMTraceWriter(self._components[log], self._clock), 0
+
+    def sizes(self) -> list[dict[str, Any]]:
+        """Every log with lines, and its size in bytes (UTF-8)."""
+        with self._lock:
+            writers = [(name, writer) for name, writer in self._writers.items() if self._chars[name]]
+        return [{"name": name, "size": len(writer.text().encode())} for name, writer in sorted(writers)]
+
+    def names(self) -> list[str]:
+        with self._lock:
+            return sorted(self._writers)
+
+    def text(self, log: str) -> str | None:
+        """The log's text (empty if declared but not written yet); None if this service has no such log."""
+        with self._lock:
+            writer = self._writers.get(log)
+        return None if writer is None else writer.text()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._writers = {name: CMTraceWriter(component, self._clock) for name, component in
+                             self._components.items()}
+            self._chars = dict.fromkeys(self._writers, 0)
+
+
+class ControlPlane:
+    """Journal, faults, logs and the control routes for one service."""
+
+    def __init__(self, service: str, model: ServiceModel, extra_reset: Callable[[], None] | None = None, *,
+                 logs: Mapping[str, str] | None = None, clock: Callable[[], datetime] | None = None) -> None:
         self.service = service
         self.model = model
         self.journal = Journal()
         self.faults = FaultTable()
+        self.logs = ServiceLogs(logs or {}, clock or (lambda: datetime.now(UTC)))
         self._extra_reset = extra_reset
         self.started = time.time()
 
@@ -147,6 +213,7 @@ class ControlPlane:
             self._extra_reset()
         self.faults.clear()
         self.journal.clear()
+        self.logs.clear()
 
     def routes(self) -> list[Route]:
         return [
@@ -155,6 +222,8 @@ class ControlPlane:
             Route(f"{CONTROL_PREFIX}/journal", self._journal, methods=["GET"]),
             Route(f"{CONTROL_PREFIX}/state", self._state, methods=["GET"]),
             Route(f"{CONTROL_PREFIX}/faults", self._faults, methods=["GET", "POST", "DELETE"]),
+            Route(f"{CONTROL_PREFIX}/logs", self._logs, methods=["GET"]),
+            Route(f"{CONTROL_PREFIX}/logs/{{name}}", self._log, methods=["GET"]),
         ]
 
     async def _health(self, request: Request) -> Response:
@@ -181,6 +250,17 @@ class ControlPlane:
         elif request.method == "DELETE":
             self.faults.clear()
         return JSONResponse(self.faults.armed())
+
+    async def _logs(self, request: Request) -> Response:
+        return JSONResponse(self.logs.sizes())
+
+    async def _log(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        text = self.logs.text(name)
+        if text is None:
+            known = ", ".join(self.logs.names()) or "none"
+            raise HttpError(404, f"{self.service} has no log {name!r}; its logs are: {known}")
+        return PlainTextResponse(text)
 
 
 async def read_json(request: Request) -> Any:

@@ -19,6 +19,10 @@ class NetworkLocation(Enum):
 DEFAULT_ALLOW_CLOUD_DP = True
 
 
+# Client Cache Settings: "Maximum cache size" defaults to 5120 MB.
+DEFAULT_CACHE_SIZE = 5120 * 2**20
+
+
 @dataclass(frozen=True)
 class CloudServicesSettings:
     enable_cmg: bool = True  # "Enable clients to use a cloud management gateway"

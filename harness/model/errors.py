@@ -14,6 +14,8 @@ class HResult(IntEnum):
     ITEM_NOT_FOUND = 0x87D00215
     CONTENT_NOT_FOUND = 0x87D00607
     PROGRAM_LOCATIONS_UNREACHABLE = 0x87D01107
+    CACHE_FULL = 0x87D01201  # not enough free space in the client cache
+    CACHE_TOO_SMALL = 0x87D01202  # the client cache is smaller than the content
     MANIFEST_ERROR = 0x87D0027E
     HTTP_401 = 0x80190191
     NAME_NOT_RESOLVED = 0x80072EE7

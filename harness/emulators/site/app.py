@@ -20,6 +20,7 @@ from harness.emulators.control import (
     ControlMiddleware,
     ControlPlane,
     HttpError,
+    ServiceLogs,
     http_error_handler,
     route_error_handler,
 )
@@ -31,19 +32,31 @@ from harness.model.units import ModelClock
 from harness.model.versions import SiteVersion
 from harness.protocol import messaging, mplist, site_info
 from harness.protocol import policy as pol
+from harness.protocol.cmtrace import Severity
 from harness.protocol.errors import ProtocolError
 from harness.protocol.location import build_location_reply, parse_location_request
-from harness.protocol.tokens import Token, TokenError, verify_token
+from harness.protocol.tokens import CCM_TOKEN_LIFETIME, Token, TokenError, verify_token
 
 XML = "text/xml; charset=utf-8"
 
 
-class SiteService:
-    """Thin HTTP layer: parse, call the model, serialise."""
+# The management point's logs (spec §3.3) -> the component their lines carry. [INFERENCE] The spec names
+# the files, not their components; these are the MP components' own names.
+SITE_LOGS = {
+    "MP_Location.log": "MP_LocationManager",
+    "MP_Policy.log": "MP_PolicyManager",
+    "CCM_STS.log": "CCM_STS",
+    "MP_GetAuth.log": "MP_GetAuth_ISAPI",
+}
 
-    def __init__(self, model: SiteModel, blobs: dict[str, BlobContent]) -> None:
+
+class SiteService:
+    """Thin HTTP layer: parse, call the model, serialise, and log what the MP did (spec §3.3)."""
+
+    def __init__(self, model: SiteModel, blobs: dict[str, BlobContent], logs: ServiceLogs) -> None:
         self.model = model
         self.blobs = blobs
+        self.logs = logs
         self.admin = AdminRequests(model, blobs)
 
     # -- management point ----------------------------------------------------------------------
@@ -52,7 +65,12 @@ class SiteService:
         query = request.url.query.upper()
         if query == "MPLIST":
             entry = mplist.MPEntry(self.model.config.mp_fqdn, self.model.version.build)
+            # [INFERENCE] wording; .sms_aut is the MP_GetAuth ISAPI's endpoint.
+            self.logs.write("MP_GetAuth.log", f"MPLIST request: returning 1 management point, {entry.fqdn} "
+                                              f"(build {entry.version})")
             return Response(mplist.build_mplist([entry]), media_type=XML)
+        self.logs.write("MP_GetAuth.log", f"Unsupported .sms_aut request {request.url.query!r}; returning 400",
+                        severity=Severity.WARNING)
         raise HttpError(400, f"unsupported .sms_aut request {request.url.query!r}; this MP answers MPLIST")
 
     async def ccm_request(self, request: Request) -> Response:
@@ -60,7 +78,7 @@ class SiteService:
         return await self._messaging(request, client)
 
     async def ccm_tokenauth_request(self, request: Request) -> Response:
-        token = self._bearer(request, "ccm")
+        token = self._bearer(request, "ccm", "MP_GetAuth.log")
         return await self._messaging(request, token.subject)
 
     async def _messaging(self, request: Request, client: str) -> Response:
@@ -72,41 +90,109 @@ class SiteService:
     def _dispatch(self, message: messaging.CcmMessage, client: str) -> str:
         endpoint, body = message.target_endpoint, message.body.lstrip("\ufeff").lstrip()
         if endpoint == "MP_LocationManager" and body.startswith("<ContentLocationRequest"):
-            return build_location_reply(self.model.locate(parse_location_request(body), client))
+            return self._locate(body, client)
         if endpoint == "MP_LocationManager" and body.startswith("<SiteInformationRequest"):
-            site_info.parse_site_info_request(body)
-            return site_info.build_site_info_reply(self.model.site_info())
+            return self._site_info(body, client)
         if endpoint == "MP_PolicyManager":
-            client_id = pol.parse_request_assignments(body)
-            return pol.build_assignment_reply(self.model.assignments(client_id))
+            return self._assignments(body, client)
         raise HttpError(400, f"unsupported message to {endpoint!r}: this management point handles "
                              "ContentLocationRequest, SiteInformationRequest and RequestAssignments")
 
+    # [INFERENCE] The MP's own log wording is not in the spec (§3.4 quotes client and CMG lines only);
+    # the MP_Location.log, MP_Policy.log and MP_GetAuth.log lines below say what the MP did in its words.
+
+    def _locate(self, body: str, client: str) -> str:
+        try:
+            request = parse_location_request(body)
+        except ProtocolError as error:
+            self.logs.write("MP_Location.log", f"Malformed content location request from {client}: {error}",
+                            severity=Severity.ERROR)
+            raise
+        pid = f"{request.package_id}:{request.package_version}"
+        self.logs.write("MP_Location.log", f"Content location request received from {client} for package {pid}, "
+                                           f"UseAzure={int(request.use_azure)} "
+                                           f"UseInternetDP={int(request.use_internet_dp)}")
+        try:
+            reply = self.model.locate(request, client)
+        except HttpError as error:
+            self.logs.write("MP_Location.log", f"Content location request for {pid} failed: {error.reason}",
+                            severity=Severity.ERROR)
+            raise
+        sources = "; ".join(f"{r.url.split('?')[0]} ({r.dp_type}, {r.locality})" for r in reply.records)
+        self.logs.write("MP_Location.log",
+                        f"Content location reply for package {pid} to {client} with {len(reply.records)} "
+                        f"locations, site locality {reply.site_locality}" + (f": {sources}" if sources else ""),
+                        severity=Severity.INFO if reply.records else Severity.WARNING)
+        return build_location_reply(reply)
+
+    def _site_info(self, body: str, client: str) -> str:
+        site_info.parse_site_info_request(body)
+        info = self.model.site_info()
+        self.logs.write("MP_Location.log", f"Site information request received from {client}; replying with site "
+                                           f"code {info.site_code}, version {info.version} "
+                                           f"({info.full_version_label})")
+        return site_info.build_site_info_reply(info)
+
+    def _assignments(self, body: str, client: str) -> str:
+        client_id = pol.parse_request_assignments(body)
+        self.logs.write("MP_Policy.log", f"Policy assignment request received from {client} ({client_id})")
+        assignments = self.model.assignments(client_id)
+        ids = ", ".join(a.policy_id for a in assignments) or "none"
+        self.logs.write("MP_Policy.log", f"Returning {len(assignments)} policy assignments to {client}: {ids}")
+        return pol.build_assignment_reply(assignments)
+
     async def sms_pol(self, request: Request) -> Response:
-        self._bearer_or_intranet(request)
+        client = self._bearer_or_intranet(request)
         query = request.url.query
         policy_id = query.rsplit(".", 1)[0] if query.endswith("_00") else ""
         if not policy_id:
+            self.logs.write("MP_Policy.log", f"Malformed policy request {query!r} from {client}",
+                            severity=Severity.WARNING)
             raise HttpError(400, f"policy request {query!r} is not of the form <PolicyID>.<version>_00")
-        return Response(pol.build_ts_policy(self.model.policy_body(policy_id)), media_type=XML)
+        self.logs.write("MP_Policy.log", f"Policy body request received from {client} for {policy_id}")
+        try:
+            body = self.model.policy_body(policy_id)
+        except HttpError as error:
+            self.logs.write("MP_Policy.log", f"Policy {policy_id} not served: {error.reason}", severity=Severity.ERROR)
+            raise
+        self.logs.write("MP_Policy.log", f"Policy body {policy_id} served to {client}: task sequence "
+                                         f"{body.package_id} ({body.name}), {len(body.references)} "
+                                         f"referenced packages")
+        return Response(pol.build_ts_policy(body), media_type=XML)
 
     async def ccm_sts(self, request: Request) -> Response:
-        site_token = self._bearer(request, "site")
-        return PlainTextResponse(self.model.issue_ccm_token(site_token.subject))
+        site_token = self._bearer(request, "site", "CCM_STS.log")
+        # Line shapes of spec §3.4 [S22]; [INFERENCE] the documented validation line is for an AAD token,
+        # a site-issued (bulk registration) token is assumed to be logged the same way.
+        valid_to = site_token.expires.isoformat(timespec="seconds")
+        self.logs.write("CCM_STS.log", f"Validated ConfigMgr token. TokenType: BulkRegistration "
+                                       f"Subject: {site_token.subject} ValidTo: {valid_to}")
+        ccm_token = self.model.issue_ccm_token(site_token.subject)
+        self.logs.write("CCM_STS.log", f"Created SCCM token, token type: Device, subject: {site_token.subject}, "
+                                       f"lifetime: {CCM_TOKEN_LIFETIME.total_seconds() / 3600:g} hours")
+        self.logs.write("CCM_STS.log", "Issued token")
+        self.logs.write("CCM_STS.log", "Return token to client")
+        return PlainTextResponse(ccm_token)
 
-    def _bearer(self, request: Request, kind: str) -> Token:
+    def _bearer(self, request: Request, kind: str, log: str) -> Token:
         header = request.headers.get("authorization", "")
+        where = f"{request.method} {request.url.path}"
         if not header.startswith("Bearer "):
+            self.logs.write(log, f"No {kind} token in {where}; returning 401 to client", severity=Severity.ERROR)
             raise HttpError(401, f"a {kind} token is required (Authorization: Bearer …)")
         try:
             return verify_token(header.removeprefix("Bearer "), self.model.config.key, kind=kind,
                                 now=self.model.clock.now())
         except TokenError as error:
+            self.logs.write(log, f"Failed to validate {kind} token for {where}: {error.reason}; returning 401 "
+                                 "to client", severity=Severity.ERROR)
             raise HttpError(401, f"{kind} token rejected: {error.reason}") from None
 
-    def _bearer_or_intranet(self, request: Request) -> None:
+    def _bearer_or_intranet(self, request: Request) -> str:
+        """Who asks: the CCM token's subject, or an intranet client (which presents no token)."""
         if "authorization" in request.headers:
-            self._bearer(request, "ccm")
+            return self._bearer(request, "ccm", "MP_GetAuth.log").subject
+        return "an intranet client"
 
     async def probe_windowsauth(self, request: Request) -> Response:
         return PlainTextResponse("401 - Unauthorized: Access is denied due to invalid credentials.\n",
@@ -170,13 +256,13 @@ def create_app(config: dict[str, Any]) -> Starlette:
     model = SiteModel(site_config, ModelClock.from_json(config["clock"]))
     ca = Path(config["tls"]["ca"])
     blobs = {name: BlobContent(account, ca) for name, account in accounts.items()}
-    service = SiteService(model, blobs)
 
     def clear_storage() -> None:
         for content in blobs.values():
             content.clear()
 
-    control = ControlPlane("site", model, extra_reset=clear_storage)
+    control = ControlPlane("site", model, extra_reset=clear_storage, logs=SITE_LOGS, clock=model.clock.now)
+    service = SiteService(model, blobs, control.logs)
     app = Starlette(routes=[*control.routes(), *service.routes()],
                     exception_handlers={HttpError: http_error_handler, HTTPException: route_error_handler,
                                         ProtocolError: protocol_error_handler,
