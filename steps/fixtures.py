@@ -26,6 +26,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="keep the environment's working folder (service logs, certificates) after the run")
 
 
+def pytest_bdd_apply_tag(tag: str, function: object) -> bool | None:
+    """`@matrix:<capability>` names the capability-matrix row a scenario exercises (see cmg-harness matrix)."""
+    if tag.startswith("matrix:"):
+        pytest.mark.capability(tag.split(":", 1)[1])(function)
+        return True
+    return None
+
+
 @pytest.fixture(scope="session")
 def harness_environment(request: pytest.FixtureRequest) -> Iterator[LocalEnvironment]:
     """Started once per session (per xdist worker); stopped even when the session fails or is interrupted."""

@@ -6,10 +6,10 @@ import pytest
 from pytest_bdd import parsers, when
 
 from harness.drivers.agent import AgentDriver
-from harness.drivers.base import ServiceRequestError
+from harness.drivers.base import ServiceDriver, ServiceRequestError
 from harness.drivers.run import RunResult
 from harness.drivers.site import SiteDriver
-from harness.reporting.attach import attach_run
+from harness.reporting.attach import attach_run, attach_service_logs
 from harness.reporting.pytest_plugin import record_run
 from steps.fixtures import TaskSequenceSpec
 from steps.given_site import sources
@@ -26,6 +26,9 @@ def _run(agent: AgentDriver, client: str, task_sequence: TaskSequenceSpec, launc
     run_id = agent.install(client, task_sequence.deployment_id, launch, trigger)
     result = agent.wait(client, run_id, RUN_TIMEOUT_S)
     attach_run(result)
+    for service in ("site", "cmg"):
+        driver: ServiceDriver = request.getfixturevalue(service)
+        attach_service_logs(service, driver.logs())
     record_run(request.node, result)
     return result
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -48,6 +49,12 @@ class ServiceDriver:
     def state(self) -> dict[str, Any]:
         result: dict[str, Any] = self.call("GET", "/_harness/state")
         return result
+
+    def logs(self) -> dict[str, str]:
+        """The service's CMTrace logs with lines since the last reset, by file name (e.g. MP_Location.log)."""
+        listing: list[dict[str, Any]] = self.call("GET", "/_harness/logs")
+        names = [str(entry["name"]) for entry in listing]
+        return {name: str(self.call("GET", f"/_harness/logs/{quote(name, safe='')}")) for name in names}
 
     def arm_fault(self, path: str, status: int, count: int = 1, reason: str = "") -> None:
         self.call("POST", "/_harness/faults", {"path": path, "status": status, "count": count,

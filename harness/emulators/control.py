@@ -147,9 +147,10 @@ class ServiceLogs:
     component its lines carry unless a write names another.
     """
 
-    def __init__(self, logs: Mapping[str, str], clock: Callable[[], datetime]) -> None:
+    def __init__(self, logs: Mapping[str, str], clock: Callable[[], datetime], max_chars: int = LOG_MAX_CHARS) -> None:
         self._components = dict(logs)
         self._clock = clock
+        self._max_chars = max_chars
         self._lock = threading.Lock()
         self._writers: dict[str, CMTraceWriter] = {}
         self._chars: dict[str, int] = {}
@@ -163,7 +164,7 @@ class ServiceLogs:
         with self._lock:
             line = self._writers[log].write(message, component=component, severity=severity, thread=thread)
             self._chars[log] += len(line) + 1
-            if self._chars[log] > LOG_MAX_CHARS:
+            if self._chars[log] > self._max_chars:
                 self._roll(log)
 
     def _roll(self, log: str) -> None:

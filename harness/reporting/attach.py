@@ -25,3 +25,9 @@ def attach_run(run: RunResult) -> None:
         attach_text(name, run.logs[name])
     attach_text("timeline (model seconds)", run.describe())
     attach_text("timeline.json", json.dumps(run.timeline, indent=2), json_body=True)
+
+
+def attach_service_logs(service: str, logs: dict[str, str]) -> None:
+    """A service's logs, each named "<service>: <file>" (e.g. "site: MP_Location.log")."""
+    for name in sorted(logs):
+        attach_text(f"{service}: {name}", logs[name])

@@ -9,6 +9,10 @@ A request without valid credentials is never forwarded to the site (spec §2.3 [
 
 from __future__ import annotations
 
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +30,14 @@ from harness.emulators.control import (
     ControlMiddleware,
     ControlPlane,
     HttpError,
+    ServiceLogs,
     http_error_handler,
     route_error_handler,
 )
 from harness.emulators.site.storage import StorageAccount
 from harness.model.units import ModelClock
 from harness.net.http import make_async_client
+from harness.protocol.cmtrace import Severity
 from harness.protocol.content_url import parse_content_query
 from harness.protocol.errors import ProtocolError
 from harness.protocol.manifest import build_manifest
@@ -41,6 +47,16 @@ from harness.protocol.tokens import TokenError, verify_token
 FORWARDED = {"ccm_system_tokenauth/request": "ccm", "CCM_STS": "site",
              "SMS_MP/.sms_pol": "ccm", "SMS_MP/.sms_aut": "ccm"}
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "server", "date"}
+
+# The gateway's logs (spec §3.3) -> the component their lines carry. SMS_CLOUD_PROXYCONNECTOR is the
+# prefix the spec quotes (§3.4 [S22]); [INFERENCE] the other components are named after their files.
+# The CMG connection point is an on-premises site system role in the product, with its own
+# SMS_Cloud_ProxyConnector.log; the harness has no process for it, so its hop to the management point,
+# and that log, live in the CMG process.
+SERVICE_LOG = "CMGService.log"
+CONNECTOR_LOG = "SMS_Cloud_ProxyConnector.log"
+CONTENT_LOG = "CMGContentService.log"
+CMG_LOGS = {SERVICE_LOG: "CMGService", CONNECTOR_LOG: "SMS_CLOUD_PROXYCONNECTOR", CONTENT_LOG: "CMGContentService"}
 
 
 class CmgModel:
@@ -62,24 +78,31 @@ class CmgModel:
 
 class CmgService:
     def __init__(self, model: CmgModel, mp_url: str, key: bytes, clock: ModelClock,
-                 upstream: httpx.AsyncClient, content: ContentService) -> None:
+                 upstream: httpx.AsyncClient, content: ContentService, logs: ServiceLogs) -> None:
         self.model = model
         self.mp_url = mp_url.rstrip("/")
         self.key = key
         self.clock = clock
         self.upstream = upstream
         self.content = content
+        self.logs = logs
 
     async def server_auth(self, request: Request) -> Response:
-        endpoint = self._endpoint(request)
-        self._authenticate(request, FORWARDED[endpoint])
-        return await self._forward(request, endpoint)
+        started = time.perf_counter()
+        with self._refusals_logged(request):
+            endpoint = self._endpoint(request)
+            self._authenticate(request, FORWARDED[endpoint])
+            body = await request.body()
+            response = await self._forward(request, endpoint, body)
+        self._log_request(request, len(body), len(response.body), started)
+        return response
 
     async def mutual_auth(self, request: Request) -> Response:
-        self._endpoint(request)
-        self.model.refused += 1
-        raise HttpError(403, "CCM_Proxy_MutualAuth needs a PKI client authentication certificate and none was "
-                             "presented; token clients use CCM_Proxy_ServerAuth")
+        with self._refusals_logged(request):
+            self._endpoint(request)
+            self.model.refused += 1
+            raise HttpError(403, "CCM_Proxy_MutualAuth needs a PKI client authentication certificate and none was "
+                                 "presented; token clients use CCM_Proxy_ServerAuth")
 
     def _endpoint(self, request: Request) -> str:
         if request.path_params["cmg_id"] != self.model.cmg_id:
@@ -101,21 +124,52 @@ class CmgService:
             self.model.refused += 1
             raise HttpError(401, f"{kind} token rejected ({error.reason}); the request was not forwarded") from None
 
-    async def _forward(self, request: Request, endpoint: str) -> Response:
+    async def _forward(self, request: Request, endpoint: str, body: bytes) -> Response:
         url = f"{self.mp_url}/{endpoint}" + (f"?{request.url.query}" if request.url.query else "")
+        self.logs.write(CONNECTOR_LOG, f"Switched to internal URL. Replaced '{request.url}' with '{url}'")
         # As bytes: a header value that is not ASCII is the site's to judge, and httpx would refuse the str.
         headers = [(k, v) for k, v in request.headers.raw if k.decode("latin-1").lower() not in _HOP_BY_HOP]
+        message_id, started = uuid.uuid4(), time.perf_counter()
         try:
-            reply = await self.upstream.request(request.method, url, content=await request.body(), headers=headers)
+            reply = await self.upstream.request(request.method, url, content=body, headers=headers)
         except httpx.HTTPError as error:
+            self.logs.write(CONNECTOR_LOG, f"ERROR: MessageID: {message_id} RequestURI: {url} failed: {error}",
+                            severity=Severity.ERROR)
             raise HttpError(502, f"the management point did not answer through the gateway: {error}") from None
+        self.logs.write(CONNECTOR_LOG, f"MessageID: {message_id} RequestURI: {url} EndpointName: "
+                                       f"{endpoint.split('/')[0]} ResponseHeader: HTTP/1.1 {reply.status_code} "
+                                       f"{reply.reason_phrase} ~~ ResponseBodySize: {len(reply.content)} "
+                                       f"ElapsedTime: {_ms(started)} ms",
+                        severity=Severity.INFO if reply.status_code < 400 else Severity.WARNING)
         self.model.forwarded += 1
         out = {k: v for k, v in reply.headers.items() if k.lower() not in _HOP_BY_HOP}
         return Response(reply.content, status_code=reply.status_code, headers=out)
 
+    def _log_request(self, request: Request, request_size: int, response_size: int, started: float) -> None:
+        # The product writes this line per interval with totals and an average (spec §3.4 [S22]); the
+        # harness writes it per request, so RequestCount is 1 and the average is that request's time.
+        self.logs.write(SERVICE_LOG, f"RequestUri: {request.url.path.upper()}  RequestCount: 1  "
+                                     f"RequestSize: {request_size} Bytes  ResponseCount: 1  "
+                                     f"ResponseSize: {response_size} Bytes  AverageElapsedTime: {_ms(started)} ms")
+
+    @contextmanager
+    def _refusals_logged(self, request: Request) -> Iterator[None]:
+        try:
+            yield
+        except HttpError as refusal:
+            # [INFERENCE] wording: the spec documents that such requests are not forwarded (§2.3), not the line.
+            self.logs.write(SERVICE_LOG, f"RequestUri: {request.url.path.upper()}  {request.method} answered "
+                                         f"{refusal.status}: {refusal.reason}", severity=Severity.WARNING)
+            raise
+
     async def get_content(self, request: Request) -> Response:
         base = f"{request.url.scheme}://{request.url.netloc}"
-        url = parse_content_query(dict(request.query_params), base)
+        try:
+            url = parse_content_query(dict(request.query_params), base)
+        except ProtocolError as error:
+            self.content.log(f"Refused malformed content request {request.url.query[:300]!r}: {error}",
+                             Severity.WARNING)
+            raise
         header = request.headers.get("authorization", "")
         self.content.authorize(url, header.removeprefix("Bearer ") if header.startswith("Bearer ") else None)
         manifest = await run_in_threadpool(self.content.manifest, url)
@@ -131,6 +185,10 @@ class CmgService:
         ]
 
 
+def _ms(started: float) -> int:
+    return round((time.perf_counter() - started) * 1e3)
+
+
 async def _bad_request(request: Request, exc: Exception) -> Response:
     return Response(f"400 {exc}\n", status_code=400, media_type="text/plain")
 
@@ -140,10 +198,10 @@ def create_app(config: dict[str, Any]) -> Starlette:
     key = bytes.fromhex(config["key"])
     ca = Path(config["tls"]["ca"])
     model = CmgModel(str(config["cmg_id"]))
+    control = ControlPlane("cmg", model, logs=CMG_LOGS, clock=clock.now)
     upstream = make_async_client(config["hosts"], ca, timeout=30.0)
-    content = ContentService(StorageAccount(**config["storage"]), ca, key, clock)
-    service = CmgService(model, config["mp_url"], key, clock, upstream, content)
-    control = ControlPlane("cmg", model)
+    content = ContentService(StorageAccount(**config["storage"]), ca, key, clock, control.logs, CONTENT_LOG)
+    service = CmgService(model, config["mp_url"], key, clock, upstream, content, control.logs)
     app = Starlette(routes=[*control.routes(), *service.routes()],
                     exception_handlers={HttpError: http_error_handler, HTTPException: route_error_handler,
                                         ProtocolError: _bad_request,

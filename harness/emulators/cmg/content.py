@@ -12,12 +12,13 @@ from urllib.parse import quote
 from azure.core.exceptions import AzureError
 from azure.storage.blob import BlobSasPermissions, ContainerClient, generate_blob_sas
 
-from harness.emulators.control import HttpError
+from harness.emulators.control import HttpError, ServiceLogs
 from harness.emulators.site.storage import StorageAccount, container_client, storage_error
 from harness.model.units import ModelClock
+from harness.protocol.cmtrace import Severity
 from harness.protocol.content_url import ContentUrl
 from harness.protocol.manifest import ContentManifest, ManifestFile
-from harness.protocol.tokens import TokenError, verify_token
+from harness.protocol.tokens import Token, TokenError, verify_token
 
 # Azurite checks SAS expiry against the machine's real clock. The scaled 8-hour window can be a
 # few real seconds at high scale, so the SAS never expires sooner than this; the model-time
@@ -27,13 +28,31 @@ SAS_CLOCK_SKEW = timedelta(minutes=5)  # the usual Azure allowance for client cl
 
 
 class ContentService:
-    def __init__(self, account: StorageAccount, ca_cert: Path, key: bytes, clock: ModelClock) -> None:
+    def __init__(self, account: StorageAccount, ca_cert: Path, key: bytes, clock: ModelClock,
+                 logs: ServiceLogs, log_name: str) -> None:
         self.account = account
         self.key = key
         self.clock = clock
+        self._logs = logs
+        self._log_name = log_name
         self._container: ContainerClient = container_client(account, ca_cert)
 
-    def authorize(self, url: ContentUrl, bearer: str | None) -> None:
+    def log(self, message: str, severity: Severity = Severity.INFO) -> None:
+        self._logs.write(self._log_name, message, severity=severity)
+
+    def authorize(self, url: ContentUrl, bearer: str | None) -> Token:
+        try:
+            token = self._check(url, bearer)
+        except HttpError as refusal:
+            # [INFERENCE] wording; the spec quotes only this log's storage error line (§3.4 [S33]).
+            self.log(f"Request for pid={url.package_id} cid={url.content_id} tid={url.tid} refused with "
+                     f"{refusal.status}: {refusal.reason}", Severity.ERROR)
+            raise
+        self.log(f"Validated content access token for {token.subject}: pid={url.package_id} cid={url.content_id} "
+                 f"tid={url.tid} iss={url.issuer}")
+        return token
+
+    def _check(self, url: ContentUrl, bearer: str | None) -> Token:
         if not bearer:
             raise HttpError(401, "a content access token is required (Authorization: Bearer …)")
         now = self.clock.now()
@@ -46,19 +65,28 @@ class ContentService:
         if not url.start <= now.replace(tzinfo=url.start.tzinfo) <= url.end:
             raise HttpError(403, f"content URL valid from {url.start:%Y-%m-%dT%H:%M:%S} to "
                                  f"{url.end:%Y-%m-%dT%H:%M:%S}; it is now {now:%Y-%m-%dT%H:%M:%S}")
+        return token
 
     def manifest(self, url: ContentUrl) -> ContentManifest:
         try:
             blobs = list(self._container.list_blobs(name_starts_with=f"{url.package_id}/", include=["metadata"]))
         except AzureError as error:
+            # The line's opening is the product's (spec §3.4 [S33]); the exception is the Python SDK's.
+            detail = str(error).splitlines()[0][:300] if str(error) else ""
+            self.log(f"ERROR: Exception processing request. {type(error).__module__}.{type(error).__name__}: "
+                     f"{detail}", Severity.ERROR)
             raise storage_error(self.account, f"list content {url.content_id}", error) from None
         if not blobs:
+            self.log(f"ERROR: content {url.content_id} is not in storage account {self.account.name}", Severity.ERROR)
             raise HttpError(404, f"content {url.content_id} is not in storage account {self.account.name}")
         meta = blobs[0].metadata or {}
         files = tuple(ManifestFile(name=b.name.split("/", 1)[1], size=int(b.size or 0), url=self._sas_url(b.name))
                       for b in blobs)
-        return ContentManifest(package_id=url.package_id, version=int(meta.get("version", "1")),
-                               hash_sha256=meta.get("sha256", ""), files=files)
+        manifest = ContentManifest(package_id=url.package_id, version=int(meta.get("version", "1")),
+                                   hash_sha256=meta.get("sha256", ""), files=files)
+        self.log(f"Served content manifest for pid={url.package_id} version {manifest.version}: {len(files)} files, "
+                 f"{sum(f.size for f in files)} bytes, SAS URLs on {self.account.public_endpoint}")
+        return manifest
 
     def _sas_url(self, blob_name: str) -> str:
         now = datetime.now(UTC)

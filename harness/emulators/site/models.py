@@ -183,13 +183,17 @@ class SiteModel:
 
     def _cloud_records(self, record: DistributedPackage, request: ContentLocationRequest) -> list[LocationRecord]:
         # Cloud sources only for clients allowed to use them (UseAzure), only where the content is,
-        # and a CMG only while it serves content (spec §1.1, §1.2, §8.5, §8.6). Intranet clients
-        # rank them last (§2.5), which their position after the DP record gives.
+        # and a CMG only while it serves content and only from 1806, when content-enabled CMGs
+        # arrived (spec §1.1, §1.2, §1.7, §8.5, §8.6). Intranet clients rank them last (§2.5),
+        # which their position after the DP record gives.
         if not request.use_azure:
             return []
         now = self.clock.now()
         return [self._cloud_record(source, record, now) for source in self.sources.values()
-                if source.name in record.sources and (source.kind != "cmg" or source.serve_content)]
+                if source.name in record.sources and self._serves_content(source)]
+
+    def _serves_content(self, source: CloudSource) -> bool:
+        return source.kind != "cmg" or (source.serve_content and self.version.content_enabled_cmg)
 
     def _cloud_record(self, source: CloudSource, record: DistributedPackage, now: datetime) -> LocationRecord:
         pid = record.package.package_id

@@ -1,0 +1,77 @@
+@acceptance @matrix
+Feature: What each site version can do for internet task sequences
+  The capability matrix (cmg-harness matrix, behaviour spec §1.7), cell by cell: a content-enabled
+  CMG from 1806, the task sequence engine's on-demand download from the CMG from 1910, and boot
+  media over the CMG from 2010.
+
+  Background:
+    Given the CMG serves content from Azure storage
+    And the in-place upgrade task sequence PS100120 references these packages:
+      | package  | name                     | type               | size   |
+      | PS100121 | Windows 11 upgrade media | OS upgrade package | 3.2 GB |
+    And the task sequence has these steps:
+      | step                     | action                   | package  | duration   |
+      | Check Readiness          | Check Readiness          |          | 2 minutes  |
+      | Upgrade Operating System | Upgrade Operating System | PS100121 | 40 minutes |
+    And the packages are distributed to the CMG
+    And an internet client CLIENT17
+
+  @matrix:content_enabled_cmg
+  Scenario Outline: A content-enabled CMG serves content from version 1806 (<version>)
+    Given the site runs Configuration Manager version <version>
+    And the task sequence is deployed as Available with "Download all content locally before starting task sequence"
+    When the user installs the deployment from Software Center
+    Then the task sequence <outcome>
+
+    Examples:
+      | version | outcome                                  |
+      | 1802    | does not start and fails with 0x87D00607 |
+      | 1806    | succeeds                                 |
+      | 1810    | succeeds                                 |
+      | 1902    | succeeds                                 |
+      | 1906    | succeeds                                 |
+      | 1910    | succeeds                                 |
+      | 2002    | succeeds                                 |
+      | 2006    | succeeds                                 |
+      | 2010    | succeeds                                 |
+      | 2107    | succeeds                                 |
+
+  @matrix:on_demand_from_cloud
+  Scenario Outline: The task sequence engine downloads on demand from the CMG from version 1910 (<version>)
+    Given the site runs Configuration Manager version <version>
+    And the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
+    When the user installs the deployment from Software Center
+    Then the task sequence <outcome>
+
+    Examples:
+      | version | outcome                                                  |
+      | 1802    | fails at step "Upgrade Operating System" with 0x80040102 |
+      | 1806    | fails at step "Upgrade Operating System" with 0x80040102 |
+      | 1810    | fails at step "Upgrade Operating System" with 0x80040102 |
+      | 1902    | fails at step "Upgrade Operating System" with 0x80040102 |
+      | 1906    | fails at step "Upgrade Operating System" with 0x80040102 |
+      | 1910    | succeeds                                                 |
+      | 2002    | succeeds                                                 |
+      | 2006    | succeeds                                                 |
+      | 2010    | succeeds                                                 |
+      | 2107    | succeeds                                                 |
+
+  @matrix:boot_media_via_cmg
+  Scenario Outline: Task sequence media over the CMG from version 2010 (<version>)
+    Given the site runs Configuration Manager version <version>
+    And the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
+    When the task sequence is started from task sequence media
+    Then <outcome>
+
+    Examples:
+      | version | outcome                                                                                            |
+      | 1802    | the client refuses to start the task sequence because "not supported over a cloud management gateway" |
+      | 1806    | the client refuses to start the task sequence because "not supported over a cloud management gateway" |
+      | 1810    | the client refuses to start the task sequence because "not supported over a cloud management gateway" |
+      | 1902    | the client refuses to start the task sequence because "not supported over a cloud management gateway" |
+      | 1906    | the client refuses to start the task sequence because "not supported over a cloud management gateway" |
+      | 1910    | the client refuses to start the task sequence because "not supported over a cloud management gateway" |
+      | 2002    | the client refuses to start the task sequence because "not supported over a cloud management gateway" |
+      | 2006    | the client refuses to start the task sequence because "not supported over a cloud management gateway" |
+      | 2010    | the task sequence succeeds                                                                         |
+      | 2107    | the task sequence succeeds                                                                         |
