@@ -52,3 +52,7 @@ Feature: The Distribution Points options and what the console refuses
   Scenario: The same deployment with a package share is accepted
     When the administrator deploys the task sequence as Available with "Access content directly from a distribution point when needed by the running task sequence"
     Then the site accepts the deployment
+
+  Scenario: An option the console does not have is refused with the ones it has
+    When the administrator deploys the task sequence as Available with "Stream content from the internet"
+    Then the site refuses the deployment because "unknown deployment option 'Stream content from the internet'"

@@ -11,6 +11,7 @@ from harness.drivers.site import SiteDriver
 SETTINGS = {
     "Allow access to cloud distribution point": "allow_cloud_dp",
     "Enable clients to use a cloud management gateway": "enable_cmg",
+    "ClientAlwaysOnInternet": "always_on_internet",  # HKLM\SOFTWARE\Microsoft\CCM\Security, or CCMALWAYSINF=1
 }
 YES_NO = {"yes": True, "no": False}
 
