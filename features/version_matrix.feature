@@ -1,8 +1,8 @@
 @acceptance @matrix
 Feature: What each site version can do for internet task sequences
   The capability matrix (cmg-harness matrix, behaviour spec §1.7), cell by cell: a content-enabled
-  CMG from 1806, the task sequence engine's on-demand download from the CMG from 1910, and boot
-  media over the CMG from 2010.
+  CMG from 1806, on-demand download by the engine from 1910, boot image task sequences from
+  Software Center from 2006, and boot media over the CMG from 2010.
 
   Background:
     Given the CMG serves content from Azure storage
@@ -75,3 +75,24 @@ Feature: What each site version can do for internet task sequences
       | 2006    | the client refuses to start the task sequence because "not supported over a cloud management gateway" |
       | 2010    | the task sequence succeeds                                                                         |
       | 2107    | the task sequence succeeds                                                                         |
+
+  @matrix:boot_image_ts_from_software_center
+  Scenario Outline: A task sequence with a boot image started from Software Center over the CMG from version 2006 (<version>)
+    Given the task sequence uses boot image PS100005
+    And the site runs Configuration Manager version <version>
+    And the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
+    When the user installs the deployment from Software Center
+    Then <outcome>
+
+    Examples:
+      | version | outcome                                                                            |
+      | 1802    | the client refuses to start the task sequence because "with a boot image is not supported" |
+      | 1806    | the client refuses to start the task sequence because "with a boot image is not supported" |
+      | 1810    | the client refuses to start the task sequence because "with a boot image is not supported" |
+      | 1902    | the client refuses to start the task sequence because "with a boot image is not supported" |
+      | 1906    | the client refuses to start the task sequence because "with a boot image is not supported" |
+      | 1910    | the client refuses to start the task sequence because "with a boot image is not supported" |
+      | 2002    | the client refuses to start the task sequence because "with a boot image is not supported" |
+      | 2006    | the task sequence succeeds                                                         |
+      | 2010    | the task sequence succeeds                                                         |
+      | 2107    | the task sequence succeeds                                                         |

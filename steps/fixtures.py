@@ -95,12 +95,13 @@ class TaskSequenceSpec:
     step_rows: list[dict[str, str]] = field(default_factory=list)
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     variables: dict[str, str] = field(default_factory=dict)
+    boot_image: str = ""
     deployment_id: str | None = None
 
     def publish(self, site: SiteDriver) -> None:
         if self.step_rows:
             site.define_task_sequence(self.package_id, self.name, build_tree(self.step_rows, self.groups),
-                                      self.variables)
+                                      self.variables, self.boot_image)
 
     def step_packages(self, row: dict[str, str]) -> list[str]:
         return [p.strip() for p in (row.get("package") or "").split(",") if p.strip()]

@@ -86,6 +86,13 @@ def packages_distributed(site: SiteDriver, task_sequence: TaskSequenceSpec, targ
         site.distribute(package_id, *sources(target))
 
 
+@given(parsers.parse("the task sequence uses boot image {boot_image}"))
+def uses_boot_image(site: SiteDriver, task_sequence: TaskSequenceSpec, boot_image: str) -> None:
+    """The task sequence has a boot image (it restarts into Windows PE), like a wipe-and-load."""
+    task_sequence.boot_image = boot_image
+    task_sequence.publish(site)
+
+
 @given(parsers.parse("the package {package_id} is distributed to {target}"))
 def package_distributed(site: SiteDriver, package_id: str, target: str) -> None:
     """Distributes one package (the others stay where they are)."""

@@ -151,7 +151,7 @@ class TaskSequenceRun:
 
     def _check_internet_rules(self, deployment: Deployment, version: SiteVersion,
                               policy: pol.TaskSequencePolicy) -> None:
-        reason = internet_refusal(deployment, self.launch, version)
+        reason = internet_refusal(deployment, self.launch, version, boot_image=bool(policy.boot_image_id))
         if reason is None:
             return
         self.logs.write("execmgr.log", reason, severity=Severity.ERROR)

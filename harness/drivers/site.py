@@ -27,9 +27,9 @@ class SiteDriver(ServiceDriver):
         self.call("POST", f"/_harness/site/packages/{package_id}/distribute", {"to": list(sources)})
 
     def define_task_sequence(self, package_id: str, name: str, steps: list[dict[str, Any]],
-                             variables: dict[str, str] | None = None) -> None:
+                             variables: dict[str, str] | None = None, boot_image: str = "") -> None:
         self.call("PUT", f"/_harness/site/task-sequences/{package_id}",
-                  {"name": name, "steps": steps, "variables": variables or {}})
+                  {"name": name, "steps": steps, "variables": variables or {}, "boot_image": boot_image})
 
     def deploy(self, deployment_id: str, task_sequence: str, *, option: str, purpose: str = "Available",
                allow_internet: bool = True, available_to: str = "Only Configuration Manager clients",

@@ -11,7 +11,8 @@ from harness.model.task_sequence import TaskSequence
 from harness.model.versions import SiteVersion
 
 
-def internet_refusal(deployment: Deployment, launch: LaunchMode, version: SiteVersion) -> str | None:
+def internet_refusal(deployment: Deployment, launch: LaunchMode, version: SiteVersion, *,
+                     boot_image: bool = False) -> str | None:
     """Why a client that is currently on the internet must not start this deployment, or None.
 
     Spec §1.3, §1.5, §1.7, §7.3: the deployment must allow internet clients; only Software Center
@@ -22,6 +23,9 @@ def internet_refusal(deployment: Deployment, launch: LaunchMode, version: SiteVe
                 "client on the Internet\" set (AdvertFlags APTSINTRANETONLY 0x00080000): it cannot run "
                 "while the client is on the internet")
     if launch is LaunchMode.SOFTWARE_CENTER:
+        if boot_image and not version.boot_image_ts_from_software_center:
+            return (f"A task sequence with a boot image is not supported over a cloud management gateway on site "
+                    f"version {version}, even from Software Center (version 2006 and later)")
         return None
     if launch is LaunchMode.MEDIA and version.boot_media_via_cmg:
         if deployment.option is DeploymentOption.DOWNLOAD_ON_DEMAND:

@@ -167,6 +167,7 @@ class TaskSequencePolicy:
     references: tuple[PolicyPackage, ...]
     variables: tuple[tuple[str, str], ...] = ()
     pre_download: bool = False  # "Pre-download content for this task sequence" (ADV_PreDownload [INFERENCE])
+    boot_image_id: str = ""  # TS_BootImageID: the task sequence restarts into Windows PE
 
 
 # Step action as the console names it -> the step's class in the sequence XML. An action not listed
@@ -193,6 +194,7 @@ def build_ts_policy(p: TaskSequencePolicy) -> str:
         ("ADV_AdvertFlags", "uint32", str(p.advert_flags)),
         ("ADV_RemoteClientFlags", "uint32", str(p.remote_client_flags)),
         ("ADV_PreDownload", "uint32", str(int(p.pre_download))),
+        ("TS_BootImageID", "string", p.boot_image_id),
         ("PKG_PackageID", "string", p.package_id),
         ("PKG_Name", "string", p.name),
         (SEQUENCE, "string", _sequence(p)),
@@ -279,6 +281,7 @@ def parse_ts_policy(xml: str) -> TaskSequencePolicy:
         variables=tuple((attr(v, "name", SEQUENCE), text_of(v))
                         for v in sequence.findall("globalVarList/variable")),
         pre_download=to_int(props.get("ADV_PreDownload", "0"), POLICY, "ADV_PreDownload") == 1,
+        boot_image_id=props.get("TS_BootImageID", ""),
     )
 
 

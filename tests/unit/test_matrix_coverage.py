@@ -15,7 +15,6 @@ PENDING = {
     Capability.TS_BOUNDARY_GROUP_FALLBACK: "boundary groups are not emulated yet",
     Capability.PREFER_CLOUD_SOURCES: "boundary groups are not emulated yet",
     Capability.SITE_ISSUED_TOKENS: "PKI and Azure AD client authentication (before 2002) are not emulated yet",
-    Capability.BOOT_IMAGE_TS_FROM_SOFTWARE_CENTER: "task sequences with a boot image are not modelled yet",
     Capability.NEW_CLASSIC_CLOUD_DP: "classic cloud DPs are not emulated yet",
 }
 

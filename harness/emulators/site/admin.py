@@ -26,7 +26,7 @@ from harness.emulators.site.definitions import parse_nodes
 from harness.emulators.site.models import SiteModel
 from harness.emulators.site.storage import BlobContent
 from harness.model.deployment import Availability, Deployment, DeploymentOption, Purpose
-from harness.model.task_sequence import Package, PackageType
+from harness.model.task_sequence import PACKAGE_ID, Package, PackageType
 from harness.model.units import parse_size
 from harness.model.versions import SiteVersion
 
@@ -112,8 +112,11 @@ class AdminRequests:
         variables = body.get("variables", {})
         if not isinstance(variables, dict) or not all(isinstance(v, str) for v in variables.values()):
             raise HttpError(422, "'variables' must map task sequence variable names to text values")
+        boot_image = body.get("boot_image") or ""
+        if not isinstance(boot_image, str) or (boot_image and not PACKAGE_ID.match(boot_image)):
+            raise HttpError(422, "'boot_image' must be the boot image's package ID, e.g. PS100005")
         ts = self.model.define_task_sequence(request.path_params["package_id"], str(_field(body, "name")), steps,
-                                             variables)
+                                             variables, boot_image)
         return JSONResponse({"task_sequence": ts.package_id,
                              "packages": [p.package_id for p in ts.referenced_packages]})
 

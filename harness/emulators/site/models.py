@@ -86,6 +86,7 @@ class SiteModel:
             self.packages: dict[str, DistributedPackage] = {}
             self.task_sequences: dict[str, TaskSequence] = {}
             self.ts_variables: dict[str, dict[str, str]] = {}
+            self.boot_images: dict[str, str] = {}  # task sequence -> its boot image package ID
             self.deployments: dict[str, Deployment] = {}
             self.sources = {s.name: replace(s) for s in self.config.cloud_sources}
 
@@ -128,7 +129,7 @@ class SiteModel:
             self.sources[source].serve_content = enabled
 
     def define_task_sequence(self, package_id: str, name: str, steps: tuple[Step | Group, ...],
-                             variables: dict[str, str] | None = None) -> TaskSequence:
+                             variables: dict[str, str] | None = None, boot_image: str = "") -> TaskSequence:
         with self._lock:
             referenced = {p for s in walk(steps) for p in s.content}
             missing = sorted(p for p in referenced if p not in self.packages)
@@ -141,6 +142,7 @@ class SiteModel:
                 raise HttpError(422, str(error)) from None
             self.task_sequences[package_id] = ts
             self.ts_variables[package_id] = dict(variables or {})
+            self.boot_images[package_id] = boot_image
             return ts
 
     def deploy(self, deployment: Deployment) -> None:
@@ -241,7 +243,7 @@ class SiteModel:
             offer_type=deployment.purpose.offer_type, advert_flags=deployment.advert_flags,
             remote_client_flags=deployment.option.remote_client_flags, steps=steps, references=refs,
             variables=tuple(sorted(self.ts_variables.get(ts.package_id, {}).items())),
-            pre_download=deployment.pre_download)
+            pre_download=deployment.pre_download, boot_image_id=self.boot_images.get(ts.package_id, ""))
 
     # -- tokens ----------------------------------------------------------------------------------
 
