@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from harness.model.naming import by_value, normalise
+
 
 class DeploymentOption(Enum):
     """The Distribution Points page choice, in the console's words."""
@@ -15,9 +17,9 @@ class DeploymentOption(Enum):
 
     @classmethod
     def parse(cls, text: str) -> DeploymentOption:
-        wanted = _normalise(text)
+        wanted = normalise(text)
         for option in cls:
-            if _normalise(option.value) == wanted or option.name.lower() == wanted.replace(" ", "_"):
+            if normalise(option.value) == wanted or option.name.lower() == wanted.replace(" ", "_"):
                 return option
         choices = "; ".join(f'"{o.value}"' for o in cls)
         raise ValueError(f"unknown deployment option {text!r}; expected one of {choices}")
@@ -77,7 +79,7 @@ class LaunchMode(Enum):
 
     @classmethod
     def parse(cls, text: str) -> LaunchMode:
-        wanted = _normalise(text)
+        wanted = normalise(text)
         aliases = {"software center": cls.SOFTWARE_CENTER, "pxe": cls.PXE,
                    "task sequence media": cls.MEDIA, "media": cls.MEDIA, "bootable media": cls.MEDIA,
                    "windows pe": cls.WINDOWS_PE, "winpe": cls.WINDOWS_PE}
@@ -102,10 +104,7 @@ class Availability(Enum):
 
     @classmethod
     def parse(cls, text: str) -> Availability:
-        for kind in cls:
-            if _normalise(kind.value) == _normalise(text):
-                return kind
-        raise ValueError(f"unknown availability {text!r}; expected one of {'; '.join(k.value for k in cls)}")
+        return by_value(cls, text, "availability", separator="; ")
 
     @property
     def media_or_pxe(self) -> bool:
@@ -135,6 +134,3 @@ class Deployment:
     def advert_flags(self) -> int:
         return 0 if self.allow_internet else APTSINTRANETONLY
 
-
-def _normalise(text: str) -> str:
-    return " ".join(text.strip().strip("\"'").lower().split())

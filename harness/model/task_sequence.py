@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from enum import Enum
 
+from harness.model.naming import by_value
+
 PACKAGE_ID = re.compile(r"^[A-Z0-9]{3}[0-9A-F]{5}$")  # site code + 5 hex digits, e.g. PS100012
 
 
@@ -17,10 +19,7 @@ class PackageType(Enum):
 
     @classmethod
     def parse(cls, text: str) -> PackageType:
-        for kind in cls:
-            if kind.value.lower() == text.strip().lower():
-                return kind
-        raise ValueError(f"unknown package type {text!r}; expected one of {', '.join(k.value for k in cls)}")
+        return by_value(cls, text, "package type")
 
     @property
     def content_file(self) -> str:
@@ -59,10 +58,7 @@ class StepAction(Enum):
 
     @classmethod
     def parse(cls, text: str) -> StepAction:
-        for action in cls:
-            if action.value.lower() == text.strip().lower():
-                return action
-        raise ValueError(f"unknown step action {text!r}; expected one of {', '.join(a.value for a in cls)}")
+        return by_value(cls, text, "step action")
 
 
 @dataclass(frozen=True)
