@@ -12,6 +12,7 @@ import json
 import allure
 
 from harness.drivers.run import RunResult
+from harness.reporting import timeline_svg
 
 
 def attach_text(name: str, text: str, *, json_body: bool = False) -> None:
@@ -20,7 +21,9 @@ def attach_text(name: str, text: str, *, json_body: bool = False) -> None:
 
 
 def attach_run(run: RunResult) -> None:
-    """smsts.log first (it is what people open), then the other logs and the timeline."""
+    """The timeline picture and smsts.log first (what people open), then the other logs and the timeline."""
+    title = f"{run.state['deployment']} on {run.state['client']}: {run.status} ({run.exit_code})"
+    allure.attach(timeline_svg.render(run.timeline, title), name="timeline", attachment_type=allure.attachment_type.SVG)
     for name in sorted(run.logs, key=lambda n: (n != "smsts.log", n)):
         attach_text(name, run.logs[name])
     attach_text("timeline (model seconds)", run.describe())

@@ -152,11 +152,11 @@ def locations(package: PackageState, site: SiteState, client: ClientChoice, *, e
     if client.network == "intranet" and DP in package.sources:
         found.append(DP)
     # A cloud source needs "Allow access to cloud distribution point" (§1.2, §8.5), a CMG that serves
-    # content (§1.1, §8.6) and the content on it (§1.1 [S12]). The client's own download (download all)
-    # uses it on every version (§7.2); the TS engine only from 1910 (§0.1, §8.2) — [INFERENCE] the
-    # pre-1910 engine asks with UseAzure="0" and gets no cloud location (ARCHITECTURE.md). At 1802 the
-    # harness's CMG stands for the cloud DP that was the only cloud content source then (§0.3).
-    cloud = client.allow_cloud_dp and site.serve_content and CMG in package.sources
+    # content (§1.1, §8.6), the content on it (§1.1 [S12]) and a version with content-enabled CMGs:
+    # 1806 on (§0.2, §1.7 [S06]; ARCHITECTURE.md). The client's own download (download all) uses it on
+    # every such version (§7.2); the TS engine only from 1910 (§0.1, §8.2) — [INFERENCE] the pre-1910
+    # engine asks with UseAzure="0" and gets no cloud location (ARCHITECTURE.md).
+    cloud = client.allow_cloud_dp and site.serve_content and CMG in package.sources and site.version >= 1806
     if cloud and (not engine or site.version >= 1910):
         found.append(CMG)  # cloud sources last (§1.6 [S11], §2.5; [INFERENCE] for intranet, ARCHITECTURE.md)
     return found
@@ -305,7 +305,6 @@ placements = st.sampled_from([(CMG,), (CMG, DP), (DP,), (), (CMG,), (CMG, DP)])
 deployments = st.builds(DeploymentChoice, option=st.sampled_from([ON_DEMAND, DOWNLOAD_ALL, ACCESS_DIRECTLY]),
                         allow_internet=usually, available_to=st.sampled_from([CLIENTS_ONLY, *AVAILABILITY]),
                         purpose=st.sampled_from(["Available", "Required"]), pre_download=rarely)
-clients = {"allow_cloud_dp": usually, "launch": st.sampled_from([SOFTWARE_CENTER, *LAUNCHES])}
 
 
 class EngineAgreesWithReference(RuleBasedStateMachine):
@@ -382,11 +381,17 @@ class EngineAgreesWithReference(RuleBasedStateMachine):
         assert not expected, explain(f"the console accepted {deployment}", self.model, None, expected, "accepted")
         self.model.deployment = deployment
 
-    @rule(**clients)
+    # Three run rules of eight: runs are what the machine is for, and the main path (an internet client
+    # starting from Software Center) would otherwise be rare.
+    @rule(allow_cloud_dp=usually)
+    def run_from_software_center_on_the_internet(self, allow_cloud_dp: bool) -> None:
+        self.check_run(ClientChoice("internet", allow_cloud_dp, SOFTWARE_CENTER))
+
+    @rule(allow_cloud_dp=usually, launch=st.sampled_from(LAUNCHES))
     def run_on_the_internet(self, allow_cloud_dp: bool, launch: str) -> None:
         self.check_run(ClientChoice("internet", allow_cloud_dp, launch))
 
-    @rule(**clients)
+    @rule(allow_cloud_dp=usually, launch=st.sampled_from(LAUNCHES))
     def run_on_the_intranet(self, allow_cloud_dp: bool, launch: str) -> None:
         self.check_run(ClientChoice("intranet", allow_cloud_dp, launch))
 
