@@ -62,6 +62,7 @@ def environment(harness_environment: LocalEnvironment) -> Iterator[LocalEnvironm
 def _drivers(env: LocalEnvironment) -> dict[str, ServiceDriver]:
     return {"site": SiteDriver(env.http, env.endpoints["mp"].base),
             "cmg": CmgDriver(env.http, env.endpoints["cmg"].base),
+            "clouddp": ServiceDriver(env.http, env.endpoints["clouddp"].base),
             "client": AgentDriver(env.http, env.endpoints["client"].base)}
 
 

@@ -14,6 +14,8 @@ SOURCES = {
     "the on-premises distribution point only": ["dp"],
     "the on-premises distribution point": ["dp"],
     "the CMG and the on-premises distribution point": ["cmg", "dp"],
+    "the cloud distribution point": ["clouddp"],
+    "the CMG and the cloud distribution point": ["cmg", "clouddp"],
 }
 YES = {"yes", "true"}
 DEPLOYMENT_ID = "PS120001"
@@ -35,6 +37,13 @@ def _define(site: SiteDriver, package_id: str, row: dict[str, str]) -> None:
 def site_version(site: SiteDriver, version: int) -> None:
     """Sets the site's version; the client learns it from the management point (site information)."""
     site.set_version(version)
+
+
+@given(parsers.parse("a cloud distribution point created on site version {version:d}"))
+def cloud_dp_created(site: SiteDriver, version: int) -> None:
+    """Creates the classic cloud DP while the site runs that version (it keeps working after upgrades)."""
+    site.set_version(version)
+    site.create_cloud_dp()
 
 
 @given("the CMG serves content from Azure storage")

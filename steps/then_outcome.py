@@ -17,7 +17,7 @@ FORWARDED_PATHS = ("/ccm_system_tokenauth/request", "/CCM_STS", "/SMS_MP/.sms_po
 
 def source_host(endpoints: Endpoints, source: str) -> str:
     """The hostname the timeline records for a source named in a scenario."""
-    services = {"the CMG": "cmg", "the on-premises distribution point": "mp"}
+    services = {"the CMG": "cmg", "the on-premises distribution point": "mp", "the cloud distribution point": "clouddp"}
     if source not in services:
         raise ValueError(f"unknown content source {source!r}; use one of: {', '.join(services)}")
     return endpoints[services[source]].hostname

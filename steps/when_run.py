@@ -67,9 +67,19 @@ def administrator_distributes(site: SiteDriver, package_id: str, target: str) ->
     site.distribute(package_id, *sources(target))
 
 
+@when("the administrator creates a cloud distribution point", target_fixture="refusal")
+def administrator_creates_cloud_dp(site: SiteDriver) -> str | None:
+    """Tries to create a traditional cloud DP; the refusal (or None) is what the Then steps check."""
+    try:
+        site.create_cloud_dp()
+    except ServiceRequestError as refusal:
+        return refusal.reason
+    return None
+
+
 @when(parsers.re(r'the administrator deploys the task sequence as (?P<purpose>Available|Required) with '
                  r'"(?P<option>[^"]+)"(?: made available to "(?P<availability>[^"]+)")?'
-                 r"(?P<pre_download> with pre-download)?$"), target_fixture="deployment_refusal")
+                 r"(?P<pre_download> with pre-download)?$"), target_fixture="refusal")
 def administrator_deploys(site: SiteDriver, task_sequence: TaskSequenceSpec, purpose: str, option: str,
                           availability: str | None, pre_download: str | None) -> str | None:
     """Tries a deployment the console may refuse; the refusal (or None) is what the Then steps check."""

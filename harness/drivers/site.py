@@ -41,6 +41,9 @@ class SiteDriver(ServiceDriver):
     def set_serve_content(self, source: str, enabled: bool) -> None:
         self.call("PUT", f"/_harness/site/cloud-sources/{source}", {"serve_content": enabled})
 
+    def create_cloud_dp(self, name: str = "clouddp") -> None:
+        self.call("POST", f"/_harness/site/cloud-dps/{name}")
+
     def registration_token(self, client: str) -> str:
         token: str = self.call("POST", "/_harness/site/registration-tokens", {"client": client})["token"]
         return token

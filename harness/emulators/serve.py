@@ -22,6 +22,7 @@ from starlette.types import ASGIApp
 FACTORIES = {
     "site": "harness.emulators.site.app:create_app",
     "cmg": "harness.emulators.cmg.app:create_app",
+    "clouddp": "harness.emulators.clouddp.app:create_app",
     "client": "harness.client.agent:create_app",
 }
 

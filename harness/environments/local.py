@@ -37,7 +37,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFINITION = PROJECT_ROOT / "environments" / "local.toml"
 READY = re.compile(r"^READY (\w+) 127\.0\.0\.1:(\d+)$")
 START_TIMEOUT = 60.0
-PYTHON_SERVICES = ("site", "cmg", "client")
+PYTHON_SERVICES = ("site", "cmg", "clouddp", "client")
 
 
 @dataclass
@@ -52,6 +52,10 @@ class Topology:
     cmg_mp_id: str
     cmg_account: str
     cmg_serve_content: bool
+    clouddp_name: str
+    clouddp_fqdn: str
+    clouddp_account: str
+    clouddp_installed: bool
     blob_suffix: str
     agent_fqdn: str
     scale: float
@@ -59,10 +63,12 @@ class Topology:
     @classmethod
     def load(cls, path: Path = DEFINITION) -> Topology:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-        site, cmg = data["site"], data["cmg"]
+        site, cmg, clouddp = data["site"], data["cmg"], data["clouddp"]
         return cls(site_code=site["site_code"], version=int(site["version"]), mp_fqdn=site["management_point"],
                    cmg_name=cmg["name"], cmg_fqdn=cmg["service_name"], cmg_mp_id=str(cmg["mp_id"]),
                    cmg_account=cmg["storage_account"], cmg_serve_content=bool(cmg["serve_content"]),
+                   clouddp_name=clouddp["name"], clouddp_fqdn=clouddp["service_name"],
+                   clouddp_account=clouddp["storage_account"], clouddp_installed=bool(clouddp["installed"]),
                    blob_suffix=data["storage"]["blob_suffix"], agent_fqdn=data["client_agent"]["hostname"],
                    scale=float(data["run"]["scale"]))
 
@@ -108,10 +114,10 @@ class LocalEnvironment:
         procs = {name: self._spawn(name, sockets[name], workdir) for name in PYTHON_SERVICES}
         for sock in sockets.values():
             sock.close()  # the children hold their own copies
-        account_key = generate_account_key()
-        storage_port = self._start_azurite(pki, workdir, {topo.cmg_account: account_key})
+        keys = {topo.cmg_account: generate_account_key(), topo.clouddp_account: generate_account_key()}
+        storage_port = self._start_azurite(pki, workdir, keys)
         endpoints = self._endpoints_for(ports, storage_port, pki.ca_cert_path)
-        configs = self._configs(endpoints, pki, workdir, account_key)
+        configs = self._configs(endpoints, pki, workdir, keys)
         for name, proc in procs.items():
             proc.write_stdin(json.dumps(configs[name]).encode())
         for proc in procs.values():
@@ -146,28 +152,38 @@ class LocalEnvironment:
             "mp": ServiceEndpoint("mp", topo.mp_fqdn, ports["site"], "/", zone="intranet"),
             "cmg": ServiceEndpoint("cmg", topo.cmg_fqdn, ports["cmg"], f"/CCM_Proxy_MutualAuth/{topo.cmg_mp_id}"),
             "storage": ServiceEndpoint("storage", topo.account_host(topo.cmg_account), storage_port, "/"),
+            "clouddp": ServiceEndpoint("clouddp", topo.clouddp_fqdn, ports["clouddp"], "/"),
             "client": ServiceEndpoint("client", topo.agent_fqdn, ports["client"], "/", zone="control"),
         }
-        return Endpoints(self.name, self.factor, ca, services)
+        # The cloud DP's storage account is another name for the same Azurite.
+        extra = ((topo.account_host(topo.clouddp_account), "127.0.0.1", "internet"),)
+        return Endpoints(self.name, self.factor, ca, services, extra_hosts=extra)
 
-    def _configs(self, endpoints: Endpoints, pki: TestPKI, workdir: Path, account_key: str) -> dict[str, Any]:
+    def _configs(self, endpoints: Endpoints, pki: TestPKI, workdir: Path, keys: dict[str, str]) -> dict[str, Any]:
         topo = self.topology
         clock = ModelClock.starting_now(Scale(self.factor)).to_json()
         key = secrets.token_hex(32)
         tls = {name: {"ca": str(pki.ca_cert_path), **_cert_paths(pki, name, host)}
-               for name, host in (("site", topo.mp_fqdn), ("cmg", topo.cmg_fqdn), ("client", topo.agent_fqdn))}
-        storage = endpoints["storage"]
-        account = {"name": topo.cmg_account, "key": account_key,
-                   "endpoint": f"https://127.0.0.1:{storage.port}/{topo.cmg_account}", "public_endpoint": storage.base}
-        cmg = endpoints["cmg"]
+               for name, host in (("site", topo.mp_fqdn), ("cmg", topo.cmg_fqdn), ("clouddp", topo.clouddp_fqdn),
+                                  ("client", topo.agent_fqdn))}
+        storage_port = endpoints["storage"].port
+        account, clouddp_account = ({"name": name, "key": keys[name], "endpoint": f"https://127.0.0.1:{storage_port}/{name}",
+                                     "public_endpoint": f"https://{topo.account_host(name)}:{storage_port}"}
+                                    for name in (topo.cmg_account, topo.clouddp_account))
+        cmg, clouddp = endpoints["cmg"], endpoints["clouddp"]
         return {
             "site": {"tls": tls["site"], "clock": clock, "key": key, "site_code": topo.site_code,
                      "version": topo.version, "mp_fqdn": topo.mp_fqdn, "mp_port": endpoints["mp"].port,
                      "cloud_sources": [{"name": topo.cmg_name, "kind": "cmg", "fqdn": topo.cmg_fqdn,
                                         "port": cmg.port, "serve_content": topo.cmg_serve_content,
-                                        "storage": account}]},
+                                        "storage": account},
+                                       {"name": topo.clouddp_name, "kind": "clouddp", "fqdn": topo.clouddp_fqdn,
+                                        "port": clouddp.port, "installed": topo.clouddp_installed,
+                                        "storage": clouddp_account}]},
             "cmg": {"tls": tls["cmg"], "clock": clock, "key": key, "cmg_id": topo.cmg_mp_id,
                     "mp_url": endpoints["mp"].base, "hosts": endpoints.hosts("intranet"), "storage": account},
+            "clouddp": {"tls": tls["clouddp"], "clock": clock, "key": key, "name": topo.clouddp_name,
+                        "storage": clouddp_account},
             "client": {"tls": tls["client"], "clock": clock, "workdir": str(workdir / "clients"),
                        "zones": {"internet": endpoints.hosts("internet"), "intranet": endpoints.hosts("intranet")},
                        "endpoints": {"site_code": topo.site_code, "mp_url": endpoints["mp"].base,
@@ -191,7 +207,7 @@ class LocalEnvironment:
     def reset(self) -> dict[str, float]:
         """Reset every service in parallel; returns each one's reset time in milliseconds."""
         services = {"site": self.endpoints["mp"].base, "cmg": self.endpoints["cmg"].base,
-                    "client": self.endpoints["client"].base}
+                    "clouddp": self.endpoints["clouddp"].base, "client": self.endpoints["client"].base}
         with ThreadPoolExecutor(len(services)) as pool:
             answers = dict(zip(services, pool.map(self._reset_one, services.values()), strict=True))
         return answers

@@ -74,8 +74,8 @@ def render(timeline: list[dict[str, Any]], title: str = "") -> str:
         for bar in (b for b in drawn if b.lane == lane):
             width = max(x(bar.end) - x(bar.start), 1.5)
             parts.append(f'<rect x="{x(bar.start):.1f}" y="{y + 4}" width="{width:.1f}" height="{LANE_HEIGHT - 8}" '
-                         f'fill="{bar.colour}" stroke="white"><title>{escape(bar.label)}: {bar.start:.0f}–{bar.end:.0f} model s'
-                         f"</title></rect>")
+                         f'fill="{bar.colour}" stroke="white"><title>{escape(bar.label)}: '
+                         f"{bar.start:.0f}–{bar.end:.0f} model s</title></rect>")
             if width > 40:
                 parts.append(f'<text x="{x(bar.start) + 3:.1f}" y="{y + 18}" fill="white">{escape(bar.label)}</text>')
     axis_y = TOP + LANE_HEIGHT * len(lanes) + 14

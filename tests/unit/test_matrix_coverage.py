@@ -11,11 +11,9 @@ FEATURES = Path(__file__).resolve().parents[2] / "features"
 
 # Rows whose cells need emulation that does not exist yet; the reason says what.
 PENDING = {
-    Capability.IPU_VIA_CMG: "1802 serves content only from a classic cloud DP, which is not emulated yet",
     Capability.TS_BOUNDARY_GROUP_FALLBACK: "boundary groups are not emulated yet",
     Capability.PREFER_CLOUD_SOURCES: "boundary groups are not emulated yet",
     Capability.SITE_ISSUED_TOKENS: "PKI and Azure AD client authentication (before 2002) are not emulated yet",
-    Capability.NEW_CLASSIC_CLOUD_DP: "classic cloud DPs are not emulated yet",
 }
 
 

@@ -18,7 +18,6 @@ from typing import Any
 
 import httpx
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -38,9 +37,7 @@ from harness.emulators.site.storage import StorageAccount
 from harness.model.units import ModelClock
 from harness.net.http import make_async_client
 from harness.protocol.cmtrace import Severity
-from harness.protocol.content_url import parse_content_query
 from harness.protocol.errors import ProtocolError
-from harness.protocol.manifest import build_manifest
 from harness.protocol.tokens import TokenError, verify_token
 
 # MP endpoints the CMG forwards, and the token each needs (spec §2.2, §6.4).
@@ -163,18 +160,9 @@ class CmgService:
             raise
 
     async def get_content(self, request: Request) -> Response:
-        base = f"{request.url.scheme}://{request.url.netloc}"
-        try:
-            url = parse_content_query(dict(request.query_params), base)
-        except ProtocolError as error:
-            self.content.log(f"Refused malformed content request {request.url.query[:300]!r}: {error}",
-                             Severity.WARNING)
-            raise
-        header = request.headers.get("authorization", "")
-        self.content.authorize(url, header.removeprefix("Bearer ") if header.startswith("Bearer ") else None)
-        manifest = await run_in_threadpool(self.content.manifest, url)
+        response = await self.content.answer(request)
         self.model.manifests += 1
-        return Response(build_manifest(manifest), media_type="text/xml; charset=utf-8")
+        return response
 
     def routes(self) -> list[Route]:
         methods = ["GET", "POST", "CCM_POST"]

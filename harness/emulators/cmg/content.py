@@ -11,13 +11,17 @@ from urllib.parse import quote
 
 from azure.core.exceptions import AzureError
 from azure.storage.blob import BlobSasPermissions, ContainerClient, generate_blob_sas
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
 
 from harness.emulators.control import HttpError, ServiceLogs
 from harness.emulators.site.storage import StorageAccount, container_client, storage_error
 from harness.model.units import ModelClock
 from harness.protocol.cmtrace import Severity
-from harness.protocol.content_url import ContentUrl
-from harness.protocol.manifest import ContentManifest, ManifestFile
+from harness.protocol.content_url import ContentUrl, parse_content_query
+from harness.protocol.errors import ProtocolError
+from harness.protocol.manifest import ContentManifest, ManifestFile, build_manifest
 from harness.protocol.tokens import Token, TokenError, verify_token
 
 # Azurite checks SAS expiry against the machine's real clock. The scaled 8-hour window can be a
@@ -66,6 +70,19 @@ class ContentService:
             raise HttpError(403, f"content URL valid from {url.start:%Y-%m-%dT%H:%M:%S} to "
                                  f"{url.end:%Y-%m-%dT%H:%M:%S}; it is now {now:%Y-%m-%dT%H:%M:%S}")
         return token
+
+    async def answer(self, request: Request) -> Response:
+        """GET …/downloadrestservice.svc/getcontentxmlsecure?pid=…: token and window checked, then the manifest."""
+        base = f"{request.url.scheme}://{request.url.netloc}"
+        try:
+            url = parse_content_query(dict(request.query_params), base)
+        except ProtocolError as error:
+            self.log(f"Refused malformed content request {request.url.query[:300]!r}: {error}", Severity.WARNING)
+            raise
+        header = request.headers.get("authorization", "")
+        self.authorize(url, header.removeprefix("Bearer ") if header.startswith("Bearer ") else None)
+        manifest = await run_in_threadpool(self.manifest, url)
+        return Response(build_manifest(manifest), media_type="text/xml; charset=utf-8")
 
     def manifest(self, url: ContentUrl) -> ContentManifest:
         try:

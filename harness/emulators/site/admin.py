@@ -7,6 +7,7 @@
     PUT  /_harness/site/task-sequences/{id}        {"name", "steps": [{"name", "action", "package", "duration", ...}]}
     PUT  /_harness/site/deployments/{id}           {"task_sequence", "option", "purpose", "allow_internet"}
     PUT  /_harness/site/cloud-sources/{name}       {"serve_content": false}
+    POST /_harness/site/cloud-dps/{name}           create the (classic) cloud DP; refused from 2107
     POST /_harness/site/registration-tokens        {"client": "CLIENT01"} -> {"token": …}
 
 Every refusal names what was wrong (422 for a definition the console would refuse).
@@ -48,6 +49,7 @@ class AdminRequests:
             Route(f"{PREFIX}/task-sequences/{{package_id}}", self.put_task_sequence, methods=["PUT"]),
             Route(f"{PREFIX}/deployments/{{deployment_id}}", self.put_deployment, methods=["PUT"]),
             Route(f"{PREFIX}/cloud-sources/{{name}}", self.put_cloud_source, methods=["PUT"]),
+            Route(f"{PREFIX}/cloud-dps/{{name}}", self.create_cloud_dp, methods=["POST"]),
             Route(f"{PREFIX}/registration-tokens", self.registration_token, methods=["POST"]),
         ]
 
@@ -135,6 +137,10 @@ class AdminRequests:
         body = await _object(request)
         self.model.set_serve_content(request.path_params["name"], _bool(body, "serve_content"))
         return JSONResponse(self.model.snapshot()["cloud_sources"][request.path_params["name"]])
+
+    async def create_cloud_dp(self, request: Request) -> Response:
+        self.model.install_cloud_dp(request.path_params["name"])
+        return JSONResponse(self.model.snapshot()["cloud_sources"][request.path_params["name"]], status_code=201)
 
     async def registration_token(self, request: Request) -> Response:
         body = await _object(request)

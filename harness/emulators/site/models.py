@@ -41,6 +41,7 @@ class CloudSource:
     fqdn: str
     port: int
     serve_content: bool = True  # CMG: "Allow CMG to function as a cloud distribution point…"
+    installed: bool = True  # classic cloud DP: created by the administrator (not possible from 2107)
 
     @property
     def base_url(self) -> str:
@@ -115,6 +116,9 @@ class SiteModel:
         if unknown:
             known = ", ".join(sorted(self.content_sources()))
             raise HttpError(400, f"unknown content source(s) {', '.join(unknown)}; this site has {known}")
+        absent = sorted(n for n in names if n in self.sources and not self.sources[n].installed)
+        if absent:
+            raise HttpError(409, f"cloud distribution point {', '.join(absent)} has not been created")
 
     def mark_distributed(self, package_id: str, names: list[str]) -> None:
         with self._lock:
@@ -195,7 +199,20 @@ class SiteModel:
                 if source.name in record.sources and self._serves_content(source)]
 
     def _serves_content(self, source: CloudSource) -> bool:
-        return source.kind != "cmg" or (source.serve_content and self.version.content_enabled_cmg)
+        if source.kind == "cmg":
+            return source.serve_content and self.version.content_enabled_cmg
+        return source.installed
+
+    def install_cloud_dp(self, name: str) -> None:
+        """Creating a traditional cloud DP is refused from 2107 (spec §1.1 [S12]); existing ones keep working."""
+        with self._lock:
+            source = self.sources.get(name)
+            if source is None or source.kind != "clouddp":
+                raise HttpError(404, f"no cloud distribution point named {name!r} in this environment")
+            if not self.version.new_classic_cloud_dps:
+                raise HttpError(422, f"Starting in version 2107 you can't create a traditional cloud distribution "
+                                     f"point (site version {self.version}): use a content-enabled CMG")
+            source.installed = True
 
     def _cloud_record(self, source: CloudSource, record: DistributedPackage, now: datetime) -> LocationRecord:
         pid = record.package.package_id
@@ -268,6 +285,7 @@ class SiteModel:
                 "deployments": {d.deployment_id: {"task_sequence": d.task_sequence_id, "option": d.option.value,
                                                   "purpose": d.purpose.value, "allow_internet": d.allow_internet}
                                 for d in self.deployments.values()},
-                "cloud_sources": {s.name: {"kind": s.kind, "fqdn": s.fqdn, "serve_content": s.serve_content}
+                "cloud_sources": {s.name: {"kind": s.kind, "fqdn": s.fqdn, "serve_content": s.serve_content,
+                                           "installed": s.installed}
                                   for s in self.sources.values()},
             }

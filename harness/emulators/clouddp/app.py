@@ -1,0 +1,91 @@
+"""A classic cloud distribution point: a content service in front of its own storage account.
+
+    /downloadrestservice.svc/getcontentxmlsecure?pid=…   content manifest (spec §2.2), as the CMG's
+
+No management point traffic passes here (spec §1.1, §4.1 [S11]). "Stopped" (spec §4.2 [S12]) is a
+state of the service: the management point still lists it, but it answers no content request.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from harness.emulators.cmg.content import ContentService
+from harness.emulators.control import (
+    ControlMiddleware,
+    ControlPlane,
+    HttpError,
+    http_error_handler,
+    read_json,
+    route_error_handler,
+)
+from harness.emulators.site.storage import StorageAccount
+from harness.model.units import ModelClock
+from harness.protocol.errors import ProtocolError
+from harness.protocol.tokens import TokenError
+
+CONTENT_LOG = "CloudDP.log"  # [INFERENCE] the product's cloud DP logs live in Azure; this name is the harness's
+
+
+class CloudDpModel:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.reset()
+
+    def reset(self) -> None:
+        self.stopped = False
+        self.manifests = 0
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"name": self.name, "stopped": self.stopped, "manifests": self.manifests}
+
+
+class CloudDpService:
+    def __init__(self, model: CloudDpModel, content: ContentService) -> None:
+        self.model = model
+        self.content = content
+
+    async def get_content(self, request: Request) -> Response:
+        if self.model.stopped:
+            self.content.log(f"The cloud distribution point {self.model.name} is stopped; refusing content request")
+            raise HttpError(503, f"cloud distribution point {self.model.name} is stopped")
+        response = await self.content.answer(request)
+        self.model.manifests += 1
+        return response
+
+    async def put_state(self, request: Request) -> Response:
+        body = await read_json(request)
+        if not isinstance(body, dict) or not isinstance(body.get("stopped"), bool):
+            raise HttpError(400, "body must be {\"stopped\": true|false}")
+        self.model.stopped = body["stopped"]
+        return JSONResponse(self.model.snapshot())
+
+    def routes(self) -> list[Route]:
+        return [Route("/downloadrestservice.svc/getcontentxmlsecure", self.get_content, methods=["GET"]),
+                Route("/_harness/clouddp/state", self.put_state, methods=["PUT"])]
+
+
+async def _bad_request(request: Request, exc: Exception) -> Response:
+    return Response(f"400 {exc}\n", status_code=400, media_type="text/plain")
+
+
+def create_app(config: dict[str, Any]) -> Starlette:
+    clock = ModelClock.from_json(config["clock"])
+    model = CloudDpModel(str(config["name"]))
+    control = ControlPlane("clouddp", model, logs={CONTENT_LOG: "CloudDP"}, clock=clock.now)
+    content = ContentService(StorageAccount(**config["storage"]), Path(config["tls"]["ca"]),
+                             bytes.fromhex(config["key"]), clock, control.logs, CONTENT_LOG)
+    app = Starlette(routes=[*control.routes(), *CloudDpService(model, content).routes()],
+                    exception_handlers={HttpError: http_error_handler, HTTPException: route_error_handler,
+                                        ProtocolError: _bad_request, TokenError: _bad_request},
+                    middleware=[Middleware(ControlMiddleware, control=control)])
+    app.state.control = control
+    return app
