@@ -9,6 +9,7 @@ Feature: Groups, Continue on error and the failure group
     And the in-place upgrade task sequence PS100050 references these packages:
       | package  | name                     | type               | size   |
       | PS100051 | Windows 11 upgrade media | OS upgrade package | 3.2 GB |
+      | PS100052 | Company Portal           | Application        | 80 MB  |
     And the packages are distributed to the CMG
     And an internet client CLIENT10
 
@@ -51,3 +52,15 @@ Feature: Groups, Continue on error and the failure group
     When the user installs the deployment from Software Center
     Then the task sequence fails at step "Upgrade Operating System" with 0xC1900208
     And the task sequence variable _SMSTSLastActionSucceeded is "false"
+
+  Scenario: Install Application content is downloaded by the client, even where the engine cannot use the CMG
+    Given the site runs Configuration Manager version 1906
+    And the task sequence has these steps:
+      | step                     | action                   | package  | duration   | continue on error |
+      | Install Company Portal   | Install Application      | PS100052 | 2 minutes  |                   |
+      | Upgrade Operating System | Upgrade Operating System | PS100051 | 40 minutes | yes               |
+    And the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
+    When the user installs the deployment from Software Center
+    Then the step "Install Company Portal" runs
+    And every download of PS100052 is made by the client into its cache
+    And the step "Upgrade Operating System" fails with 0x80040102

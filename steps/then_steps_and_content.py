@@ -160,3 +160,13 @@ def does_not_start(run: RunResult, code: str) -> None:
     """The deployment failed before TSManager ran a step (content, cache or policy problems)."""
     assert run.status == "failed" and run.exit_code == code, f"{run.status} {run.exit_code}: {run.reason}"
     assert not run.events("ts.start"), f"the task sequence started\n{run.describe()}"
+
+
+@then(parsers.parse("every download of {package_id} is made by the client into its cache"))
+def downloaded_by_client(run: RunResult, package_id: str) -> None:
+    """The client's CAS path fetched it (UseAzure as the client settings say), not the task sequence engine."""
+    requests = run.events("location.request", package=package_id)
+    assert requests and all(r["use_azure"] for r in requests), f"location requests: {requests}"
+    done = [d for d in run.downloads(package_id) if d["result"] == "succeeded"]
+    assert len(done) == 1, f"{package_id} downloaded {len(done)} times\n{run.describe()}"
+    assert f"Hash verification succeeded for content {package_id}" in run.logs["CAS.log"]

@@ -87,6 +87,32 @@ class ContentResolver:
         self.ctx.variables["_SMSTSLastContentDownloadLocation"] = reply.records[0].url.split("?")[0]
         return self._download(package, reply, destination, step)
 
+    # -- the client's path (Install Application, spec §5.1 [S09]) ---------------------------------------
+
+    def resolve_by_client(self, package: pol.PolicyPackage, step: str) -> Path:
+        """Applications installed from a task sequence are downloaded by the client (CAS/CTM/DTS) into
+        ccmcache, with the client's own location request: it may use cloud sources on any version."""
+        pid = package.package_id
+        if pid in self.local and self.local[pid].exists():
+            return self.local[pid]
+        content = f"{pid}.{package.version}"
+        self.ctx.logs.write("CAS.log", f"Requesting locations synchronously for content {content} with priority "
+                                       "Foreground")
+        reply = self.locate(package, engine=False)
+        if not reply.records:
+            self.ctx.logs.write("CAS.log", f"Content is not available for {content}", severity=Severity.ERROR)
+            raise StepFailed(HResult.CONTENT_NOT_FOUND, f"Content {content} is not available (0x87D00607)", step)
+        downloader = ContentDownloader(self.ctx.client.http, self.ctx.timeline, self.ctx.logs, self.ctx.scale,
+                                       log="DataTransferService.log", component="DataTransferService")
+        try:
+            done = downloader.fetch(pid, package.version, reply, self.client_cache_folder(), self.retry_policy())
+        except DownloadError as error:
+            raise StepFailed(error.hresult, str(error), step) from None
+        self.ctx.logs.write("CAS.log", f"Hash verification succeeded for content {content} downloaded under "
+                                       "context System")
+        self.local[pid] = self.ctx.client.cached[pid] = done.path
+        return done.path
+
     def _download(self, package: pol.PolicyPackage, reply: ContentLocationReply, destination: Path, step: str) -> Path:
         downloader = ContentDownloader(self.ctx.client.http, self.ctx.timeline, self.ctx.logs, self.ctx.scale)
         try:

@@ -102,6 +102,10 @@ class Executor:
             self.resolver.access_directly(package, step.name)
             self._work(step)
             return
+        if step.action == StepAction.INSTALL_APPLICATION.value:
+            self.resolver.resolve_by_client(package, step.name)
+            self._work(step)
+            return
         had_it = package.package_id in self.resolver.local
         self.resolver.resolve_for_step(package, self.resolver.ts_package_folder(package.package_id), step.name)
         self._work(step)
