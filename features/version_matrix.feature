@@ -1,8 +1,8 @@
 @acceptance @matrix
 Feature: What each site version can do for internet task sequences
   The capability matrix (cmg-harness matrix, behaviour spec §1.7), cell by cell: a content-enabled
-  CMG from 1806, on-demand download by the engine from 1910, boot image task sequences from
-  Software Center from 2006, and boot media over the CMG from 2010.
+  CMG from 1806, on-demand download by the engine from 1910, site-issued tokens from 2002, boot
+  image task sequences from Software Center from 2006, and boot media over the CMG from 2010.
 
   Background:
     Given the CMG serves content from Azure storage
@@ -14,11 +14,11 @@ Feature: What each site version can do for internet task sequences
       | Check Readiness          | Check Readiness          |          | 2 minutes  |
       | Upgrade Operating System | Upgrade Operating System | PS100121 | 40 minutes |
     And the packages are distributed to the CMG
-    And an internet client CLIENT17
 
   @matrix:content_enabled_cmg
   Scenario Outline: A content-enabled CMG serves content from version 1806 (<version>)
-    Given the site runs Configuration Manager version <version>
+    Given an internet client CLIENT17
+    And the site runs Configuration Manager version <version>
     And the task sequence is deployed as Available with "Download all content locally before starting task sequence"
     When the user installs the deployment from Software Center
     Then the task sequence <outcome>
@@ -38,7 +38,8 @@ Feature: What each site version can do for internet task sequences
 
   @matrix:on_demand_from_cloud
   Scenario Outline: The task sequence engine downloads on demand from the CMG from version 1910 (<version>)
-    Given the site runs Configuration Manager version <version>
+    Given an internet client CLIENT17
+    And the site runs Configuration Manager version <version>
     And the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
     When the user installs the deployment from Software Center
     Then the task sequence <outcome>
@@ -58,7 +59,8 @@ Feature: What each site version can do for internet task sequences
 
   @matrix:boot_media_via_cmg
   Scenario Outline: Task sequence media over the CMG from version 2010 (<version>)
-    Given the site runs Configuration Manager version <version>
+    Given an internet client CLIENT17
+    And the site runs Configuration Manager version <version>
     And the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
     When the task sequence is started from task sequence media
     Then <outcome>
@@ -78,7 +80,8 @@ Feature: What each site version can do for internet task sequences
 
   @matrix:boot_image_ts_from_software_center
   Scenario Outline: A task sequence with a boot image started from Software Center over the CMG from version 2006 (<version>)
-    Given the task sequence uses boot image PS100005
+    Given an internet client CLIENT17
+    And the task sequence uses boot image PS100005
     And the site runs Configuration Manager version <version>
     And the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
     When the user installs the deployment from Software Center
@@ -96,3 +99,24 @@ Feature: What each site version can do for internet task sequences
       | 2006    | the task sequence succeeds                                                         |
       | 2010    | the task sequence succeeds                                                         |
       | 2107    | the task sequence succeeds                                                         |
+
+  @matrix:site_issued_tokens
+  Scenario Outline: A client with a site-issued token reaches its site through the CMG from version 2002 (<version>)
+    Given an internet client CLIENT17 with a site-issued token
+    And the site runs Configuration Manager version <version>
+    And the task sequence is deployed as Available with "Download all content locally before starting task sequence"
+    When the user installs the deployment from Software Center
+    Then the task sequence <outcome>
+
+    Examples:
+      | version | outcome                                  |
+      | 1802    | does not start and fails with 0x80190191 |
+      | 1806    | does not start and fails with 0x80190191 |
+      | 1810    | does not start and fails with 0x80190191 |
+      | 1902    | does not start and fails with 0x80190191 |
+      | 1906    | does not start and fails with 0x80190191 |
+      | 1910    | does not start and fails with 0x80190191 |
+      | 2002    | succeeds                                 |
+      | 2006    | succeeds                                 |
+      | 2010    | succeeds                                 |
+      | 2107    | succeeds                                 |

@@ -16,30 +16,38 @@ SETTINGS = {
 YES_NO = {"yes": True, "no": False}
 
 
-def _create(agent: AgentDriver, site: SiteDriver, name: str, network: str, **settings: bool) -> str:
-    agent.create_client(name, network=network, site_token=site.registration_token(name), **settings)
+def _create(agent: AgentDriver, name: str, network: str, **settings: bool) -> str:
+    agent.create_client(name, network=network, **settings)
     return name
 
 
 @given(parsers.re(r"an (?P<network>internet|intranet) client (?P<name>[A-Z0-9-]+)$"), target_fixture="client")
-def client_on(agent: AgentDriver, site: SiteDriver, network: str, name: str) -> str:
-    """Creates a client; an internet client can resolve only internet names, so it finds itself on the internet."""
-    return _create(agent, site, name, network)
+def client_on(agent: AgentDriver, network: str, name: str) -> str:
+    """Creates a PKI client (a client authentication certificate from the test CA); an internet client can
+    resolve only internet names, so it finds itself on the internet."""
+    return _create(agent, name, network)
+
+
+@given(parsers.re(r"an (?P<network>internet|intranet) client (?P<name>[A-Z0-9-]+) with a site-issued token$"),
+       target_fixture="client")
+def client_with_token(agent: AgentDriver, site: SiteDriver, network: str, name: str) -> str:
+    """Creates a client without a certificate that authenticates with a site-issued (bulk registration) token."""
+    agent.create_client(name, network=network, site_token=site.registration_token(name))
+    return name
 
 
 @given(parsers.re(r'an (?P<network>internet|intranet) client (?P<name>[A-Z0-9-]+) with client setting '
                   r'"(?P<setting>[^"]+)" set to (?P<value>Yes|No)$'), target_fixture="client")
-def client_with_setting(agent: AgentDriver, site: SiteDriver, network: str, name: str, setting: str,
-                        value: str) -> str:
+def client_with_setting(agent: AgentDriver, network: str, name: str, setting: str, value: str) -> str:
     """Creates a client with one Cloud Services client setting changed (Yes/No)."""
     if setting not in SETTINGS:
         raise ValueError(f"unknown client setting {setting!r}; known: {', '.join(SETTINGS)}")
-    return _create(agent, site, name, network, **{SETTINGS[setting]: YES_NO[value.lower()]})
+    return _create(agent, name, network, **{SETTINGS[setting]: YES_NO[value.lower()]})
 
 
 @given(parsers.re(r"an (?P<network>internet|intranet) client (?P<name>[A-Z0-9-]+) with a client cache of "
                   r"(?P<size>\d+(?:\.\d+)? ?[KMGT]B)$"), target_fixture="client")
-def client_with_cache(agent: AgentDriver, site: SiteDriver, network: str, name: str, size: str) -> str:
+def client_with_cache(agent: AgentDriver, network: str, name: str, size: str) -> str:
     """Creates a client whose "Maximum cache size" (Client Cache Settings) is the given model size."""
-    agent.create_client(name, network=network, site_token=site.registration_token(name), cache_size=size)
+    agent.create_client(name, network=network, cache_size=size)
     return name

@@ -12,7 +12,7 @@ from harness.environments.base import Endpoints
 from steps.fixtures import TaskSequenceSpec
 
 # Requests the CMG forwards to the management point on a client's behalf.
-FORWARDED_PATHS = ("/ccm_system_tokenauth/request", "/CCM_STS", "/SMS_MP/.sms_pol")
+FORWARDED_PATHS = ("/ccm_system_tokenauth/request", "/ccm_system/request", "/CCM_STS", "/SMS_MP/.sms_pol")
 
 
 def source_host(endpoints: Endpoints, source: str) -> str:
@@ -129,7 +129,7 @@ def no_locations(run: RunResult, package_id: str) -> None:
 def only_through_cmg(cmg: CmgDriver, site: SiteDriver) -> None:
     """Every request the site answered was one the CMG forwarded on the token path."""
     site_requests = _product_requests(site)
-    through_cmg = [e for e in _product_requests(cmg) if "/CCM_Proxy_ServerAuth/" in str(e["path"])]
+    through_cmg = [e for e in _product_requests(cmg) if "/CCM_Proxy_" in str(e["path"])]
     assert site_requests, "the site answered nothing"
     assert all(str(e["path"]) in FORWARDED_PATHS for e in site_requests), f"site requests: {site_requests}"
     assert len(through_cmg) == len(site_requests), (f"{len(site_requests)} requests reached the site but the CMG "

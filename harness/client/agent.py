@@ -18,6 +18,7 @@ import itertools
 import tempfile
 import threading
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +44,16 @@ from harness.model.client_settings import DEFAULT_CACHE_SIZE, CloudServicesSetti
 from harness.model.deployment import LaunchMode, Trigger
 from harness.model.units import ModelClock, parse_size
 from harness.net.http import make_client
+from harness.net.tls import ClientCertIssuer, ServerCert
 
 RUN_JOIN_SECONDS = 10.0
+
+
+class ClientAuth(Enum):
+    """How a client authenticates to the CMG (spec §2.3): a PKI client certificate or a site-issued token."""
+
+    PKI = "pki"
+    TOKEN = "token"
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,7 @@ class AgentConfig:
     ca_cert: Path
     clock: ModelClock
     workdir: Path
+    issuer: ClientCertIssuer  # enrolls PKI clients
 
 
 class Agent:
@@ -65,12 +75,17 @@ class Agent:
         self._lock = threading.Lock()
 
     def add_client(self, name: str, network: NetworkLocation, settings: CloudServicesSettings,
-                   site_token: str, cache_size: int = DEFAULT_CACHE_SIZE) -> EmulatedClient:
+                   site_token: str | None, cache_size: int = DEFAULT_CACHE_SIZE) -> EmulatedClient:
+        """A client with a site-issued token authenticates with it; without one it gets a PKI certificate."""
         with self._lock:
             if name in self.clients:
                 raise HttpError(409, f"a client named {name!r} already exists")
             root = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self.config.workdir))
-            http = make_client(self._hosts_for(network), self.config.ca_cert, timeout=60.0)
+            cert = None
+            if site_token is None:
+                issued = self.config.issuer.issue(name)
+                cert = (issued.cert_path, issued.key_path)
+            http = make_client(self._hosts_for(network), self.config.ca_cert, timeout=60.0, cert=cert)
             client = EmulatedClient(name, network, settings, site_token, root, http, cache_size=cache_size)
             self.clients[name] = client
             return client
@@ -137,12 +152,16 @@ class AgentService:
             raise HttpError(400, "'name' must be a computer name (up to 63 letters, digits and '-')")
         network = _enum(NetworkLocation, body.get("network", "internet"), "network")
         settings = _settings(body.get("settings", {}))
+        auth = _enum(ClientAuth, body.get("auth", ClientAuth.PKI.value), "auth")
         token = body.get("site_token")
-        if not isinstance(token, str) or not token:
-            raise HttpError(400, "'site_token' is required: the site-issued token the client registers with")
+        if auth is ClientAuth.TOKEN and (not isinstance(token, str) or not token):
+            raise HttpError(400, "'site_token' is required for token authentication: the site-issued token the "
+                                 "client registers with")
+        if auth is ClientAuth.PKI:
+            token = None
         client = self.agent.add_client(name, network, settings, token, _cache_size(body.get("cache_size")))
-        return JSONResponse({"name": client.name, "client_id": client.client_id, "network": network.value},
-                            status_code=201)
+        return JSONResponse({"name": client.name, "client_id": client.client_id, "network": network.value,
+                             "auth": client.auth}, status_code=201)
 
     async def list_clients(self, request: Request) -> Response:
         return JSONResponse(self.agent.snapshot()["clients"])
@@ -242,8 +261,10 @@ def create_app(config: dict[str, Any]) -> Starlette:
     endpoints = SiteEndpoints(**config["endpoints"])
     workdir = Path(config.get("workdir") or tempfile.mkdtemp(prefix="cmg-clients-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    enrollment = ServerCert(Path(config["enrollment"]["cert"]), Path(config["enrollment"]["key"]))
     agent = Agent(AgentConfig(endpoints, config["zones"], Path(config["tls"]["ca"]),
-                              ModelClock.from_json(config["clock"]), workdir))
+                              ModelClock.from_json(config["clock"]), workdir,
+                              ClientCertIssuer(enrollment, workdir / "certificates")))
     control = ControlPlane("client", agent)
     app = Starlette(routes=[*control.routes(), *AgentService(agent).routes()],
                     exception_handlers={HttpError: http_error_handler, HTTPException: route_error_handler},

@@ -49,7 +49,8 @@ def server_auth_url(mutual_auth_url: str) -> str:
 
 class ManagementChannel:
     def __init__(self, *, client: str, http: httpx.Client, endpoints: SiteEndpoints, on_internet: bool,
-                 site_token: str, logs: ClientLogs, model_now: Callable[[], datetime]) -> None:
+                 site_token: str | None, logs: ClientLogs, model_now: Callable[[], datetime]) -> None:
+        """`site_token` None: a PKI client, which authenticates with its certificate on the MutualAuth path."""
         self.client = client
         self.http = http
         self.endpoints = endpoints
@@ -61,12 +62,18 @@ class ManagementChannel:
         self._lock = threading.Lock()
 
     @property
+    def uses_token(self) -> bool:
+        return self.on_internet and self._site_token is not None
+
+    @property
     def base_url(self) -> str:
-        return server_auth_url(self.endpoints.cmg_url) if self.on_internet else self.endpoints.mp_url
+        if not self.on_internet:
+            return self.endpoints.mp_url
+        return server_auth_url(self.endpoints.cmg_url) if self.uses_token else self.endpoints.cmg_url
 
     @property
     def request_url(self) -> str:
-        path = "ccm_system_tokenauth/request" if self.on_internet else "ccm_system/request"
+        path = "ccm_system_tokenauth/request" if self.uses_token else "ccm_system/request"
         return f"{self.base_url}/{path}"
 
     def describe(self) -> list[str]:
@@ -74,8 +81,10 @@ class ManagementChannel:
         lines = [f"MP {self.endpoints.cmg_url if self.on_internet else self.endpoints.mp_url}"]
         if self.on_internet:
             lines += [f"   Setting URL = {self.endpoints.cmg_url}, Ports = 80,443, CRL = false",
-                      "   Setting Server Certificates.", "   Setting Authenticator.",
-                      f"Converting MutualAuth URL to ServerAuth: {self.base_url}"]
+                      "   Setting Server Certificates."]
+            # [INFERENCE] the documented lines are a token client's; a PKI client keeps the MutualAuth URL.
+            lines += (["   Setting Authenticator.", f"Converting MutualAuth URL to ServerAuth: {self.base_url}"]
+                      if self.uses_token else ["   Setting Client Certificate."])
         return lines
 
     # -- messages --------------------------------------------------------------------------------
@@ -134,7 +143,7 @@ class ManagementChannel:
     # -- tokens ----------------------------------------------------------------------------------
 
     def _auth_headers(self) -> dict[str, str]:
-        if not self.on_internet:
+        if not self.uses_token:
             return {"User-Agent": MESSAGING_AGENT}
         return {"User-Agent": MESSAGING_AGENT, "Authorization": f"Bearer {self._ccm()}"}
 
@@ -147,7 +156,7 @@ class ManagementChannel:
 
     def _request_ccm_token(self) -> str:
         url = f"{self.base_url}/CCM_STS"
-        response = self._http("POST", url, headers={"Authorization": f"Bearer {self._site_token}",
+        response = self._http("POST", url, headers={"Authorization": f"Bearer {self._site_token or ''}",
                                                     "User-Agent": MESSAGING_AGENT})
         self._logs.write("CcmMessaging.log", "Appending CCM Token to the header.")
         return response.text.strip()

@@ -30,7 +30,7 @@ class EmulatedClient:
     name: str
     network: NetworkLocation
     settings: CloudServicesSettings
-    site_token: str
+    site_token: str | None  # a site-issued token (token auth), or None for a PKI client
     root: Path  # stands for C:\ of this client
     http: httpx.Client
     client_id: str = field(default_factory=lambda: f"GUID:{uuid.uuid4()}".upper())
@@ -83,6 +83,10 @@ class EmulatedClient:
                                              'SchemaVersion ="1.0"><Property Name="SSL" Version="1" /></Capabilities>')
         return ManagementChannel(client=self.name, http=self.http, endpoints=endpoints, on_internet=on_internet,
                                  site_token=self.site_token, logs=logs, model_now=model_now)
+
+    @property
+    def auth(self) -> str:
+        return "token" if self.site_token else "pki"
 
     def reserve_cache(self, package_id: str, size: int) -> None:
         """Room in ccmcache for a package, or the client's cache errors (spec §2.8 [S30]).

@@ -19,10 +19,12 @@ class RunTimeout(AssertionError):
 class AgentDriver(ServiceDriver):
     service = "client agent"
 
-    def create_client(self, name: str, *, network: str, site_token: str, cache_size: str | None = None,
-                      **settings: bool) -> None:
-        self.call("POST", "/clients", {"name": name, "network": network, "settings": settings,
-                                       "site_token": site_token, **({"cache_size": cache_size} if cache_size else {})})
+    def create_client(self, name: str, *, network: str, site_token: str | None = None,
+                      cache_size: str | None = None, **settings: bool) -> None:
+        """Without a site token the client is a PKI client (the agent enrolls a certificate for it)."""
+        body = {"name": name, "network": network, "settings": settings,
+                "auth": "token" if site_token else "pki", "site_token": site_token}
+        self.call("POST", "/clients", {**body, **({"cache_size": cache_size} if cache_size else {})})
 
     def install(self, client: str, deployment: str, launch_mode: str = "Software Center",
                 trigger: str = "user") -> str:

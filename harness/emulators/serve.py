@@ -11,12 +11,15 @@ import argparse
 import importlib
 import json
 import socket
+import ssl
 import sys
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
+
+from harness.emulators.tls_peers import PeerCertificateH11Protocol
 
 # service name -> "module:factory"; each factory takes the JSON config and returns an ASGI app.
 FACTORIES = {
@@ -73,9 +76,13 @@ def main(argv: list[str] | None = None) -> None:
     config = _read_config(args.config)
     app = build_app(args.service, config)
     tls = config.get("tls", {})
+    # h11, not httptools: httptools rejects ConfigMgr's CCM_POST verb. A service that takes PKI client
+    # certificates asks for one on every connection (CERT_OPTIONAL) and records what was presented.
+    mutual = bool(tls.get("client_certificates"))
     server_config = uvicorn.Config(
-        app, http="h11",  # httptools rejects ConfigMgr's CCM_POST verb
+        app, http=PeerCertificateH11Protocol if mutual else "h11",
         ssl_certfile=tls.get("cert"), ssl_keyfile=tls.get("key"),
+        ssl_cert_reqs=ssl.CERT_OPTIONAL if mutual else ssl.CERT_NONE, ssl_ca_certs=tls.get("ca") if mutual else None,
         log_level=config.get("log_level", "warning"), lifespan="off", access_log=False,
         timeout_graceful_shutdown=3, server_header=False,
     )

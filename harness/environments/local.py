@@ -163,7 +163,7 @@ class LocalEnvironment:
         topo = self.topology
         clock = ModelClock.starting_now(Scale(self.factor)).to_json()
         key = secrets.token_hex(32)
-        tls = {name: {"ca": str(pki.ca_cert_path), **_cert_paths(pki, name, host)}
+        tls: dict[str, dict[str, str | bool]] = {name: {"ca": str(pki.ca_cert_path), **_cert_paths(pki, name, host)}
                for name, host in (("site", topo.mp_fqdn), ("cmg", topo.cmg_fqdn), ("clouddp", topo.clouddp_fqdn),
                                   ("client", topo.agent_fqdn))}
         storage_port = endpoints["storage"].port
@@ -171,6 +171,8 @@ class LocalEnvironment:
                                      "public_endpoint": f"https://{topo.account_host(name)}:{storage_port}"}
                                     for name in (topo.cmg_account, topo.clouddp_account))
         cmg, clouddp = endpoints["cmg"], endpoints["clouddp"]
+        tls["cmg"]["client_certificates"] = True  # PKI clients on CCM_Proxy_MutualAuth
+        enrollment = pki.enrollment_ca()
         return {
             "site": {"tls": tls["site"], "clock": clock, "key": key, "site_code": topo.site_code,
                      "version": topo.version, "mp_fqdn": topo.mp_fqdn, "mp_port": endpoints["mp"].port,
@@ -185,6 +187,7 @@ class LocalEnvironment:
             "clouddp": {"tls": tls["clouddp"], "clock": clock, "key": key, "name": topo.clouddp_name,
                         "storage": clouddp_account},
             "client": {"tls": tls["client"], "clock": clock, "workdir": str(workdir / "clients"),
+                       "enrollment": {"cert": str(enrollment.cert_path), "key": str(enrollment.key_path)},
                        "zones": {"internet": endpoints.hosts("internet"), "intranet": endpoints.hosts("intranet")},
                        "endpoints": {"site_code": topo.site_code, "mp_url": endpoints["mp"].base,
                                      "cmg_url": cmg.url}},

@@ -67,9 +67,45 @@ class TestPKI:
     def client_ssl_context(self) -> ssl.SSLContext:
         return client_ssl_context(self.ca_cert_path)
 
+    def enrollment_ca(self, stem: str = "enrollment-ca") -> ServerCert:
+        """A child CA, saved with its key, from which another process issues client certificates.
+
+        Stands for the enterprise CA that enrolls clients for PKI client authentication; the root's
+        key never leaves this process.
+        """
+        child = self._ca.create_child_ca()
+        paths = ServerCert(self.directory / f"{stem}.pem", self.directory / f"{stem}.key")
+        paths.cert_path.write_bytes(child.cert_pem.bytes())
+        fd = os.open(paths.key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as key_file:
+            key_file.write(child.private_key_pem.bytes())
+        return paths
+
+
     def _write(self, stem: str, leaf: trustme.LeafCert) -> ServerCert:
         cert = ServerCert(self.directory / f"{stem}.pem", self.directory / f"{stem}.key")
         cert.cert_path.write_bytes(b"".join(blob.bytes() for blob in leaf.cert_chain_pems))
+        fd = os.open(cert.key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as key_file:
+            key_file.write(leaf.private_key_pem.bytes())
+        return cert
+
+
+class ClientCertIssuer:
+    """Issues client-authentication certificates (subject CN = the client's name) from an enrollment CA."""
+
+    def __init__(self, issuer: ServerCert, directory: Path) -> None:
+        self._ca = trustme.CA.from_pem(issuer.cert_path.read_bytes(), issuer.key_path.read_bytes())
+        self._chain = issuer.cert_path.read_bytes()
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+
+    def issue(self, identity: str) -> ServerCert:
+        leaf = self._ca.issue_cert(common_name=identity)
+        stem = self.directory / ("client-" + _safe_file_stem(identity))
+        cert = ServerCert(stem.with_suffix(".pem"), stem.with_suffix(".key"))
+        # The chain carries the enrollment CA so a server that trusts only the root can verify it.
+        cert.cert_path.write_bytes(leaf.cert_chain_pems[0].bytes() + self._chain)
         fd = os.open(cert.key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as key_file:
             key_file.write(leaf.private_key_pem.bytes())

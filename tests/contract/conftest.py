@@ -77,7 +77,7 @@ def _account(closed_port: int) -> dict[str, str]:
 
 def site_config(pki: TestPKI, clock: ModelClock, key: bytes, cloud_sources: list[dict[str, Any]]) -> dict[str, Any]:
     return {"tls": {"ca": str(pki.ca_cert_path)}, "clock": clock.to_json(), "key": key.hex(),
-            "site_code": SITE_CODE, "version": 1910, "mp_fqdn": MP_FQDN, "mp_port": 443,
+            "site_code": SITE_CODE, "version": 2002, "mp_fqdn": MP_FQDN, "mp_port": 443,
             "cloud_sources": cloud_sources}
 
 
@@ -113,7 +113,9 @@ def cmg(pki: TestPKI, clock: ModelClock, key: bytes, closed_port: int) -> Iterat
 @pytest.fixture
 def agent(pki: TestPKI, clock: ModelClock, closed_port: int, tmp_path: Path) -> Iterator[TestClient]:
     hosts = {MP_FQDN: "127.0.0.1", CMG_FQDN: "127.0.0.1"}
+    enrollment = pki.enrollment_ca()
     config = {"tls": {"ca": str(pki.ca_cert_path)}, "clock": clock.to_json(), "workdir": str(tmp_path / "clients"),
+              "enrollment": {"cert": str(enrollment.cert_path), "key": str(enrollment.key_path)},
               "zones": {"internet": {CMG_FQDN: "127.0.0.1"}, "intranet": hosts},
               "endpoints": {"site_code": SITE_CODE, "mp_url": f"https://{MP_FQDN}:{closed_port}",
                             "cmg_url": f"https://{CMG_FQDN}:{closed_port}/CCM_Proxy_MutualAuth/{CMG_ID}"}}

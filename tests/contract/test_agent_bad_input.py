@@ -8,7 +8,7 @@ import pytest
 from starlette.testclient import TestClient
 
 GOOD_CLIENT = {"name": "CLIENT01", "network": "internet", "settings": {"enable_cmg": True},
-               "site_token": "a site-issued token"}
+               "auth": "token", "site_token": "a site-issued token"}
 
 
 def assert_refused(response: Any, status: int, *words: str) -> None:
@@ -48,8 +48,10 @@ def run_id(with_client: TestClient) -> str:
     ({**GOOD_CLIENT, "settings": {"enable_cmg": "yes"}}, ["client settings take true or false"]),
     ({key: value for key, value in GOOD_CLIENT.items() if key != "site_token"}, ["'site_token' is required"]),
     ({**GOOD_CLIENT, "site_token": 42}, ["'site_token' is required"]),
+    ({**GOOD_CLIENT, "auth": "password"}, ["'auth' must be one of pki, token"]),
 ], ids=["not-json", "array", "empty-name", "no-name", "bad-name", "traversal-name", "long-name", "non-ascii-name",
-        "bad-network", "settings-list", "unknown-setting", "non-bool-setting", "no-site-token", "site-token-number"])
+        "bad-network", "settings-list", "unknown-setting", "non-bool-setting", "no-site-token", "site-token-number",
+        "unknown-auth"])
 def test_bad_clients_are_refused(agent: TestClient, body: Any, words: list[str]) -> None:
     response = agent.post("/clients", **({"content": body} if isinstance(body, bytes) else {"json": body}))
     assert_refused(response, 400, *words)

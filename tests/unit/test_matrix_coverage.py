@@ -13,7 +13,6 @@ FEATURES = Path(__file__).resolve().parents[2] / "features"
 PENDING = {
     Capability.TS_BOUNDARY_GROUP_FALLBACK: "boundary groups are not emulated yet",
     Capability.PREFER_CLOUD_SOURCES: "boundary groups are not emulated yet",
-    Capability.SITE_ISSUED_TOKENS: "PKI and Azure AD client authentication (before 2002) are not emulated yet",
 }
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from harness.emulators.control import (
     route_error_handler,
 )
 from harness.emulators.site.storage import StorageAccount
+from harness.emulators.tls_peers import client_common_name
 from harness.model.units import ModelClock
 from harness.net.http import make_async_client
 from harness.protocol.cmtrace import Severity
@@ -43,6 +44,9 @@ from harness.protocol.tokens import TokenError, verify_token
 # MP endpoints the CMG forwards, and the token each needs (spec §2.2, §6.4).
 FORWARDED = {"ccm_system_tokenauth/request": "ccm", "CCM_STS": "site",
              "SMS_MP/.sms_pol": "ccm", "SMS_MP/.sms_aut": "ccm"}
+# MP endpoints a PKI client reaches through the MutualAuth path (spec §2.2, §6.4).
+MUTUAL_FORWARDED = ("ccm_system/request", "SMS_MP/.sms_pol", "SMS_MP/.sms_aut")
+CLIENT_HEADER = "x-ccm-client"
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "server", "date"}
 
 # The gateway's logs (spec §3.3) -> the component their lines carry. SMS_CLOUD_PROXYCONNECTOR is the
@@ -95,17 +99,25 @@ class CmgService:
         return response
 
     async def mutual_auth(self, request: Request) -> Response:
+        """PKI clients: the TLS layer verified the certificate chain; no certificate, no forwarding."""
+        started = time.perf_counter()
         with self._refusals_logged(request):
-            self._endpoint(request)
-            self.model.refused += 1
-            raise HttpError(403, "CCM_Proxy_MutualAuth needs a PKI client authentication certificate and none was "
-                                 "presented; token clients use CCM_Proxy_ServerAuth")
+            identity = client_common_name(request.scope)
+            if identity is None:
+                self.model.refused += 1
+                raise HttpError(403, "CCM_Proxy_MutualAuth needs a PKI client authentication certificate and none "
+                                     "was presented; token clients use CCM_Proxy_ServerAuth")
+            endpoint = self._endpoint(request, MUTUAL_FORWARDED)
+            body = await request.body()
+            response = await self._forward(request, endpoint, body, client=identity)
+        self._log_request(request, len(body), len(response.body), started)
+        return response
 
-    def _endpoint(self, request: Request) -> str:
+    def _endpoint(self, request: Request, forwarded: Iterable[str] = FORWARDED) -> str:
         if request.path_params["cmg_id"] != self.model.cmg_id:
             raise HttpError(404, f"no management point with ID {request.path_params['cmg_id']} behind this gateway")
         path = request.path_params["path"]
-        for endpoint in FORWARDED:
+        for endpoint in forwarded:
             if path.lower() == endpoint.lower():
                 return endpoint
         raise HttpError(404, f"the gateway does not forward {path!r}")
@@ -121,11 +133,16 @@ class CmgService:
             self.model.refused += 1
             raise HttpError(401, f"{kind} token rejected ({error.reason}); the request was not forwarded") from None
 
-    async def _forward(self, request: Request, endpoint: str, body: bytes) -> Response:
+    async def _forward(self, request: Request, endpoint: str, body: bytes, client: str | None = None) -> Response:
         url = f"{self.mp_url}/{endpoint}" + (f"?{request.url.query}" if request.url.query else "")
         self.logs.write(CONNECTOR_LOG, f"Switched to internal URL. Replaced '{request.url}' with '{url}'")
         # As bytes: a header value that is not ASCII is the site's to judge, and httpx would refuse the str.
-        headers = [(k, v) for k, v in request.headers.raw if k.decode("latin-1").lower() not in _HOP_BY_HOP]
+        headers = [(k, v) for k, v in request.headers.raw
+                   if k.decode("latin-1").lower() not in (*_HOP_BY_HOP, CLIENT_HEADER)]
+        if client is not None:
+            # [INFERENCE] how the connection point vouches for a certificate-authenticated client to the
+            # MP is not documented; the harness names the certificate's subject in this header.
+            headers.append((CLIENT_HEADER.encode(), client.encode("utf-8", "replace")))
         message_id, started = uuid.uuid4(), time.perf_counter()
         try:
             reply = await self.upstream.request(request.method, url, content=body, headers=headers)

@@ -162,6 +162,12 @@ class SiteService:
 
     async def ccm_sts(self, request: Request) -> Response:
         site_token = self._bearer(request, "site", "CCM_STS.log")
+        if not self.model.version.site_issued_tokens:
+            reason = (f"site-issued token authentication needs site version 2002 or later; this site runs "
+                      f"{self.model.version}")
+            self.logs.write("CCM_STS.log", f"Rejected site token of {site_token.subject}: {reason}",
+                            severity=Severity.ERROR)
+            raise HttpError(401, reason)
         # Line shapes of spec §3.4 [S22]; [INFERENCE] the documented validation line is for an AAD token,
         # a site-issued (bulk registration) token is assumed to be logged the same way.
         valid_to = site_token.expires.isoformat(timespec="seconds")

@@ -52,7 +52,7 @@ class World:
 
     def site_app(self) -> Starlette:
         return create_site({"tls": {"ca": str(self.pki.ca_cert_path)}, "clock": self.clock.to_json(),
-                            "key": self.key.hex(), "site_code": "PS1", "version": 1910, "mp_fqdn": MP_FQDN,
+                            "key": self.key.hex(), "site_code": "PS1", "version": 2002, "mp_fqdn": MP_FQDN,
                             "mp_port": self.port, "cloud_sources": []})
 
     def cmg_app(self) -> Starlette:
@@ -143,7 +143,7 @@ def test_location_and_site_information_requests_go_to_mp_location_log(site: Test
     message(site, "MP_LocationManager", location(internet=True))
     lines = logs(site)["MP_Location.log"]
     assert messages(lines) == [
-        "Site information request received from CLIENT01; replying with site code PS1, version 5.00.8913.1000 (1910)",
+        "Site information request received from CLIENT01; replying with site code PS1, version 5.00.8968.1000 (2002)",
         "Content location request received from CLIENT01 for package PS100011:1, UseAzure=1 UseInternetDP=0",
         f"Content location reply for package PS100011:1 to CLIENT01 with 1 locations, site locality LOCAL: "
         f"https://{MP_FQDN}:{world.port}/SMS_DP_SMSPKG$/PS100011 (SERVER, LOCAL)",
@@ -200,7 +200,7 @@ def test_mplist_and_rejected_ccm_tokens_go_to_mp_getauth_log(site: TestClient, w
                           headers={"Authorization": f"Bearer {world.token('site')}"})
     assert answer.status_code == 401
     lines = logs(site)["MP_GetAuth.log"]
-    assert lines[0].message == f"MPLIST request: returning 1 management point, {MP_FQDN} (build 8913)"
+    assert lines[0].message == f"MPLIST request: returning 1 management point, {MP_FQDN} (build 8968)"
     assert lines[1].severity == Severity.ERROR
     assert lines[1].message.startswith("Failed to validate ccm token for CCM_POST /ccm_system_tokenauth/request:")
 
