@@ -51,3 +51,10 @@ def client_with_cache(agent: AgentDriver, network: str, name: str, size: str) ->
     """Creates a client whose "Maximum cache size" (Client Cache Settings) is the given model size."""
     agent.create_client(name, network=network, cache_size=size)
     return name
+
+
+@given(parsers.re(r"an intranet client (?P<name>[A-Z0-9-]+) in AD site (?P<ad_site>[\w.-]+)$"), target_fixture="client")
+def client_in_ad_site(agent: AgentDriver, name: str, ad_site: str) -> str:
+    """Creates an intranet PKI client whose location requests name this AD site (its boundary)."""
+    agent.create_client(name, network="intranet", ad_site=ad_site)
+    return name

@@ -15,6 +15,8 @@ SOURCES = {
     "the on-premises distribution point": ["dp"],
     "the CMG and the on-premises distribution point": ["cmg", "dp"],
     "the cloud distribution point": ["clouddp"],
+    "the branch distribution point": ["dp2"],
+    "the CMG and the branch distribution point": ["cmg", "dp2"],
     "the CMG and the cloud distribution point": ["cmg", "clouddp"],
 }
 YES = {"yes", "true"}
@@ -44,6 +46,25 @@ def cloud_dp_created(site: SiteDriver, version: int) -> None:
     """Creates the classic cloud DP while the site runs that version (it keeps working after upgrades)."""
     site.set_version(version)
     site.create_cloud_dp()
+
+
+# Distribution points by the server name a boundary-group table uses.
+DP_SERVERS = {"CM01": "dp", "DP02": "dp2"}
+
+
+@given("these boundary groups:")
+def boundary_groups(site: SiteDriver, datatable: list[list[str]]) -> None:
+    """Boundary groups by AD site, with their DPs (CM01, DP02), neighbours and "prefer cloud sources"; define
+    a neighbour before the group that falls back to it."""
+    for row in table_rows(datatable):
+        servers = [s.strip() for s in row.get("distribution points", "").split(",") if s.strip()]
+        unknown = [s for s in servers if s not in DP_SERVERS]
+        if unknown:
+            raise ValueError(f"unknown distribution point(s) {unknown}; use {', '.join(DP_SERVERS)}")
+        site.define_boundary_group(row["boundary group"], boundaries=[row["ad site"]],
+                                   distribution_points=[DP_SERVERS[s] for s in servers],
+                                   neighbors=[n.strip() for n in row.get("neighbors", "").split(",") if n.strip()],
+                                   prefer_cloud=row.get("prefer cloud", "").lower() in YES)
 
 
 @given("the CMG serves content from Azure storage")

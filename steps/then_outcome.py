@@ -17,7 +17,8 @@ FORWARDED_PATHS = ("/ccm_system_tokenauth/request", "/ccm_system/request", "/CCM
 
 def source_host(endpoints: Endpoints, source: str) -> str:
     """The hostname the timeline records for a source named in a scenario."""
-    services = {"the CMG": "cmg", "the on-premises distribution point": "mp", "the cloud distribution point": "clouddp"}
+    services = {"the CMG": "cmg", "the on-premises distribution point": "mp", "the cloud distribution point": "clouddp",
+                "the branch distribution point": "branch_dp"}
     if source not in services:
         raise ValueError(f"unknown content source {source!r}; use one of: {', '.join(services)}")
     return endpoints[services[source]].hostname

@@ -75,7 +75,8 @@ class Agent:
         self._lock = threading.Lock()
 
     def add_client(self, name: str, network: NetworkLocation, settings: CloudServicesSettings,
-                   site_token: str | None, cache_size: int = DEFAULT_CACHE_SIZE) -> EmulatedClient:
+                   site_token: str | None, cache_size: int = DEFAULT_CACHE_SIZE,
+                   ad_site: str = "Default-First-Site-Name") -> EmulatedClient:
         """A client with a site-issued token authenticates with it; without one it gets a PKI certificate."""
         with self._lock:
             if name in self.clients:
@@ -86,7 +87,8 @@ class Agent:
                 issued = self.config.issuer.issue(name)
                 cert = (issued.cert_path, issued.key_path)
             http = make_client(self._hosts_for(network), self.config.ca_cert, timeout=60.0, cert=cert)
-            client = EmulatedClient(name, network, settings, site_token, root, http, cache_size=cache_size)
+            client = EmulatedClient(name, network, settings, site_token, root, http, cache_size=cache_size,
+                                    ad_site=ad_site)
             self.clients[name] = client
             return client
 
@@ -159,7 +161,11 @@ class AgentService:
                                  "client registers with")
         if auth is ClientAuth.PKI:
             token = None
-        client = self.agent.add_client(name, network, settings, token, _cache_size(body.get("cache_size")))
+        ad_site = body.get("ad_site", "Default-First-Site-Name")
+        if not isinstance(ad_site, str) or not ad_site.strip() or len(ad_site) > 64:
+            raise HttpError(400, "'ad_site' must be an Active Directory site name")
+        client = self.agent.add_client(name, network, settings, token, _cache_size(body.get("cache_size")),
+                                       ad_site.strip())
         return JSONResponse({"name": client.name, "client_id": client.client_id, "network": network.value,
                              "auth": client.auth}, status_code=201)
 

@@ -36,6 +36,7 @@ class EmulatedClient:
     client_id: str = field(default_factory=lambda: f"GUID:{uuid.uuid4()}".upper())
     cached: dict[str, Path] = field(default_factory=dict)  # ccmcache: package -> verified content, across runs
     cache_size: int = DEFAULT_CACHE_SIZE  # "Maximum cache size", model bytes
+    ad_site: str = "Default-First-Site-Name"  # the boundary the management point places it by
     cached_sizes: dict[str, int] = field(default_factory=dict)  # package -> model bytes it takes in ccmcache
 
     def windows_path(self, path: Path) -> str:

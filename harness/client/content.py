@@ -7,7 +7,7 @@ the Download Package Content step, and the client's pre-download for "download a
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from harness.client.channel import ManagementChannel
@@ -39,6 +39,7 @@ class ContentContext:
     site_code: str
     variables: dict[str, str]
     sleep: RetryPolicy  # carries the cancellable sleep; count/delay come from the variables
+    deployment_flags: int = 0  # the deployment's RemoteClientFlags, sent with every location request
 
 
 class ContentResolver:
@@ -57,10 +58,15 @@ class ContentResolver:
                                 "cloud content locations", severity=Severity.WARNING)
         request = ContentLocationRequest(package_id=package.package_id, package_version=package.version,
                                          site_code=self.ctx.site_code, use_azure=use_azure,
-                                         use_internet_dp=self.ctx.channel.on_internet)
+                                         use_internet_dp=self.ctx.channel.on_internet,
+                                         deployment_flags=self.ctx.deployment_flags, ad_site=self.ctx.client.ad_site)
         self.ctx.timeline.record("location.request", package=package.package_id, use_azure=use_azure,
                                  use_internet_dp=request.use_internet_dp)
         reply = self.ctx.channel.locate(request)
+        if engine and not self.ctx.version.task_sequence_boundary_group_fallback:
+            # Before 1810 a task sequence does not fall back to neighbour boundary groups (spec §1.4,
+            # §1.7 [S02][S09]): the engine drops those records, the client's own path keeps them.
+            reply = replace(reply, records=tuple(r for r in reply.records if r.locality != "NEIGHBOR"))
         self.ctx.timeline.record("location.reply", package=package.package_id, site_locality=reply.site_locality,
                                  locations=[r.url.split("?")[0] for r in reply.records])
         return reply

@@ -107,7 +107,7 @@ class TaskSequenceRun:
         resolver = ContentResolver(ContentContext(
             client=self.client, channel=channel, timeline=self.timeline, logs=self.logs, scale=self.clock.scale,
             version=version, site_code=self.endpoints.site_code, variables=self.outcome.variables,
-            sleep=RetryPolicy(sleep=self.sleep)))
+            sleep=RetryPolicy(sleep=self.sleep), deployment_flags=policy.remote_client_flags))
         resolver.local.update(self.client.cached)  # content already in ccmcache (pre-cache) is used as is
         if self.trigger is Trigger.PRECACHE:
             self._precache(policy, resolver)

@@ -20,9 +20,10 @@ class AgentDriver(ServiceDriver):
     service = "client agent"
 
     def create_client(self, name: str, *, network: str, site_token: str | None = None,
-                      cache_size: str | None = None, **settings: bool) -> None:
+                      cache_size: str | None = None, ad_site: str = "Default-First-Site-Name",
+                      **settings: bool) -> None:
         """Without a site token the client is a PKI client (the agent enrolls a certificate for it)."""
-        body = {"name": name, "network": network, "settings": settings,
+        body = {"name": name, "network": network, "settings": settings, "ad_site": ad_site,
                 "auth": "token" if site_token else "pki", "site_token": site_token}
         self.call("POST", "/clients", {**body, **({"cache_size": cache_size} if cache_size else {})})
 

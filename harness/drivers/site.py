@@ -41,6 +41,12 @@ class SiteDriver(ServiceDriver):
     def set_serve_content(self, source: str, enabled: bool) -> None:
         self.call("PUT", f"/_harness/site/cloud-sources/{source}", {"serve_content": enabled})
 
+    def define_boundary_group(self, name: str, *, boundaries: list[str], distribution_points: list[str],
+                              neighbors: list[str] | None = None, prefer_cloud: bool = False) -> None:
+        self.call("PUT", f"/_harness/site/boundary-groups/{name}",
+                  {"boundaries": boundaries, "distribution_points": distribution_points,
+                   "neighbors": neighbors or [], "prefer_cloud": prefer_cloud})
+
     def create_cloud_dp(self, name: str = "clouddp") -> None:
         self.call("POST", f"/_harness/site/cloud-dps/{name}")
 

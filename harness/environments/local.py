@@ -47,6 +47,7 @@ class Topology:
     site_code: str
     version: int
     mp_fqdn: str
+    branch_dp_fqdn: str
     cmg_name: str
     cmg_fqdn: str
     cmg_mp_id: str
@@ -65,6 +66,7 @@ class Topology:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         site, cmg, clouddp = data["site"], data["cmg"], data["clouddp"]
         return cls(site_code=site["site_code"], version=int(site["version"]), mp_fqdn=site["management_point"],
+                   branch_dp_fqdn=site["branch_dp"],
                    cmg_name=cmg["name"], cmg_fqdn=cmg["service_name"], cmg_mp_id=str(cmg["mp_id"]),
                    cmg_account=cmg["storage_account"], cmg_serve_content=bool(cmg["serve_content"]),
                    clouddp_name=clouddp["name"], clouddp_fqdn=clouddp["service_name"],
@@ -150,6 +152,9 @@ class LocalEnvironment:
         topo = self.topology
         services = {
             "mp": ServiceEndpoint("mp", topo.mp_fqdn, ports["site"], "/", zone="intranet"),
+            # A second on-premises DP for boundary groups, served by the site process under its own name.
+            "branch_dp": ServiceEndpoint("branch_dp", topo.branch_dp_fqdn, ports["site"], "/SMS_DP_SMSPKG$/",
+                                         zone="intranet"),
             "cmg": ServiceEndpoint("cmg", topo.cmg_fqdn, ports["cmg"], f"/CCM_Proxy_MutualAuth/{topo.cmg_mp_id}"),
             "storage": ServiceEndpoint("storage", topo.account_host(topo.cmg_account), storage_port, "/"),
             "clouddp": ServiceEndpoint("clouddp", topo.clouddp_fqdn, ports["clouddp"], "/"),
@@ -163,9 +168,10 @@ class LocalEnvironment:
         topo = self.topology
         clock = ModelClock.starting_now(Scale(self.factor)).to_json()
         key = secrets.token_hex(32)
-        tls: dict[str, dict[str, str | bool]] = {name: {"ca": str(pki.ca_cert_path), **_cert_paths(pki, name, host)}
-               for name, host in (("site", topo.mp_fqdn), ("cmg", topo.cmg_fqdn), ("clouddp", topo.clouddp_fqdn),
-                                  ("client", topo.agent_fqdn))}
+        names = {"site": [topo.mp_fqdn, topo.branch_dp_fqdn], "cmg": [topo.cmg_fqdn],
+                 "clouddp": [topo.clouddp_fqdn], "client": [topo.agent_fqdn]}
+        tls: dict[str, dict[str, str | bool]] = {name: {"ca": str(pki.ca_cert_path), **_cert_paths(pki, name, hosts)}
+                                                 for name, hosts in names.items()}
         storage_port = endpoints["storage"].port
         account, clouddp_account = ({"name": name, "key": keys[name], "endpoint": f"https://127.0.0.1:{storage_port}/{name}",
                                      "public_endpoint": f"https://{topo.account_host(name)}:{storage_port}"}
@@ -176,6 +182,7 @@ class LocalEnvironment:
         return {
             "site": {"tls": tls["site"], "clock": clock, "key": key, "site_code": topo.site_code,
                      "version": topo.version, "mp_fqdn": topo.mp_fqdn, "mp_port": endpoints["mp"].port,
+                     "other_dps": [{"name": "dp2", "fqdn": topo.branch_dp_fqdn}],
                      "cloud_sources": [{"name": topo.cmg_name, "kind": "cmg", "fqdn": topo.cmg_fqdn,
                                         "port": cmg.port, "serve_content": topo.cmg_serve_content,
                                         "storage": account},
@@ -247,6 +254,6 @@ def _bind() -> socket.socket:
     return sock
 
 
-def _cert_paths(pki: TestPKI, service: str, hostname: str) -> dict[str, str]:
-    cert = pki.issue_server_cert(service, [hostname, "127.0.0.1"])
+def _cert_paths(pki: TestPKI, service: str, hostnames: list[str]) -> dict[str, str]:
+    cert = pki.issue_server_cert(service, [*hostnames, "127.0.0.1"])
     return {"cert": str(cert.cert_path), "key": str(cert.key_path)}

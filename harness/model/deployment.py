@@ -44,6 +44,8 @@ _REMOTE_CLIENT_FLAGS = {
     DeploymentOption.ACCESS_DIRECTLY: RUN_FROM_LOCAL_DISPPOINT | RUN_FROM_REMOTE_DISPPOINT,
 }
 
+REMOTE_BITS = DOWNLOAD_FROM_REMOTE_DISPPOINT | RUN_FROM_REMOTE_DISPPOINT | DOWNLOAD_ON_DEMAND_FROM_REMOTE_DP
+
 # SMS_Advertisement.AdvertFlags: set when "Allow task sequence to run for client on the Internet"
 # is cleared ([INFERENCE], spec §1.3).
 APTSINTRANETONLY = 0x00080000
@@ -129,7 +131,13 @@ class Deployment:
     collection: str = "All Desktop and Server Clients"
     available_to: Availability = Availability.CLIENTS
     pre_download: bool = False  # "Pre-download content for this task sequence" (Available only) [S28]
+    # "When no local distribution point is available, use a remote distribution point" (spec §1.4)
+    allow_remote_dp: bool = True
 
+    @property
+    def remote_client_flags(self) -> int:
+        flags = self.option.remote_client_flags
+        return flags if self.allow_remote_dp else flags & ~REMOTE_BITS
     @property
     def advert_flags(self) -> int:
         return 0 if self.allow_internet else APTSINTRANETONLY

@@ -11,8 +11,6 @@ FEATURES = Path(__file__).resolve().parents[2] / "features"
 
 # Rows whose cells need emulation that does not exist yet; the reason says what.
 PENDING = {
-    Capability.TS_BOUNDARY_GROUP_FALLBACK: "boundary groups are not emulated yet",
-    Capability.PREFER_CLOUD_SOURCES: "boundary groups are not emulated yet",
 }
 
 

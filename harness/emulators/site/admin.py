@@ -8,6 +8,8 @@
     PUT  /_harness/site/deployments/{id}           {"task_sequence", "option", "purpose", "allow_internet"}
     PUT  /_harness/site/cloud-sources/{name}       {"serve_content": false}
     POST /_harness/site/cloud-dps/{name}           create the (classic) cloud DP; refused from 2107
+    PUT  /_harness/site/boundary-groups/{name}     {"boundaries": [AD sites], "distribution_points", "neighbors",
+                                                    "prefer_cloud"}
     POST /_harness/site/registration-tokens        {"client": "CLIENT01"} -> {"token": …}
 
 Every refusal names what was wrong (422 for a definition the console would refuse).
@@ -23,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from harness.emulators.control import HttpError, read_json
+from harness.emulators.site.boundaries import BoundaryGroup
 from harness.emulators.site.definitions import parse_nodes
 from harness.emulators.site.models import SiteModel
 from harness.emulators.site.storage import BlobContent
@@ -50,6 +53,7 @@ class AdminRequests:
             Route(f"{PREFIX}/deployments/{{deployment_id}}", self.put_deployment, methods=["PUT"]),
             Route(f"{PREFIX}/cloud-sources/{{name}}", self.put_cloud_source, methods=["PUT"]),
             Route(f"{PREFIX}/cloud-dps/{{name}}", self.create_cloud_dp, methods=["POST"]),
+            Route(f"{PREFIX}/boundary-groups/{{name}}", self.put_boundary_group, methods=["PUT"]),
             Route(f"{PREFIX}/registration-tokens", self.registration_token, methods=["POST"]),
         ]
 
@@ -129,7 +133,8 @@ class AdminRequests:
             option=DeploymentOption.parse(str(body.get("option", DeploymentOption.DOWNLOAD_ON_DEMAND.value))),
             purpose=Purpose(str(body.get("purpose", "Available"))), allow_internet=_bool(body, "allow_internet"),
             available_to=Availability.parse(str(body.get("available_to", Availability.CLIENTS.value))),
-            pre_download=_bool(body, "pre_download", default=False)))
+            pre_download=_bool(body, "pre_download", default=False),
+            allow_remote_dp=_bool(body, "allow_remote_dp", default=True)))
         self.model.deploy(deployment)
         return JSONResponse({"deployment": deployment.deployment_id, "option": deployment.option.value})
 
@@ -137,6 +142,19 @@ class AdminRequests:
         body = await _object(request)
         self.model.set_serve_content(request.path_params["name"], _bool(body, "serve_content"))
         return JSONResponse(self.model.snapshot()["cloud_sources"][request.path_params["name"]])
+
+    async def put_boundary_group(self, request: Request) -> Response:
+        body = await _object(request)
+        lists = {key: body.get(key, []) for key in ("boundaries", "distribution_points", "neighbors")}
+        for key, value in lists.items():
+            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+                raise HttpError(400, f"'{key}' must be a list of names")
+        group = BoundaryGroup(name=request.path_params["name"], boundaries=tuple(lists["boundaries"]),
+                              distribution_points=tuple(lists["distribution_points"]),
+                              neighbors=tuple(lists["neighbors"]),
+                              prefer_cloud=_bool(body, "prefer_cloud", default=False))
+        self.model.define_boundary_group(group)
+        return JSONResponse(self.model.boundaries.snapshot()[group.name])
 
     async def create_cloud_dp(self, request: Request) -> Response:
         self.model.install_cloud_dp(request.path_params["name"])

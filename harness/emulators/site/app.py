@@ -210,18 +210,18 @@ class SiteService:
     # -- distribution point ----------------------------------------------------------------------
 
     async def dp_file(self, request: Request) -> Response:
-        record = self._dp_package(request.path_params["package_id"])
+        record = self._dp_package(request.path_params["package_id"], request)
         if request.path_params["path"] != record.file_name:
             raise HttpError(404, f"package {record.package.package_id} has no file {request.path_params['path']!r}")
         pkg = record.package
         chunks = iter_content(pkg.package_id, pkg.version, record.physical_size)
-        damaged = self.model.config.dp_name in record.damaged
+        damaged = self._dp_name(request) in record.damaged
         return StreamingResponse(corrupted(chunks) if damaged else chunks,
                                  media_type="application/octet-stream",
                                  headers={"Content-Length": str(record.physical_size)})
 
     async def dp_listing(self, request: Request) -> Response:
-        record = self._dp_package(request.path_params["package_id"])
+        record = self._dp_package(request.path_params["package_id"], request)
         href = f"/{DP_PACKAGE_VDIR}/{record.package.package_id}/{record.file_name}"
         body = ('<?xml version="1.0" encoding="utf-8"?><D:multistatus xmlns:D="DAV:"><D:response>'
                 f"<D:href>{href}</D:href><D:propstat><D:prop><D:getcontentlength>{record.physical_size}"
@@ -229,10 +229,16 @@ class SiteService:
                 "</D:response></D:multistatus>")
         return Response(body, status_code=207, media_type=XML)
 
-    def _dp_package(self, package_id: str) -> Any:
+    def _dp_name(self, request: Request) -> str:
+        """Which of the DPs this process serves was asked, by the name in the Host header."""
+        return self.model.config.dp_for_host(request.url.hostname or "") or self.model.config.dp_name
+
+    def _dp_package(self, package_id: str, request: Request) -> Any:
         record = self.model.packages.get(package_id)
-        if record is None or self.model.config.dp_name not in record.sources:
-            raise HttpError(404, f"package {package_id} is not on distribution point {self.model.config.mp_fqdn}")
+        name = self._dp_name(request)
+        if record is None or name not in record.sources:
+            fqdn = self.model.config.distribution_points[name]
+            raise HttpError(404, f"package {package_id} is not on distribution point {fqdn}")
         return record
 
     # -- wiring ------------------------------------------------------------------------------------
@@ -286,6 +292,7 @@ def parse_config(config: dict[str, Any]) -> tuple[SiteConfig, dict[str, StorageA
     accounts = {s["name"]: StorageAccount(**s["storage"]) for s in config.get("cloud_sources", [])}
     site = SiteConfig(site_code=config["site_code"], version=SiteVersion.parse(config["version"]),
                       mp_fqdn=config["mp_fqdn"], mp_port=int(config["mp_port"]), dp_name=config.get("dp_name", "dp"),
-                      cloud_sources=sources, key=bytes.fromhex(config["key"]))
+                      cloud_sources=sources, key=bytes.fromhex(config["key"]),
+                      other_dps=tuple((d["name"], d["fqdn"]) for d in config.get("other_dps", [])))
     return site, accounts
 

@@ -9,9 +9,16 @@ from datetime import datetime
 from typing import Any
 
 from harness.emulators.control import HttpError
+from harness.emulators.site.boundaries import BoundaryGroup, BoundaryGroups, Plan
 from harness.emulators.site.definitions import to_policy
 from harness.model.content import content_sha256
-from harness.model.deployment import Deployment
+from harness.model.deployment import (
+    DOWNLOAD_FROM_REMOTE_DISPPOINT,
+    DOWNLOAD_ON_DEMAND_FROM_REMOTE_DP,
+    RUN_FROM_REMOTE_DISPPOINT,
+    Deployment,
+)
+from harness.model.matrix import Capability
 from harness.model.rules import deployment_problems
 from harness.model.task_sequence import Group, Package, Step, TaskSequence, walk
 from harness.model.units import ModelClock
@@ -30,6 +37,8 @@ from harness.protocol.tokens import (
 )
 
 DP_PACKAGE_VDIR = "SMS_DP_SMSPKG$"
+# RemoteClientFlags bits that allow a remote (neighbour) DP for the deployment's option.
+REMOTE_DP_FLAGS = DOWNLOAD_FROM_REMOTE_DISPPOINT | DOWNLOAD_ON_DEMAND_FROM_REMOTE_DP | RUN_FROM_REMOTE_DISPPOINT
 
 
 @dataclass
@@ -67,9 +76,18 @@ class SiteConfig:
     version: SiteVersion
     mp_fqdn: str
     mp_port: int
-    dp_name: str
+    dp_name: str  # the site server's own distribution point (same host as the MP)
     cloud_sources: tuple[CloudSource, ...]
     key: bytes  # signs site, CCM and content tokens; the CMG holds the same key
+    other_dps: tuple[tuple[str, str], ...] = ()  # further on-premises DPs (name, FQDN) this process serves
+
+    @property
+    def distribution_points(self) -> dict[str, str]:
+        """Every on-premises DP: name -> FQDN."""
+        return {self.dp_name: self.mp_fqdn, **dict(self.other_dps)}
+
+    def dp_for_host(self, host: str) -> str | None:
+        return next((name for name, fqdn in self.distribution_points.items() if fqdn.lower() == host.lower()), None)
 
 
 class SiteModel:
@@ -90,6 +108,7 @@ class SiteModel:
             self.boot_images: dict[str, str] = {}  # task sequence -> its boot image package ID
             self.deployments: dict[str, Deployment] = {}
             self.sources = {s.name: replace(s) for s in self.config.cloud_sources}
+            self.boundaries = BoundaryGroups()
 
     def set_version(self, version: SiteVersion) -> None:
         with self._lock:
@@ -109,7 +128,7 @@ class SiteModel:
         return record
 
     def content_sources(self) -> set[str]:
-        return {self.config.dp_name, *self.sources}
+        return {*self.config.distribution_points, *self.sources}
 
     def check_sources(self, names: list[str]) -> None:
         unknown = sorted(set(names) - self.content_sources())
@@ -169,23 +188,46 @@ class SiteModel:
         """Content location reply (spec §2.4, §2.5, §8.4–8.6)."""
         with self._lock:
             record = self.package(request.package_id)
-            records = self._dp_records(record, request) + self._cloud_records(record, request)
+            plan = self.boundaries.plan(request.ad_site, self.config.dp_name)
+            on_premises, cloud = self._dp_records(record, request, plan), self._cloud_records(record, request)
+            # Cloud sources come last (they cost money, spec §2.5 [S11]) unless one of the client's
+            # boundary groups prefers them, an option that exists from 1810 (§1.6 [S08][S58]).
+            prefer_cloud = plan.prefer_cloud and self.version.supports(Capability.PREFER_CLOUD_SOURCES)
+            records = cloud + on_premises if prefer_cloud else on_premises + cloud
             token = self._content_token(client, record) if any(r.dp_type == "CLOUD" for r in records) else None
             return ContentLocationReply(
                 site_code=self.config.site_code, site_locality="LOCAL" if records else "FALLBACK",
                 records=tuple(records), hash_sha256=record.sha256 if records else None, access_token=token)
 
-    def _dp_records(self, record: DistributedPackage, request: ContentLocationRequest) -> list[LocationRecord]:
-        # The site server's DP is intranet-only: internet clients only use internet-facing or cloud
-        # sources (spec §1.4 [S11]).
-        if request.use_internet_dp or self.config.dp_name not in record.sources:
+    def _dp_records(self, record: DistributedPackage, request: ContentLocationRequest,
+                    plan: Plan) -> list[LocationRecord]:
+        # The on-premises DPs are intranet-only: internet clients only use internet-facing or cloud
+        # sources and ignore boundary groups (spec §1.4 [S11]).
+        if request.use_internet_dp:
             return []
-        base = f"https://{self.config.mp_fqdn}:{self.config.mp_port}"
+        local = [self._dp_record(name, record, "LOCAL") for name in plan.local if name in record.sources]
+        if local or not request.deployment_flags & REMOTE_DP_FLAGS:
+            return local
+        # "When no local distribution point is available, use a remote distribution point": the DPs
+        # of neighbour boundary groups (spec §1.4 [S02][S09]). Whether the client takes them is its
+        # own business: a task sequence does only from 1810.
+        return [self._dp_record(name, record, "NEIGHBOR") for name in plan.neighbors if name in record.sources]
+
+    def _dp_record(self, name: str, record: DistributedPackage, locality: str) -> LocationRecord:
+        fqdn = self.config.distribution_points[name]
+        base = f"https://{fqdn}:{self.config.mp_port}"
         url = f"{base}/{DP_PACKAGE_VDIR}/{record.package.package_id}"
-        return [LocationRecord(url=url, server_remote_name=self.config.mp_fqdn.upper(), locality="LOCAL",
-                               dp_type="SERVER", version=self.version.build,
-                               signature_url=f"{base}/SMS_DP_SMSSIG$/{record.package.package_id}.1.tar",
-                               capabilities=(("SSLState", "1"),))]
+        return LocationRecord(url=url, server_remote_name=fqdn.upper(), locality=locality, dp_type="SERVER",
+                              version=self.version.build,
+                              signature_url=f"{base}/SMS_DP_SMSSIG$/{record.package.package_id}.1.tar",
+                              capabilities=(("SSLState", "1"),))
+
+    def define_boundary_group(self, group: BoundaryGroup) -> None:
+        with self._lock:
+            try:
+                self.boundaries.define(group, set(self.config.distribution_points))
+            except ValueError as error:
+                raise HttpError(422, str(error)) from None
 
     def _cloud_records(self, record: DistributedPackage, request: ContentLocationRequest) -> list[LocationRecord]:
         # Cloud sources only for clients allowed to use them (UseAzure), only where the content is,
@@ -258,7 +300,7 @@ class SiteModel:
         return pol.TaskSequencePolicy(
             advertisement_id=deployment.deployment_id, package_id=ts.package_id, name=ts.name,
             offer_type=deployment.purpose.offer_type, advert_flags=deployment.advert_flags,
-            remote_client_flags=deployment.option.remote_client_flags, steps=steps, references=refs,
+            remote_client_flags=deployment.remote_client_flags, steps=steps, references=refs,
             variables=tuple(sorted(self.ts_variables.get(ts.package_id, {}).items())),
             pre_download=deployment.pre_download, boot_image_id=self.boot_images.get(ts.package_id, ""))
 
@@ -285,6 +327,7 @@ class SiteModel:
                 "deployments": {d.deployment_id: {"task_sequence": d.task_sequence_id, "option": d.option.value,
                                                   "purpose": d.purpose.value, "allow_internet": d.allow_internet}
                                 for d in self.deployments.values()},
+                "boundary_groups": self.boundaries.snapshot(),
                 "cloud_sources": {s.name: {"kind": s.kind, "fqdn": s.fqdn, "serve_content": s.serve_content,
                                            "installed": s.installed}
                                   for s in self.sources.values()},
