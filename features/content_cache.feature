@@ -35,6 +35,18 @@ Feature: Task sequence content in the cache, its hash, and download retries
     And the content of PS100071 stays until the task sequence ends
     And the content of PS100072 stays until the task sequence ends
 
+  Scenario Outline: Content downloaded before the start <stays or goes> the client cache after the run
+    Given the task sequence is deployed as Available with "Download all content locally before starting task sequence"
+    And the task sequence variable SMSTSPreserveContent is <preserve>
+    When the user installs the deployment from Software Center
+    Then the task sequence succeeds
+    And the client cache holds <count> packages after the run
+
+    Examples:
+      | stays or goes | preserve | count |
+      | stays in      | TRUE     | 2     |
+      | leaves        | FALSE    | 0     |
+
   Scenario Outline: A damaged copy fails the hash check after <retries> retries
     Given the task sequence variable SMSTSDownloadRetryCount is <retries>
     And the task sequence variable SMSTSDownloadRetryDelay is 30

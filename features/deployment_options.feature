@@ -56,3 +56,7 @@ Feature: The Distribution Points options and what the console refuses
   Scenario: An option the console does not have is refused with the ones it has
     When the administrator deploys the task sequence as Available with "Stream content from the internet"
     Then the site refuses the deployment because "unknown deployment option 'Stream content from the internet'"
+
+  Scenario: A step that runs a package the site does not have is refused with the package named
+    When the administrator adds the step "Run the missing tool" running package PS1FFFFF
+    Then the site refuses the task sequence because "references undefined package(s) PS1FFFFF"

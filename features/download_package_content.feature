@@ -25,6 +25,17 @@ Feature: Download Package Content over the CMG
     And PS100061 is saved in C:\Drivers
     And PS100062 is saved in C:\Drivers
 
+  Scenario: Packages saved to the client cache get ccmcache folders
+    Given the task sequence has these steps:
+      | step             | action                   | package           | duration | destination                        | variable |
+      | Download drivers | Download Package Content | PS100061,PS100062 | 1 minute | Configuration Manager client cache | DRIVERS  |
+    And the packages are distributed to the CMG
+    And the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
+    When the user installs the deployment from Software Center
+    Then the task sequence succeeds
+    And the task sequence variable DRIVERS01 is "C:\Windows\ccmcache\1"
+    And the task sequence variable DRIVERS02 is "C:\Windows\ccmcache\2"
+
   Scenario: A package that cannot be found is skipped when the step continues on download errors
     Given the task sequence has these steps:
       | step             | action                   | package           | duration | variable |

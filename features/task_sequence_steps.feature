@@ -52,6 +52,7 @@ Feature: Groups, Continue on error and the failure group
     When the user installs the deployment from Software Center
     Then the task sequence fails at step "Upgrade Operating System" with 0xC1900208
     And the task sequence variable _SMSTSLastActionSucceeded is "false"
+    And the task sequence variable _SMSTSLastActionRetCode is "-1047526904"
 
   Scenario: Install Application content is downloaded by the client, even where the engine cannot use the CMG
     Given the site runs Configuration Manager version 1906

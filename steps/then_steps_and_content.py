@@ -115,7 +115,7 @@ def accessed_directly(run: RunResult, endpoints: Endpoints, package_id: str, sou
     assert not run.events("download.start", package=package_id), f"it was downloaded\n{run.describe()}"
 
 
-@then(parsers.re(r'the site refuses (?:the deployment|to create it) because "(?P<text>[^"]+)"$'))
+@then(parsers.re(r'the site refuses (?:the deployment|the task sequence|to create it) because "(?P<text>[^"]+)"$'))
 def site_refused(refusal: str | None, text: str) -> None:
     """The admin API refused what the administrator tried, with a reason containing the text."""
     assert refusal is not None, "the site accepted it"
@@ -170,3 +170,11 @@ def downloaded_by_client(run: RunResult, package_id: str) -> None:
     done = [d for d in run.downloads(package_id) if d["result"] == "succeeded"]
     assert len(done) == 1, f"{package_id} downloaded {len(done)} times\n{run.describe()}"
     assert f"Hash verification succeeded for content {package_id}" in run.logs["CAS.log"]
+
+
+@then(parsers.parse("the client cache holds {count:d} packages after the run"))
+def client_cache_holds(run: RunResult, agent: AgentDriver, count: int) -> None:
+    """ccmcache after the task sequence: released unless SMSTSPreserveContent (spec §5.3)."""
+    info = agent.file(run.state["client"], "C:\\Windows\\ccmcache")
+    held = len(info["entries"]) if info["exists"] else 0
+    assert held == count, f"ccmcache holds {held} entries: {info}"

@@ -13,6 +13,7 @@ from harness.reporting.attach import attach_run, attach_service_logs
 from harness.reporting.pytest_plugin import record_run
 from steps.fixtures import TaskSequenceSpec
 from steps.given_site import sources
+from steps.task_sequence_table import build_tree
 
 # A run of the suite's task sequences takes about a second of real time; this only stops a hung
 # run from hanging the suite, it is not a timing assertion.
@@ -65,6 +66,21 @@ def precaches(agent: AgentDriver, client: str, task_sequence: TaskSequenceSpec,
 def administrator_distributes(site: SiteDriver, package_id: str, target: str) -> None:
     """Distribution while the scenario is under way (e.g. between pre-cache and install)."""
     site.distribute(package_id, *sources(target))
+
+
+@when(parsers.parse('the administrator adds the step "{step}" running package {package_id}'),
+      target_fixture="refusal")
+def administrator_adds_step(site: SiteDriver, task_sequence: TaskSequenceSpec, step: str,
+                            package_id: str) -> str | None:
+    """Tries to add a Run Command Line step with a package to the task sequence; the refusal (or None) is checked."""
+    rows = [*task_sequence.step_rows, {"step": step, "action": "Run Command Line", "package": package_id}]
+    try:
+        site.define_task_sequence(task_sequence.package_id, task_sequence.name,
+                                  build_tree(rows, task_sequence.groups), task_sequence.variables)
+    except ServiceRequestError as refusal:
+        return refusal.reason
+    task_sequence.step_rows = rows
+    return None
 
 
 @when("the administrator creates a cloud distribution point", target_fixture="refusal")

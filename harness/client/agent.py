@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import tempfile
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,9 @@ class AgentConfig:
     clock: ModelClock
     workdir: Path
     issuer: ClientCertIssuer  # enrolls PKI clients
+    # Default client settings; "Allow access to cloud distribution point" is configurable because the
+    # docs disagree on its default (spec §1.2).
+    default_settings: CloudServicesSettings = field(default_factory=CloudServicesSettings)
 
 
 class Agent:
@@ -153,7 +156,7 @@ class AgentService:
         if not name or len(name) > 63 or not (name.isascii() and name.replace("-", "").isalnum()):
             raise HttpError(400, "'name' must be a computer name (up to 63 letters, digits and '-')")
         network = _enum(NetworkLocation, body.get("network", "internet"), "network")
-        settings = _settings(body.get("settings", {}))
+        settings = _settings(body.get("settings", {}), self.agent.config.default_settings)
         auth = _enum(ClientAuth, body.get("auth", ClientAuth.PKI.value), "auth")
         token = body.get("site_token")
         if auth is ClientAuth.TOKEN and (not isinstance(token, str) or not token):
@@ -224,7 +227,7 @@ class AgentService:
         ]
 
 
-def _settings(data: Any) -> CloudServicesSettings:
+def _settings(data: Any, defaults: CloudServicesSettings) -> CloudServicesSettings:
     if not isinstance(data, dict):
         raise HttpError(400, "'settings' must be an object")
     known = {"enable_cmg", "allow_cloud_dp", "always_on_internet"}
@@ -233,7 +236,7 @@ def _settings(data: Any) -> CloudServicesSettings:
         raise HttpError(400, f"unknown client setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     if not all(isinstance(v, bool) for v in data.values()):
         raise HttpError(400, "client settings take true or false")
-    return CloudServicesSettings(**data)
+    return replace(defaults, **data)
 
 
 def _cache_size(value: Any) -> int:
@@ -270,7 +273,8 @@ def create_app(config: dict[str, Any]) -> Starlette:
     enrollment = ServerCert(Path(config["enrollment"]["cert"]), Path(config["enrollment"]["key"]))
     agent = Agent(AgentConfig(endpoints, config["zones"], Path(config["tls"]["ca"]),
                               ModelClock.from_json(config["clock"]), workdir,
-                              ClientCertIssuer(enrollment, workdir / "certificates")))
+                              ClientCertIssuer(enrollment, workdir / "certificates"),
+                              CloudServicesSettings(**config.get("default_settings", {}))))
     control = ControlPlane("client", agent)
     app = Starlette(routes=[*control.routes(), *AgentService(agent).routes()],
                     exception_handlers={HttpError: http_error_handler, HTTPException: route_error_handler},

@@ -59,6 +59,7 @@ class Topology:
     clouddp_installed: bool
     blob_suffix: str
     agent_fqdn: str
+    allow_cloud_dp_default: bool
     scale: float
 
     @classmethod
@@ -72,6 +73,7 @@ class Topology:
                    clouddp_name=clouddp["name"], clouddp_fqdn=clouddp["service_name"],
                    clouddp_account=clouddp["storage_account"], clouddp_installed=bool(clouddp["installed"]),
                    blob_suffix=data["storage"]["blob_suffix"], agent_fqdn=data["client_agent"]["hostname"],
+                   allow_cloud_dp_default=bool(data["client_agent"].get("allow_cloud_dp", True)),
                    scale=float(data["run"]["scale"]))
 
     def account_host(self, account: str) -> str:
@@ -195,6 +197,7 @@ class LocalEnvironment:
                         "storage": clouddp_account},
             "client": {"tls": tls["client"], "clock": clock, "workdir": str(workdir / "clients"),
                        "enrollment": {"cert": str(enrollment.cert_path), "key": str(enrollment.key_path)},
+                       "default_settings": {"allow_cloud_dp": topo.allow_cloud_dp_default},
                        "zones": {"internet": endpoints.hosts("internet"), "intranet": endpoints.hosts("intranet")},
                        "endpoints": {"site_code": topo.site_code, "mp_url": endpoints["mp"].base,
                                      "cmg_url": cmg.url}},
