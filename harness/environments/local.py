@@ -203,6 +203,13 @@ class LocalEnvironment:
                                      "cmg_url": cmg.url}},
         }
 
+    def __enter__(self) -> LocalEnvironment:
+        self.up()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.down()
+
     # -- between scenarios -----------------------------------------------------------------------
 
     @property

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -70,14 +69,9 @@ class Logs:
     cmg: dict[str, list[LogLine]]
 
 
-@pytest.fixture(scope="module")
-def environment() -> Iterator[LocalEnvironment]:
-    env = LocalEnvironment()
-    try:
-        env.up()
-        yield env
-    finally:
-        env.down()
+@pytest.fixture
+def environment(module_environment: LocalEnvironment) -> LocalEnvironment:
+    return module_environment
 
 
 @pytest.fixture

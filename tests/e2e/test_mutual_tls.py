@@ -3,7 +3,6 @@ forwarded, no certificate is refused, and a certificate from another CA fails th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -15,14 +14,9 @@ from harness.net.http import make_client
 from harness.net.tls import ClientCertIssuer, ServerCert, TestPKI
 
 
-@pytest.fixture(scope="module")
-def env() -> Iterator[LocalEnvironment]:
-    environment = LocalEnvironment()
-    try:
-        environment.up()
-        yield environment
-    finally:
-        environment.down()
+@pytest.fixture
+def env(module_environment: LocalEnvironment) -> LocalEnvironment:
+    return module_environment
 
 
 def mplist_via_cmg(env: LocalEnvironment, cert: tuple[Path, Path] | None) -> httpx.Response:

@@ -21,11 +21,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule, run_state_machine_as_test
@@ -449,18 +447,8 @@ class EngineAgreesWithReference(RuleBasedStateMachine):
         assert not errors, f"services answered with server errors: {errors}"
 
 
-@pytest.fixture(scope="module")
-def reference_env() -> Iterator[LocalEnvironment]:
-    """One environment for the module; stopped even when a test fails or the run is interrupted."""
-    env = LocalEnvironment()
-    try:
-        env.up()
-        yield env
-    finally:
-        env.down()
-
-
-def test_engine_agrees_with_the_reference_model(reference_env: LocalEnvironment) -> None:
+def test_engine_agrees_with_the_reference_model(module_environment: LocalEnvironment) -> None:
+    reference_env = module_environment
     run_state_machine_as_test(
         lambda: EngineAgreesWithReference(reference_env),
         settings=settings(max_examples=MAX_EXAMPLES, stateful_step_count=STEPS, deadline=None, phases=PHASES,
