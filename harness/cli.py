@@ -105,9 +105,14 @@ def build_html(results: Path, output: Path) -> None:
             log.error("Allure Report 3 not found: run `npm ci` in %s to build the HTML report", PROJECT_ROOT)
             return
         allure = Path(found)
+    # A fresh folder each time: given a non-empty one, Allure 3 writes the new report into a subfolder
+    # and leaves the old index.html in place (seen with allure 3.18). Trends come from history.jsonl.
+    shutil.rmtree(output, ignore_errors=True)
     command = [str(allure), "generate", str(results), "--config", str(PROJECT_ROOT / "allurerc.mjs"),
                "--output", str(output)]
-    if subprocess.call(command, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL) != 0:
+    # Run from the reports folder: allurerc.mjs's relative historyPath then keeps history beside the report.
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if subprocess.call(command, cwd=output.parent, stdout=subprocess.DEVNULL) != 0:
         log.error("allure generate failed: %s", " ".join(command))
 
 
