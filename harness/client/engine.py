@@ -36,8 +36,8 @@ from harness.model.versions import SiteVersion
 from harness.protocol import policy as pol
 from harness.protocol.cmtrace import Severity
 
-LIVE_LOG = "Windows/CCM/Logs/smstslog/smsts.log"  # where smsts.log is while an IPU runs [S24]
-FINAL_LOG = "Windows/CCM/Logs/smsts.log"  # where it is moved when the task sequence ends [S24]
+# While an IPU runs, smsts.log is in C:\Windows\CCM\Logs\smstslog; it is moved here at the end [S24].
+FINAL_LOG = "Windows/CCM/Logs/smsts.log"
 
 
 class TaskSequenceRun:

@@ -63,17 +63,13 @@ class StepAction(Enum):
 
 @dataclass(frozen=True)
 class Condition:
-    """Run only when a task sequence variable equals a value (case-insensitive, as the engine compares)."""
+    """Run only when a task sequence variable equals a value (the engine compares case-insensitively).
+
+    The IPU template's "Run Actions on Failure" group has _SMSTSLastActionSucceeded = false (spec §5.1).
+    """
 
     variable: str
     value: str
-
-    def holds(self, variables: dict[str, str]) -> bool:
-        return variables.get(self.variable, "").lower() == self.value.lower()
-
-
-# The IPU template's "Run Actions on Failure" group runs only after a failure (spec §5.1 [S27]).
-ON_FAILURE = Condition("_SMSTSLastActionSucceeded", "false")
 
 
 class Destination(Enum):

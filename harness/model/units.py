@@ -45,14 +45,6 @@ def _split(text: str, what: str) -> tuple[float, str]:
     return float(match.group(1)), match.group(2)
 
 
-def format_duration(model_seconds: float) -> str:
-    """Model seconds as the console would show them: '4 min 12 s', '850 ms'."""
-    if model_seconds < 1:
-        return f"{model_seconds * 1000:.0f} ms"
-    minutes, seconds = divmod(model_seconds, 60)
-    return f"{int(minutes)} min {seconds:.0f} s" if minutes else f"{seconds:.1f} s"
-
-
 @dataclass(frozen=True)
 class Scale:
     """physical = model / factor, for bytes and for seconds."""

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 import pytest
 
-from harness.model.units import ModelClock, Scale, format_duration, parse_duration, parse_size
+from harness.model.units import ModelClock, Scale, parse_duration, parse_size
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -51,8 +51,3 @@ def test_model_clock_runs_scale_times_faster() -> None:
     assert restored == clock
     later = ModelClock(Scale(3600), real_epoch=clock.real_epoch - 1.0)  # started one real second earlier
     assert later.now() - clock.now() == pytest.approx(timedelta(hours=1), abs=timedelta(seconds=60))
-
-
-def test_format_duration() -> None:
-    assert format_duration(252) == "4 min 12 s"
-    assert format_duration(0.85) == "850 ms"
