@@ -36,3 +36,12 @@ Feature: Where the task sequence finds its content
     Then the task sequence succeeds
     And every package is downloaded from the on-premises distribution point
     And the client never contacted the CMG
+
+  Scenario: A CMG that does not serve content from Azure storage is never a content location
+    Given the packages are distributed to the CMG
+    And the CMG does not serve content from Azure storage
+    And an internet client CLIENT25
+    When the user installs the deployment from Software Center
+    Then the content location reply for PS100041 has no locations
+    And the task sequence fails at step "Upgrade Operating System" with 0x80040102
+    And no content is downloaded

@@ -67,10 +67,11 @@ def boundary_groups(site: SiteDriver, datatable: list[list[str]]) -> None:
                                    prefer_cloud=row.get("prefer cloud", "").lower() in YES)
 
 
-@given("the CMG serves content from Azure storage")
-def cmg_serves_content(site: SiteDriver) -> None:
-    """Turns on "Allow CMG to function as a cloud distribution point and serve content from Azure storage"."""
-    site.set_serve_content("cmg", True)
+@given(parsers.re(r"the CMG (?P<does>serves|does not serve) content from Azure storage$"))
+def cmg_serves_content(site: SiteDriver, does: str) -> None:
+    """Turns "Allow CMG to function as a cloud distribution point and serve content from Azure storage" on or
+    off; content already in its storage account stays there."""
+    site.set_serve_content("cmg", does == "serves")
 
 
 @given(parsers.parse("the in-place upgrade task sequence {package_id} references these packages:"),
