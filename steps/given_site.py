@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pytest_bdd import given, parsers
 
+from harness.drivers.cmg import CmgDriver
 from harness.drivers.site import SiteDriver
 from steps.fixtures import TaskSequenceSpec
 from steps.tables import table_rows
@@ -128,6 +129,14 @@ def uses_boot_image(site: SiteDriver, task_sequence: TaskSequenceSpec, boot_imag
 def package_distributed(site: SiteDriver, package_id: str, target: str) -> None:
     """Distributes one package (the others stay where they are)."""
     site.distribute(package_id, *sources(target))
+
+
+@given(parsers.re(r"the CMG's content service refuses the next (?P<count>\d+ )?content requests? with "
+                  r"(?P<status>40[13])$"))
+def content_service_refuses(cmg: CmgDriver, count: str | None, status: str) -> None:
+    """An HTTP-level fault: the content service answers 401/403 as for an expired or foreign access token."""
+    cmg.arm_fault("/downloadrestservice.svc/getcontentxmlsecure", int(status), int(count or 1),
+                  reason="content access token expired (fault injected by the scenario)")
 
 
 @given(parsers.parse("the copy of {package_id} on {target} is damaged"))

@@ -178,3 +178,10 @@ def client_cache_holds(run: RunResult, agent: AgentDriver, count: int) -> None:
     info = agent.file(run.state["client"], "C:\\Windows\\ccmcache")
     held = len(info["entries"]) if info["exists"] else 0
     assert held == count, f"ccmcache holds {held} entries: {info}"
+
+
+@then(parsers.parse("the content locations for {package_id} are requested {times:d} times"))
+def locations_requested(run: RunResult, package_id: str, times: int) -> None:
+    """How many location requests the client sent for the package (a rejected token costs one more)."""
+    sent = run.events("location.request", package=package_id)
+    assert len(sent) == times, f"{len(sent)} location requests\n{run.describe()}"

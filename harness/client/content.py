@@ -12,7 +12,7 @@ from pathlib import Path
 
 from harness.client.channel import ManagementChannel
 from harness.client.client import EmulatedClient
-from harness.client.download import ContentDownloader, DownloadError, RetryPolicy
+from harness.client.download import ContentDownloader, DownloadError, RetryPolicy, TokenRejected
 from harness.client.logs import ClientLogs
 from harness.client.outcome import StepFailed
 from harness.client.timeline import Timeline
@@ -122,7 +122,14 @@ class ContentResolver:
     def _download(self, package: pol.PolicyPackage, reply: ContentLocationReply, destination: Path, step: str) -> Path:
         downloader = ContentDownloader(self.ctx.client.http, self.ctx.timeline, self.ctx.logs, self.ctx.scale)
         try:
-            done = downloader.fetch(package.package_id, package.version, reply, destination, self.retry_policy())
+            try:
+                done = downloader.fetch(package.package_id, package.version, reply, destination, self.retry_policy())
+            except TokenRejected as rejected:
+                # Once: a fresh reply carries a fresh token and URL window; a second refusal is final.
+                self.ctx.logs.smsts(f"The content access token was rejected ({rejected}); requesting content "
+                                    "locations again", severity=Severity.WARNING)
+                reply = self.locate(package, engine=True)
+                done = downloader.fetch(package.package_id, package.version, reply, destination, self.retry_policy())
         except DownloadError as error:
             raise StepFailed(error.hresult, str(error), step) from None
         self.local[package.package_id] = done.path

@@ -31,9 +31,15 @@ _CHUNK = 256 * 1024
 
 
 class DownloadError(Exception):
-    def __init__(self, hresult: HResult, message: str) -> None:
+    def __init__(self, hresult: HResult, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.hresult = hresult
+        self.status = status  # the HTTP status that caused it, if one did
+
+
+class TokenRejected(DownloadError):
+    """A content service refused the reply's access token or URL window: retrying the same reply is useless,
+    the client must ask for locations again (spec §2.3 [S11], §8.13)."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,8 @@ class ContentDownloader:
             for attempt in range(retry.count + 1):
                 try:
                     return self._fetch_from(package_id, record, reply, destination)
+                except TokenRejected:
+                    raise
                 except DownloadError as error:
                     self._say(f"Failed to download {package_id} from {record.url.split('?')[0]}: {error}", error=True)
                     last = error
@@ -120,7 +128,12 @@ class ContentDownloader:
     def _manifest_files(self, record: LocationRecord, token: str | None) -> list[RemoteFile]:
         self.logs.write("DataTransferService.log", f"Target URL scheme is HTTPS: {record.url}")
         headers = {"User-Agent": DOWNLOAD_AGENT, **({"Authorization": f"Bearer {token}"} if token else {})}
-        response = self._request("GET", record.url, headers)
+        try:
+            response = self._request("GET", record.url, headers)
+        except DownloadError as error:
+            if error.status in (401, 403):
+                raise TokenRejected(error.hresult, str(error), error.status) from None
+            raise
         try:
             manifest = parse_manifest(response.text)
         except ProtocolError as error:
@@ -177,12 +190,14 @@ class ContentDownloader:
         return response
 
     def _check(self, response: httpx.Response, url: str) -> None:
+        if response.status_code < 400:
+            return
+        response.read()
+        where, said = url.split("?")[0], response.text.strip()[:200]
         if response.status_code == 401:
-            raise DownloadError(HResult.HTTP_401, f"{url.split('?')[0]} answered 401 (0x80190191)")
-        if response.status_code >= 400:
-            response.read()
-            raise DownloadError(HResult.E_FAIL, f"WinHttpQueryHeaders() returns status code {response.status_code} "
-                                                f"for {url.split('?')[0]}: {response.text.strip()[:200]}")
+            raise DownloadError(HResult.HTTP_401, f"{where} answered 401 (0x80190191): {said}", 401)
+        raise DownloadError(HResult.E_FAIL, f"WinHttpQueryHeaders() returns status code {response.status_code} "
+                                            f"for {where}: {said}", response.status_code)
 
     def _say(self, message: str, error: bool = False) -> None:
         self.logs.write(self.log, message, component=self.component,
