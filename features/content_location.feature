@@ -45,3 +45,23 @@ Feature: Where the task sequence finds its content
     Then the content location reply for PS100041 has no locations
     And the task sequence fails at step "Upgrade Operating System" with 0x80040102
     And no content is downloaded
+
+  Scenario: Before 1902 a CMG with a third-party certificate fails the certificate name check
+    Given the site runs Configuration Manager version 1810
+    And the CMG uses a third-party server certificate
+    And the packages are distributed to the CMG
+    And the task sequence is deployed as Available with "Download all content locally before starting task sequence"
+    And an internet client CLIENT26
+    When the user installs the deployment from Software Center
+    Then the task sequence does not start and fails with 0x80072F8F
+    And the client's DataTransferService.log says "WINHTTP_CALLBACK_STATUS_FLAG_CERT_CN_INVALID is set"
+
+  Scenario: From 1902 the same CMG is reached by its service name
+    Given the site runs Configuration Manager version 1902
+    And the CMG uses a third-party server certificate
+    And the packages are distributed to the CMG
+    And the task sequence is deployed as Available with "Download all content locally before starting task sequence"
+    And an internet client CLIENT27
+    When the user installs the deployment from Software Center
+    Then the task sequence succeeds
+    And every package is downloaded from the CMG before the first step starts

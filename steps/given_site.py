@@ -131,6 +131,12 @@ def package_distributed(site: SiteDriver, package_id: str, target: str) -> None:
     site.distribute(package_id, *sources(target))
 
 
+@given("the CMG uses a third-party server certificate")
+def cmg_third_party_certificate(site: SiteDriver) -> None:
+    """The CMG's certificate names its service name only, as one bought from a public provider."""
+    site.set_third_party_certificate("cmg", True)
+
+
 @given(parsers.re(r"the CMG's content service refuses the next (?P<count>\d+ )?content requests? with "
                   r"(?P<status>40[13])$"))
 def content_service_refuses(cmg: CmgDriver, count: str | None, status: str) -> None:

@@ -185,3 +185,10 @@ def locations_requested(run: RunResult, package_id: str, times: int) -> None:
     """How many location requests the client sent for the package (a rejected token costs one more)."""
     sent = run.events("location.request", package=package_id)
     assert len(sent) == times, f"{len(sent)} location requests\n{run.describe()}"
+
+
+@then(parsers.parse('the client\'s {log} says "{text}"'))
+def client_log_says(run: RunResult, log: str, text: str) -> None:
+    """A line of that client log (CMTrace) contains the text."""
+    assert log in run.logs, f"the run wrote no {log}; it wrote {sorted(run.logs)}"
+    assert text in run.logs[log], f"{log} does not say {text!r}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,6 +186,14 @@ class ContentDownloader:
         try:
             response = self.http.request(method, url, headers=headers)
         except httpx.HTTPError as error:
+            if _certificate_name_invalid(error):
+                # The lines DataTransferService.log shows for this failure (spec §3.4 [S34]).
+                self.logs.write("DataTransferService.log", "[CCMHTTP] AsyncCallback(): "
+                                "WINHTTP_CALLBACK_STATUS_SECURE_FAILURE Encountered", severity=Severity.ERROR)
+                self.logs.write("DataTransferService.log", "[CCMHTTP]            : "
+                                "WINHTTP_CALLBACK_STATUS_FLAG_CERT_CN_INVALID is set", severity=Severity.ERROR)
+                raise DownloadError(HResult.SECURE_FAILURE, f"{method} {url.split('?')[0]} failed: the server "
+                                                            f"certificate does not match the name ({error})") from None
             raise DownloadError(_hresult_for(error), f"{method} {url} failed: {error}") from None
         self._check(response, url)
         return response
@@ -202,6 +211,15 @@ class ContentDownloader:
     def _say(self, message: str, error: bool = False) -> None:
         self.logs.write(self.log, message, component=self.component,
                         severity=Severity.ERROR if error else Severity.INFO)
+
+
+def _certificate_name_invalid(error: httpx.HTTPError) -> bool:
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return "match" in str(cause).lower()  # "Hostname mismatch, certificate is not valid for '…'"
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _hresult_for(error: httpx.HTTPError) -> HResult:

@@ -47,6 +47,9 @@ class SiteDriver(ServiceDriver):
                   {"boundaries": boundaries, "distribution_points": distribution_points,
                    "neighbors": neighbors or [], "prefer_cloud": prefer_cloud})
 
+    def set_third_party_certificate(self, source: str, enabled: bool) -> None:
+        self.call("PUT", f"/_harness/site/cloud-sources/{source}", {"third_party_certificate": enabled})
+
     def create_cloud_dp(self, name: str = "clouddp") -> None:
         self.call("POST", f"/_harness/site/cloud-dps/{name}")
 

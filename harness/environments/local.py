@@ -53,6 +53,7 @@ class Topology:
     cmg_mp_id: str
     cmg_account: str
     cmg_serve_content: bool
+    cmg_deployment_name: str
     clouddp_name: str
     clouddp_fqdn: str
     clouddp_account: str
@@ -70,6 +71,7 @@ class Topology:
                    branch_dp_fqdn=site["branch_dp"],
                    cmg_name=cmg["name"], cmg_fqdn=cmg["service_name"], cmg_mp_id=str(cmg["mp_id"]),
                    cmg_account=cmg["storage_account"], cmg_serve_content=bool(cmg["serve_content"]),
+                   cmg_deployment_name=cmg["deployment_name"],
                    clouddp_name=clouddp["name"], clouddp_fqdn=clouddp["service_name"],
                    clouddp_account=clouddp["storage_account"], clouddp_installed=bool(clouddp["installed"]),
                    blob_suffix=data["storage"]["blob_suffix"], agent_fqdn=data["client_agent"]["hostname"],
@@ -163,7 +165,9 @@ class LocalEnvironment:
             "client": ServiceEndpoint("client", topo.agent_fqdn, ports["client"], "/", zone="control"),
         }
         # The cloud DP's storage account is another name for the same Azurite.
-        extra = ((topo.account_host(topo.clouddp_account), "127.0.0.1", "internet"),)
+        # The CMG's deployment name resolves to it as a CNAME would, but its certificate does not cover it.
+        extra = ((topo.account_host(topo.clouddp_account), "127.0.0.1", "internet"),
+                 (topo.cmg_deployment_name, "127.0.0.1", "internet"))
         return Endpoints(self.name, self.factor, ca, services, extra_hosts=extra)
 
     def _configs(self, endpoints: Endpoints, pki: TestPKI, workdir: Path, keys: dict[str, str]) -> dict[str, Any]:
@@ -187,7 +191,7 @@ class LocalEnvironment:
                      "other_dps": [{"name": "dp2", "fqdn": topo.branch_dp_fqdn}],
                      "cloud_sources": [{"name": topo.cmg_name, "kind": "cmg", "fqdn": topo.cmg_fqdn,
                                         "port": cmg.port, "serve_content": topo.cmg_serve_content,
-                                        "storage": account},
+                                        "deployment_name": topo.cmg_deployment_name, "storage": account},
                                        {"name": topo.clouddp_name, "kind": "clouddp", "fqdn": topo.clouddp_fqdn,
                                         "port": clouddp.port, "installed": topo.clouddp_installed,
                                         "storage": clouddp_account}]},

@@ -19,6 +19,9 @@ class HResult(IntEnum):
     MANIFEST_ERROR = 0x87D0027E
     HTTP_401 = 0x80190191
     NAME_NOT_RESOLVED = 0x80072EE7
+    # ERROR_WINHTTP_SECURE_FAILURE (Windows SDK): the documented CERT_CN_INVALID case (spec §2.3 [S34]);
+    # [INFERENCE] that it is the code the download ends with.
+    SECURE_FAILURE = 0x80072F8F
     TIMEOUT = 0x800705B4
     @property
     def hex(self) -> str:

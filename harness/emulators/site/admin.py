@@ -6,7 +6,7 @@
     POST /_harness/site/packages/{id}/damage       {"on": ["cmg"]}  (a copy whose bytes no longer match the hash)
     PUT  /_harness/site/task-sequences/{id}        {"name", "steps": [{"name", "action", "package", "duration", ...}]}
     PUT  /_harness/site/deployments/{id}           {"task_sequence", "option", "purpose", "allow_internet"}
-    PUT  /_harness/site/cloud-sources/{name}       {"serve_content": false}
+    PUT  /_harness/site/cloud-sources/{name}       {"serve_content": false, "third_party_certificate": true}
     POST /_harness/site/cloud-dps/{name}           create the (classic) cloud DP; refused from 2107
     PUT  /_harness/site/boundary-groups/{name}     {"boundaries": [AD sites], "distribution_points", "neighbors",
                                                     "prefer_cloud"}
@@ -140,7 +140,12 @@ class AdminRequests:
 
     async def put_cloud_source(self, request: Request) -> Response:
         body = await _object(request)
-        self.model.set_serve_content(request.path_params["name"], _bool(body, "serve_content"))
+        if not {"serve_content", "third_party_certificate"} & set(body):
+            raise HttpError(400, "set 'serve_content' and/or 'third_party_certificate' (true or false)")
+        if "serve_content" in body:
+            self.model.set_serve_content(request.path_params["name"], _bool(body, "serve_content"))
+        if "third_party_certificate" in body:
+            self.model.set_third_party_certificate(request.path_params["name"], _bool(body, "third_party_certificate"))
         return JSONResponse(self.model.snapshot()["cloud_sources"][request.path_params["name"]])
 
     async def put_boundary_group(self, request: Request) -> Response:

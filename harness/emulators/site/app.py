@@ -287,7 +287,7 @@ def create_app(config: dict[str, Any]) -> Starlette:
 
 def parse_config(config: dict[str, Any]) -> tuple[SiteConfig, dict[str, StorageAccount]]:
     sources = tuple(CloudSource(s["name"], s["kind"], s["fqdn"], int(s["port"]), bool(s.get("serve_content", True)),
-                                bool(s.get("installed", True)))
+                                bool(s.get("installed", True)), str(s.get("deployment_name", "")))
                     for s in config.get("cloud_sources", []))
     accounts = {s["name"]: StorageAccount(**s["storage"]) for s in config.get("cloud_sources", [])}
     site = SiteConfig(site_code=config["site_code"], version=SiteVersion.parse(config["version"]),

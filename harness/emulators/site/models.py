@@ -51,6 +51,8 @@ class CloudSource:
     port: int
     serve_content: bool = True  # CMG: "Allow CMG to function as a cloud distribution point…"
     installed: bool = True  # classic cloud DP: created by the administrator (not possible from 2107)
+    deployment_name: str = ""  # CMG: the <name>.cloudapp name the service name is a CNAME of (spec §2.2)
+    third_party_certificate: bool = False  # CMG: server certificate from a public provider (spec §2.3)
 
     @property
     def base_url(self) -> str:
@@ -256,9 +258,23 @@ class SiteModel:
                                      f"point (site version {self.version}): use a content-enabled CMG")
             source.installed = True
 
+    def _content_base(self, source: CloudSource) -> str:
+        """Before 1902 a content-enabled CMG with a third-party certificate was handed out by its
+        deployment name (<name>.cloudapp.net), which its certificate does not cover (spec §2.3 [S34])."""
+        if (source.kind == "cmg" and source.third_party_certificate and source.deployment_name
+                and self.version.release < 1902):
+            return f"https://{source.deployment_name}:{source.port}"
+        return source.base_url
+
+    def set_third_party_certificate(self, source: str, enabled: bool) -> None:
+        with self._lock:
+            if source not in self.sources or self.sources[source].kind != "cmg":
+                raise HttpError(404, f"no cloud management gateway named {source!r}")
+            self.sources[source].third_party_certificate = enabled
+
     def _cloud_record(self, source: CloudSource, record: DistributedPackage, now: datetime) -> LocationRecord:
         pid = record.package.package_id
-        url = build_content_url(ContentUrl(base=source.base_url, package_id=pid, content_id=pid,
+        url = build_content_url(ContentUrl(base=self._content_base(source), package_id=pid, content_id=pid,
                                            tid=f"GUID:{uuid.uuid4()}", issuer=self.config.mp_fqdn.upper(),
                                            start=now, end=now + CONTENT_URL_WINDOW))
         # [INFERENCE] "CLOUD" and "INTERNET" are synthetic: the real strings for cloud records
@@ -329,6 +345,7 @@ class SiteModel:
                                 for d in self.deployments.values()},
                 "boundary_groups": self.boundaries.snapshot(),
                 "cloud_sources": {s.name: {"kind": s.kind, "fqdn": s.fqdn, "serve_content": s.serve_content,
-                                           "installed": s.installed}
+                                           "installed": s.installed,
+                                           "third_party_certificate": s.third_party_certificate}
                                   for s in self.sources.values()},
             }
