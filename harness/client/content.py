@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from harness.client.channel import ManagementChannel
-from harness.client.client import EmulatedClient
+from harness.client.client import CacheError, EmulatedClient
 from harness.client.download import ContentDownloader, DownloadError, RetryPolicy, TokenRejected
 from harness.client.logs import ClientLogs
 from harness.client.outcome import StepFailed
@@ -101,19 +101,30 @@ class ContentResolver:
         pid = package.package_id
         if pid in self.local and self.local[pid].exists():
             return self.local[pid]
+        try:
+            return self.fetch_by_client(package, reserve=False, retry=self.retry_policy())
+        except (DownloadError, CacheError) as error:
+            raise StepFailed(error.hresult, str(error), step) from None
+
+    def fetch_by_client(self, package: pol.PolicyPackage, *, priority: str = "Foreground", reserve: bool = True,
+                        retry: RetryPolicy | None = None) -> Path:
+        """The client's own path (CAS -> DTS) into ccmcache: download all, pre-cache, Install Application.
+
+        Raises DownloadError (0x87D00607 when no location is usable) or CacheError (no room in ccmcache).
+        """
+        pid = package.package_id
         content = f"{pid}.{package.version}"
         self.ctx.logs.write("CAS.log", f"Requesting locations synchronously for content {content} with priority "
-                                       "Foreground")
+                                       f"{priority}")
         reply = self.locate(package, engine=False)
         if not reply.records:
             self.ctx.logs.write("CAS.log", f"Content is not available for {content}", severity=Severity.ERROR)
-            raise StepFailed(HResult.CONTENT_NOT_FOUND, f"Content {content} is not available (0x87D00607)", step)
+            raise DownloadError(HResult.CONTENT_NOT_FOUND, f"Content {content} is not available (0x87D00607)")
+        if reserve:
+            self.ctx.client.reserve_cache(pid, package.size)
         downloader = ContentDownloader(self.ctx.client.http, self.ctx.timeline, self.ctx.logs, self.ctx.scale,
                                        log="DataTransferService.log", component="DataTransferService")
-        try:
-            done = downloader.fetch(pid, package.version, reply, self.client_cache_folder(), self.retry_policy())
-        except DownloadError as error:
-            raise StepFailed(error.hresult, str(error), step) from None
+        done = downloader.fetch(pid, package.version, reply, self.client_cache_folder(), retry)
         self.ctx.logs.write("CAS.log", f"Hash verification succeeded for content {content} downloaded under "
                                        "context System")
         self.local[pid] = self.ctx.client.cached[pid] = done.path

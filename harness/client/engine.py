@@ -15,7 +15,7 @@ from typing import Any
 from harness.client.channel import ChannelError, ManagementChannel, SiteEndpoints
 from harness.client.client import CacheError, EmulatedClient
 from harness.client.content import ContentContext, ContentResolver
-from harness.client.download import ContentDownloader, DownloadError, RetryPolicy
+from harness.client.download import DownloadError, RetryPolicy
 from harness.client.executor import Executor, is_true
 from harness.client.logs import ClientLogs
 from harness.client.outcome import Cancelled, RunFailed, RunOutcome, StepFailed
@@ -179,32 +179,21 @@ class TaskSequenceRun:
 
     def _download_all(self, policy: pol.TaskSequencePolicy, resolver: ContentResolver) -> None:
         self.timeline.record("predownload.start", packages=[p.package_id for p in policy.references])
-        downloader = ContentDownloader(self.client.http, self.timeline, self.logs, self.clock.scale,
-                                       log="DataTransferService.log", component="DataTransferService")
         for package in policy.references:
             self.checkpoint()
             content = f"{package.package_id}.{package.version}"
             if package.package_id in resolver.local:
                 self.logs.write("CAS.log", f"Content {content} is already in the cache")
                 continue
-            self.logs.write("CAS.log", f"Requesting locations synchronously for content {content} with priority "
-                                       "Foreground")
-            reply = resolver.locate(package, engine=False)
-            if not reply.records:
-                self.logs.write("CAS.log", f"Content is not available for {content}", severity=Severity.ERROR)
-                self.timeline.record("predownload.end", result="failed")
-                raise RunFailed(HResult.CONTENT_NOT_FOUND, f"Content {content} is not available from any location "
-                                                           "the client may use; the task sequence did not start")
             try:
-                self.client.reserve_cache(package.package_id, package.size)
-                done = downloader.fetch(package.package_id, package.version, reply, resolver.client_cache_folder())
+                resolver.fetch_by_client(package)
             except (DownloadError, CacheError) as error:
                 self.logs.write("CAS.log", str(error), severity=Severity.ERROR)
                 self.timeline.record("predownload.end", result="failed")
+                if error.hresult is HResult.CONTENT_NOT_FOUND:
+                    raise RunFailed(error.hresult, f"Content {content} is not available from any location the "
+                                                   "client may use; the task sequence did not start") from None
                 raise RunFailed(error.hresult, f"Download of {content} failed: {error}") from None
-            self.logs.write("CAS.log", f"Hash verification succeeded for content {content} downloaded under "
-                                       "context System")
-            resolver.local[package.package_id] = self.client.cached[package.package_id] = done.path
         self.timeline.record("predownload.end", result="succeeded")
         self.logs.write("TSAgent.log", f"All content for task sequence {policy.package_id} is available locally")
 
@@ -219,28 +208,12 @@ class TaskSequenceRun:
             if package.package_id in resolver.local:
                 continue
             try:
-                self._cache_one(package, resolver)
-            except RunFailed as failure:
-                self.logs.write("CAS.log", f"Pre-cache of {package.package_id} did not complete: {failure}",
+                resolver.fetch_by_client(package, priority="Low")
+            except (DownloadError, CacheError) as error:
+                self.logs.write("CAS.log", f"Pre-cache of {package.package_id} did not complete: {error}",
                                 severity=Severity.WARNING)
                 missing.append(package.package_id)
         self.timeline.record("precache.end", result="incomplete" if missing else "complete", missing=missing)
-
-    def _cache_one(self, package: pol.PolicyPackage, resolver: ContentResolver) -> None:
-        content = f"{package.package_id}.{package.version}"
-        self.logs.write("CAS.log", f"Requesting locations synchronously for content {content} with priority Low")
-        reply = resolver.locate(package, engine=False)
-        if not reply.records:
-            raise RunFailed(HResult.CONTENT_NOT_FOUND, f"Content {content} is not available")
-        downloader = ContentDownloader(self.client.http, self.timeline, self.logs, self.clock.scale,
-                                       log="DataTransferService.log", component="DataTransferService")
-        try:
-            self.client.reserve_cache(package.package_id, package.size)
-            done = downloader.fetch(package.package_id, package.version, reply, resolver.client_cache_folder())
-        except (DownloadError, CacheError) as error:
-            raise RunFailed(error.hresult, str(error)) from None
-        resolver.local[package.package_id] = self.client.cached[package.package_id] = done.path
-        self.logs.write("CAS.log", f"Hash verification succeeded for content {content} downloaded under context System")
 
     # -- TSManager -------------------------------------------------------------------------------
 
