@@ -4,7 +4,7 @@ to the site's ASGI app through Starlette's TestClient, so both sides' real logic
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,21 +25,13 @@ MP = "https://cm01.corp.contoso.example:4443"
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Iterator[TestClient]:
+def site(tmp_path: Path, seed_upgrade: Callable[..., None]) -> Iterator[TestClient]:
     pki = TestPKI.create(tmp_path / "pki")
     app = create_app({"tls": {"ca": str(pki.ca_cert_path)}, "clock": ModelClock.starting_now(Scale(5000)).to_json(),
                       "key": secrets.token_hex(32), "site_code": "PS1", "version": 1910,
                       "mp_fqdn": "cm01.corp.contoso.example", "mp_port": 4443, "cloud_sources": []})
     with TestClient(app, base_url=MP) as client:
-        client.put("/_harness/site/packages/PS100011", json={"name": "Windows 11", "size": "3.2 GB",
-                                                             "type": "OS upgrade package"}).raise_for_status()
-        client.post("/_harness/site/packages/PS100011/distribute", json={"to": ["dp"]}).raise_for_status()
-        client.put("/_harness/site/task-sequences/PS100010", json={"name": "Upgrade", "steps": [
-            {"name": "Upgrade Operating System", "action": "Upgrade Operating System", "package": "PS100011",
-             "duration": "40 minutes"}]}).raise_for_status()
-        client.put("/_harness/site/deployments/PS120001", json={
-            "task_sequence": "PS100010", "option": "Download content locally when needed by the running task sequence",
-            "allow_internet": False}).raise_for_status()
+        seed_upgrade(client, allow_internet=False)
         yield client
 
 

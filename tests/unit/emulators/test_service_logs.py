@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import secrets
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -82,17 +82,9 @@ def site_app(world: World) -> Starlette:
 
 
 @pytest.fixture
-def site(site_app: Starlette) -> Iterator[TestClient]:
+def site(site_app: Starlette, seed_upgrade: Callable[..., None]) -> Iterator[TestClient]:
     with TestClient(site_app, base_url=f"https://{MP_FQDN}", raise_server_exceptions=False) as client:
-        client.put("/_harness/site/packages/PS100011", json={"name": "Windows 11", "size": "3.2 GB",
-                                                             "type": "OS upgrade package"}).raise_for_status()
-        client.post("/_harness/site/packages/PS100011/distribute", json={"to": ["dp"]}).raise_for_status()
-        client.put("/_harness/site/task-sequences/PS100010", json={"name": "Upgrade", "steps": [
-            {"name": "Upgrade Operating System", "action": "Upgrade Operating System", "package": "PS100011",
-             "duration": "40 minutes"}]}).raise_for_status()
-        client.put("/_harness/site/deployments/PS120001", json={
-            "task_sequence": "PS100010",
-            "option": "Download content locally when needed by the running task sequence"}).raise_for_status()
+        seed_upgrade(client)
         yield client
 
 
