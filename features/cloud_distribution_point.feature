@@ -63,3 +63,13 @@ Feature: Content from a classic cloud distribution point
     When the user installs the deployment from Software Center
     Then the task sequence succeeds
     And each package is downloaded from the cloud distribution point just before the step that needs it
+
+  Scenario: A stopped cloud DP is still offered as a content source, but serves no content
+    Given a cloud distribution point created on site version 2010
+    And the packages are distributed to the cloud distribution point
+    And the cloud distribution point is stopped
+    And the task sequence is deployed as Available with "Download all content locally before starting task sequence"
+    When the user installs the deployment from Software Center
+    Then the task sequence does not start and fails with 0x80004005
+    And the content location reply for PS100141 lists the cloud distribution point
+    And the cloud distribution point refused every content request

@@ -10,8 +10,10 @@ import pytest
 
 from harness.drivers.agent import AgentDriver
 from harness.drivers.base import ServiceDriver
+from harness.drivers.clouddp import CloudDpDriver
 from harness.drivers.cmg import CmgDriver
 from harness.drivers.site import SiteDriver
+from harness.emulators.control import DELIBERATE, FAULT
 from harness.environments.base import Endpoints
 from harness.environments.local import LocalEnvironment
 from harness.reporting.pytest_plugin import record_environment
@@ -53,7 +55,8 @@ def environment(harness_environment: LocalEnvironment) -> Iterator[LocalEnvironm
     """Reset before each scenario; afterwards fail on any server error, even one no step looked at."""
     harness_environment.reset()
     yield harness_environment
-    errors = {name: [e for e in driver.journal() if int(e["status"]) >= 500]
+    errors = {name: [e for e in driver.journal() if int(e["status"]) >= 500
+                     and not str(e["note"]).startswith((DELIBERATE, FAULT))]
               for name, driver in _drivers(harness_environment).items()}
     errors = {name: found for name, found in errors.items() if found}
     assert not errors, f"services answered with server errors: {errors}"
@@ -62,7 +65,7 @@ def environment(harness_environment: LocalEnvironment) -> Iterator[LocalEnvironm
 def _drivers(env: LocalEnvironment) -> dict[str, ServiceDriver]:
     return {"site": SiteDriver(env.http, env.endpoints["mp"].base),
             "cmg": CmgDriver(env.http, env.endpoints["cmg"].base),
-            "clouddp": ServiceDriver(env.http, env.endpoints["clouddp"].base),
+            "clouddp": CloudDpDriver(env.http, env.endpoints["clouddp"].base),
             "client": AgentDriver(env.http, env.endpoints["client"].base)}
 
 
@@ -79,6 +82,11 @@ def site(environment: LocalEnvironment) -> SiteDriver:
 @pytest.fixture
 def cmg(environment: LocalEnvironment) -> CmgDriver:
     return CmgDriver(environment.http, environment.endpoints["cmg"].base)
+
+
+@pytest.fixture
+def clouddp(environment: LocalEnvironment) -> CloudDpDriver:
+    return CloudDpDriver(environment.http, environment.endpoints["clouddp"].base)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pytest_bdd import given, parsers
 
+from harness.drivers.clouddp import CloudDpDriver
 from harness.drivers.cmg import CmgDriver
 from harness.drivers.site import SiteDriver
 from steps.fixtures import TaskSequenceSpec
@@ -47,6 +48,12 @@ def cloud_dp_created(site: SiteDriver, version: int) -> None:
     """Creates the classic cloud DP while the site runs that version (it keeps working after upgrades)."""
     site.set_version(version)
     site.create_cloud_dp()
+
+
+@given("the cloud distribution point is stopped")
+def cloud_dp_stopped(clouddp: CloudDpDriver) -> None:
+    """Stopped in the console: the management point still returns it as a content source (spec §4.2 [S12])."""
+    clouddp.set_stopped(True)
 
 
 # Distribution points by the server name a boundary-group table uses.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pytest_bdd import parsers, then
 
 from harness.drivers.base import ServiceDriver
+from harness.drivers.clouddp import CloudDpDriver
 from harness.drivers.cmg import CmgDriver
 from harness.drivers.run import RunResult
 from harness.drivers.site import SiteDriver
@@ -124,6 +125,23 @@ def no_locations(run: RunResult, package_id: str) -> None:
     reply = run.first("location.reply", package=package_id)
     assert reply["locations"] == [] and reply["site_locality"] == "FALLBACK", f"reply: {reply}"
     assert "Processing 0 locations." in run.logs["smsts.log"]
+
+
+@then(parsers.parse("the content location reply for {package_id} lists {source}"))
+def reply_lists(run: RunResult, endpoints: Endpoints, package_id: str, source: str) -> None:
+    """The management point offered that source for the package (whatever became of the download)."""
+    host = source_host(endpoints, source)
+    reply = run.first("location.reply", package=package_id)
+    assert any(host in str(url) for url in reply["locations"]), f"{source} ({host}) not in reply: {reply}"
+
+
+@then(parsers.parse("{source} refused every content request"))
+def refused_every_content_request(clouddp: CloudDpDriver, source: str) -> None:
+    """The stopped cloud DP was asked for content, and answered each request with 503."""
+    assert source == "the cloud distribution point", f"only the cloud distribution point can be stopped, not {source}"
+    requests = clouddp.content_requests()
+    assert requests, "the cloud distribution point was never asked for content"
+    assert all(int(str(e["status"])) == 503 for e in requests), f"content requests: {requests}"
 
 
 @then("the client talked to the site only through the CMG")

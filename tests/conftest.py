@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from harness.client.identity import new_signing_identity
 from harness.environments.local import LocalEnvironment
+from harness.protocol.registration import RegistrationRequest, build_registration_request, sign_request
 
 
 @pytest.fixture(scope="module")
@@ -37,3 +40,20 @@ def seed_upgrade() -> SeedUpgrade:
             "allow_internet": allow_internet}).raise_for_status()
 
     return seed
+
+
+RegistrationBody = Callable[..., str]
+
+
+@pytest.fixture(scope="session")
+def registration_body() -> RegistrationBody:
+    """registration_body("CLIENT01", internet=False): a ClientRegistrationRequest signed with a self-signed
+    certificate, as a client sends it to MP_ClientRegistration (spec §6.1)."""
+    identity = new_signing_identity("harness-tests", datetime.now(UTC))
+
+    def build(name: str = "CLIENT01", *, internet: bool = False) -> str:
+        request = RegistrationRequest(name, f"{name}.corp.contoso.example", internet, "2026-11-02T08:00:00Z",
+                                      identity.certificate_hex, identity.certificate_hex)
+        return build_registration_request(sign_request(request, identity.key))
+
+    return build

@@ -32,6 +32,7 @@ from starlette.routing import Route
 from harness.client.channel import SiteEndpoints
 from harness.client.client import EmulatedClient
 from harness.client.engine import TaskSequenceRun
+from harness.client.identity import new_signing_identity
 from harness.emulators.control import (
     ControlMiddleware,
     ControlPlane,
@@ -91,7 +92,7 @@ class Agent:
                 cert = (issued.cert_path, issued.key_path)
             http = make_client(self._hosts_for(network), self.config.ca_cert, timeout=60.0, cert=cert)
             client = EmulatedClient(name, network, settings, site_token, root, http, cache_size=cache_size,
-                                    ad_site=ad_site)
+                                    ad_site=ad_site, identity=new_signing_identity(name, self.config.clock.now()))
             self.clients[name] = client
             return client
 
@@ -140,7 +141,7 @@ class Agent:
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
-            return {"clients": {c.name: {"network": c.network.value, "client_id": c.client_id}
+            return {"clients": {c.name: {"network": c.network.value, "client_id": c.client_id or None}
                                 for c in self.clients.values()},
                     "runs": {r.run_id: r.outcome.status for r in self.runs.values()}}
 
@@ -169,7 +170,8 @@ class AgentService:
             raise HttpError(400, "'ad_site' must be an Active Directory site name")
         client = self.agent.add_client(name, network, settings, token, _cache_size(body.get("cache_size")),
                                        ad_site.strip())
-        return JSONResponse({"name": client.name, "client_id": client.client_id, "network": network.value,
+        # client_id is null until the client registers, before its first policy request.
+        return JSONResponse({"name": client.name, "client_id": client.client_id or None, "network": network.value,
                              "auth": client.auth}, status_code=201)
 
     async def list_clients(self, request: Request) -> Response:

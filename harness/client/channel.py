@@ -6,14 +6,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import httpx
 
+from harness.client.identity import SigningIdentity
 from harness.client.logs import ClientLogs
+from harness.client.timeline import Timeline
 from harness.model.errors import HResult
-from harness.protocol import messaging, policy, site_info
+from harness.protocol import messaging, policy, registration, site_info
 from harness.protocol.errors import ProtocolError
 from harness.protocol.location import (
     ContentLocationReply,
@@ -49,8 +51,10 @@ def server_auth_url(mutual_auth_url: str) -> str:
 
 class ManagementChannel:
     def __init__(self, *, client: str, http: httpx.Client, endpoints: SiteEndpoints, on_internet: bool,
-                 site_token: str | None, logs: ClientLogs, model_now: Callable[[], datetime]) -> None:
-        """`site_token` None: a PKI client, which authenticates with its certificate on the MutualAuth path."""
+                 site_token: str | None, logs: ClientLogs, model_now: Callable[[], datetime],
+                 timeline: Timeline | None = None) -> None:
+        """`site_token` None: a PKI client, which authenticates with its certificate on the MutualAuth path.
+        `timeline`, when given, records each CCM token the channel obtains."""
         self.client = client
         self.http = http
         self.endpoints = endpoints
@@ -58,6 +62,7 @@ class ManagementChannel:
         self._site_token = site_token
         self._logs = logs
         self._model_now = model_now
+        self._timeline = timeline
         self._ccm_token: tuple[str, datetime] | None = None
         self._lock = threading.Lock()
 
@@ -92,6 +97,16 @@ class ManagementChannel:
     def site_information(self) -> site_info.SiteInfo:
         reply = self._send("MP_LocationManager", site_info.build_site_info_request(self.endpoints.site_code))
         return self._parse(site_info.parse_site_info_reply, reply, "site information reply")
+
+    def register(self, identity: SigningIdentity, fq_name: str) -> registration.RegistrationReply:
+        """A signed ClientRegistrationRequest to MP_ClientRegistration; the reply names the client's SMSID."""
+        unsigned = registration.RegistrationRequest(
+            netbios_name=self.client, fq_name=fq_name, internet=self.on_internet,
+            timestamp=self._model_now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            signing_certificate=identity.certificate_hex, encryption_certificate=identity.certificate_hex)
+        request = registration.sign_request(unsigned, identity.key)
+        reply = self._send("MP_ClientRegistration", registration.build_registration_request(request))
+        return self._parse(registration.parse_registration_reply, reply, "registration reply")
 
     def policy_assignments(self, client_id: str) -> tuple[policy.PolicyAssignment, ...]:
         reply = self._send("MP_PolicyManager", policy.build_request_assignments(client_id))
@@ -150,9 +165,26 @@ class ManagementChannel:
     def _ccm(self) -> str:
         with self._lock:
             now = self._model_now()
-            if self._ccm_token is None or self._ccm_token[1] - now < RENEW_BEFORE:
-                self._ccm_token = (self._request_ccm_token(), now + CCM_TOKEN_LIFETIME)
+            if self._ccm_token is None:
+                self._ccm_token = self._new_ccm_token(now, "token.issued")
+            elif self._ccm_token[1] - now < RENEW_BEFORE:
+                self._log_renewal(self._ccm_token[1], now)
+                self._ccm_token = self._new_ccm_token(now, "token.renewed")
             return self._ccm_token[0]
+
+    def _new_ccm_token(self, now: datetime, event: str) -> tuple[str, datetime]:
+        token, expires = self._request_ccm_token(), now + CCM_TOKEN_LIFETIME
+        if self._timeline is not None:
+            self._timeline.record(event, kind="ccm", expires=expires.isoformat(timespec="seconds"))
+        return token, expires
+
+    def _log_renewal(self, expires: datetime, now: datetime) -> None:
+        # [INFERENCE] wording: [S22] says only that CcmMessaging renews a token "already expired or close
+        # to expire".
+        minutes = round(abs((expires - now).total_seconds()) / 60)
+        when = (f"expired at {expires:%Y-%m-%d %H:%M:%S} ({minutes} min ago)" if expires <= now
+                else f"expires at {expires:%Y-%m-%d %H:%M:%S} (in {minutes} min)")
+        self._logs.write("CcmMessaging.log", f"CCM token {when}; requesting a new token from CCM_STS")
 
     def _request_ccm_token(self) -> str:
         url = f"{self.base_url}/CCM_STS"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,11 +11,15 @@ from pathlib import Path, PureWindowsPath
 import httpx
 
 from harness.client.channel import ChannelError, ManagementChannel, SiteEndpoints
+from harness.client.identity import SigningIdentity, new_signing_identity
 from harness.client.logs import ClientLogs
+from harness.client.timeline import Timeline
 from harness.model.client_settings import DEFAULT_CACHE_SIZE, CloudServicesSettings, NetworkLocation
 from harness.model.errors import HResult
+from harness.protocol.cmtrace import Severity
 
 PROBE_TIMEOUT = 5.0
+REGISTRATION_LOG = "ClientIDManagerStartup.log"
 
 
 class CacheError(Exception):
@@ -33,11 +36,14 @@ class EmulatedClient:
     site_token: str | None  # a site-issued token (token auth), or None for a PKI client
     root: Path  # stands for C:\ of this client
     http: httpx.Client
-    client_id: str = field(default_factory=lambda: f"GUID:{uuid.uuid4()}".upper())
+    client_id: str = ""  # the SMSID (GUID:…) the site assigned at registration; empty until then
     cached: dict[str, Path] = field(default_factory=dict)  # ccmcache: package -> verified content, across runs
     cache_size: int = DEFAULT_CACHE_SIZE  # "Maximum cache size", model bytes
     ad_site: str = "Default-First-Site-Name"  # the boundary the management point places it by
     cached_sizes: dict[str, int] = field(default_factory=dict)  # package -> model bytes it takes in ccmcache
+    # The self-signed signing certificate; the agent makes it when it installs the client, so that key
+    # generation is not part of any run's time.
+    identity: SigningIdentity | None = field(default=None, repr=False)
 
     def windows_path(self, path: Path) -> str:
         return "C:\\" + str(path.relative_to(self.root)).replace("/", "\\")
@@ -71,8 +77,8 @@ class EmulatedClient:
         logs.write("ClientLocation.log", "Client is on intranet")
         return False
 
-    def channel(self, endpoints: SiteEndpoints, logs: ClientLogs,
-                model_now: Callable[[], datetime]) -> ManagementChannel:
+    def channel(self, endpoints: SiteEndpoints, logs: ClientLogs, model_now: Callable[[], datetime],
+                timeline: Timeline | None = None) -> ManagementChannel:
         on_internet = self.detect_internet(endpoints, logs)
         if on_internet and not self.settings.enable_cmg:
             raise ChannelError(HResult.NAME_NOT_RESOLVED,
@@ -83,7 +89,28 @@ class EmulatedClient:
                                              f"{endpoints.cmg_url} (0) with capabilities: <Capabilities "
                                              'SchemaVersion ="1.0"><Property Name="SSL" Version="1" /></Capabilities>')
         return ManagementChannel(client=self.name, http=self.http, endpoints=endpoints, on_internet=on_internet,
-                                 site_token=self.site_token, logs=logs, model_now=model_now)
+                                 site_token=self.site_token, logs=logs, model_now=model_now, timeline=timeline)
+
+    def register(self, channel: ManagementChannel, logs: ClientLogs, now: datetime) -> str:
+        """Registers with the site and takes the SMSID it assigns as the client's ID (spec §6.1).
+
+        [INFERENCE] the ClientIDManagerStartup.log wording; the product's lines are not quoted in the spec.
+        """
+        if self.identity is None:
+            self.identity = new_signing_identity(self.name, now)
+        logs.write(REGISTRATION_LOG, "[RegTask] - Executing registration task synchronously.")
+        logs.write(REGISTRATION_LOG, f"Registering client using {_registration_auth(channel)}.")
+        logs.write(REGISTRATION_LOG, f"[RegTask] - Client is not registered. Sending registration request for "
+                                     f"{self.name} to {channel.request_url}")
+        try:
+            reply = channel.register(self.identity, f"{self.name}.{_domain(channel.endpoints.mp_url)}")
+        except ChannelError as error:
+            logs.write(REGISTRATION_LOG, f"[RegTask] - Client registration failed: {error}", severity=Severity.ERROR)
+            raise
+        self.client_id = reply.smsid
+        logs.write(REGISTRATION_LOG, f"[RegTask] - Client is registered. Server assigned ClientID is {reply.smsid}. "
+                                     f"Approval status {int(reply.approved)}")
+        return reply.smsid
 
     @property
     def auth(self) -> str:
@@ -112,3 +139,15 @@ class EmulatedClient:
     def wipe(self) -> None:
         self.http.close()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _registration_auth(channel: ManagementChannel) -> str:
+    if channel.uses_token:
+        return "token auth"
+    return "PKI client certificate auth" if channel.on_internet else "its self-signed certificate"
+
+
+def _domain(mp_url: str) -> str:
+    """[INFERENCE] the client's DNS domain is its management point's: emulated clients join the site's domain."""
+    host = httpx.URL(mp_url).host
+    return host.split(".", 1)[1] if "." in host else host

@@ -93,10 +93,11 @@ class TaskSequenceRun:
         self.timeline.record("install.requested", deployment=self.deployment_id, launch_mode=self.launch.label)
         self.logs.write("execmgr.log", f"Request to run task sequence deployment {self.deployment_id} "
                                        f"from {self.launch.label}")
-        channel = self.client.channel(self.endpoints, self.logs, self.clock.now)
+        channel = self.client.channel(self.endpoints, self.logs, self.clock.now, self.timeline)
         self.outcome.on_internet = channel.on_internet
         self.timeline.record("network.detected", location="internet" if channel.on_internet else "intranet")
         version = SiteVersion.parse(channel.site_information().full_version_label)
+        self._register(channel)
         policy = self._policy(channel)
         deployment = self._deployment(policy)
         self.outcome.option = deployment.option.value
@@ -116,6 +117,12 @@ class TaskSequenceRun:
             self._download_all(policy, resolver)
         self.checkpoint()
         self._execute(policy, deployment, resolver)
+
+    def _register(self, channel: ManagementChannel) -> None:
+        """Once per client, before its first policy request; later runs use the SMSID it was given."""
+        if not self.client.client_id:
+            self.client.register(channel, self.logs, self.clock.now())
+            self.timeline.record("client.registered", client_id=self.client.client_id)
 
     def _policy(self, channel: ManagementChannel) -> pol.TaskSequencePolicy:
         assignments = channel.policy_assignments(self.client.client_id)

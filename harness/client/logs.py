@@ -18,6 +18,7 @@ CLIENT_LOGS = {
     "DataTransferService.log": "DataTransferService",
     "ClientLocation.log": "ClientLocation",
     "CcmMessaging.log": "CcmMessaging",
+    "ClientIDManagerStartup.log": "ClientIDManagerStartup",  # registration (spec §3.2 [S23])
 }
 
 

@@ -276,6 +276,13 @@ async def read_json(request: Request) -> Any:
         raise HttpError(400, "request body is JSON nested too deeply to read") from None
 
 
+# A handler sets request.state.<JOURNAL_NOTE> to say why it answered as it did; the journal keeps it.
+# Notes starting "deliberate:" mark a 5xx the scenario asked for (a stopped service), not a bug.
+JOURNAL_NOTE = "journal_note"
+DELIBERATE = "deliberate: "
+FAULT = "fault: "  # an armed fault answered instead of the app
+
+
 class ControlMiddleware:
     """Journals every request, applies armed faults, and turns HttpError into a clear answer.
 
@@ -304,10 +311,11 @@ class ControlMiddleware:
         fault = None if path.startswith(CONTROL_PREFIX) else self.control.faults.take(method, path)
         try:
             if fault is not None:
-                answered.note = f"fault: {fault.reason}"
+                answered.note = f"{FAULT}{fault.reason}"
                 await error_response(fault.status, fault.reason)(scope, receive, send_recording)
             else:
                 await self.app(scope, receive, send_recording)
+                answered.note = scope.get("state", {}).get(JOURNAL_NOTE, "")
         finally:
             elapsed = (time.perf_counter() - started) * 1e3
             query = scope.get("query_string", b"").decode("latin-1")

@@ -121,9 +121,9 @@ class LocalEnvironment:
         for sock in sockets.values():
             sock.close()  # the children hold their own copies
         keys = {topo.cmg_account: generate_account_key(), topo.clouddp_account: generate_account_key()}
-        storage_port = self._start_azurite(pki, workdir, keys)
-        endpoints = self._endpoints_for(ports, storage_port, pki.ca_cert_path)
-        configs = self._configs(endpoints, pki, workdir, keys)
+        storage_port = self.start_azurite(pki, workdir, keys)
+        endpoints = self.endpoints_for(ports, storage_port, pki.ca_cert_path)
+        configs = self.service_configs(endpoints, pki, workdir, keys)
         for name, proc in procs.items():
             proc.write_stdin(json.dumps(configs[name]).encode())
         for proc in procs.values():
@@ -141,7 +141,8 @@ class LocalEnvironment:
         proc.start()
         return proc
 
-    def _start_azurite(self, pki: TestPKI, workdir: Path, accounts: dict[str, str]) -> int:
+    def start_azurite(self, pki: TestPKI, workdir: Path, accounts: dict[str, str]) -> int:
+        """Azurite with both storage accounts; down() stops it. Returns its port."""
         topo = self.topology
         cert = pki.issue_server_cert("storage", [f"*.{topo.blob_suffix}", topo.account_host(topo.cmg_account),
                                                  "127.0.0.1"])
@@ -152,7 +153,7 @@ class LocalEnvironment:
         self.timings["azurite_ready_s"] = self._azurite.ready_seconds or 0.0
         return port
 
-    def _endpoints_for(self, ports: dict[str, int], storage_port: int, ca: Path) -> Endpoints:
+    def endpoints_for(self, ports: dict[str, int], storage_port: int, ca: Path) -> Endpoints:
         topo = self.topology
         services = {
             "mp": ServiceEndpoint("mp", topo.mp_fqdn, ports["site"], "/", zone="intranet"),
@@ -170,7 +171,9 @@ class LocalEnvironment:
                  (topo.cmg_deployment_name, "127.0.0.1", "internet"))
         return Endpoints(self.name, self.factor, ca, services, extra_hosts=extra)
 
-    def _configs(self, endpoints: Endpoints, pki: TestPKI, workdir: Path, keys: dict[str, str]) -> dict[str, Any]:
+    def service_configs(self, endpoints: Endpoints, pki: TestPKI, workdir: Path,
+                        keys: dict[str, str]) -> dict[str, Any]:
+        """Each service's configuration, as it reads it on stdin (the in-process stack builds apps from it)."""
         topo = self.topology
         clock = ModelClock.starting_now(Scale(self.factor)).to_json()
         key = secrets.token_hex(32)

@@ -49,6 +49,7 @@ class ContentLocationRequest:
     ad_site: str = "Default-First-Site-Name"
     forest: str = "contoso.example"
     domain: str = "contoso.example"
+    bgr_version: int | None = 1  # the boundary-group schema the client speaks; None: an old client without it
 
 
 # ClientLocationInfo flag attributes -> request field. An absent one reads as "0": older clients omit the
@@ -64,8 +65,8 @@ _FLAGS = {
 
 
 def build_location_request(req: ContentLocationRequest) -> str:
-    root = Element(REQUEST, SchemaVersion="1.00", BGRVersion="1", ClientInOperation="PT0M",
-                   ExcludeFileList="")
+    bgr = {} if req.bgr_version is None else {"BGRVersion": str(req.bgr_version)}
+    root = Element(REQUEST, {"SchemaVersion": "1.00", **bgr, "ClientInOperation": "PT0M", "ExcludeFileList": ""})
     sub(root, "Package", ID=req.package_id, Version=str(req.package_version),
         DeploymentFlags=str(req.deployment_flags))
     sub(root, "AssignedSite", SiteCode=req.site_code)
@@ -95,6 +96,8 @@ def parse_location_request(xml: str) -> ContentLocationRequest:
         ad_site=_name(info, "ADSite"),
         forest=_name(info, "Forest"),
         domain=_name(info, "Domain"),
+        bgr_version=None if root.get("BGRVersion") is None else to_int(root.get("BGRVersion", ""), REQUEST,
+                                                                        "BGRVersion", minimum=0),
         **flags,
     )
 
@@ -123,20 +126,34 @@ class ContentLocationReply:
     records: tuple[LocationRecord, ...]
     hash_sha256: str | None = None
     access_token: str | None = None
+    # Echoed from the request: a client that speaks boundary-group schema 1 gets the <BoundaryGroups> block
+    # the documented CB2010 reply opens with (spec §2.4 [S39]); `boundary_groups_time` is its retrieve time.
+    bgr_version: int | None = None
+    boundary_groups_time: str = ""
 
 
 def build_location_reply(reply: ContentLocationReply) -> str:
     root = Element(REPLY, SchemaVersion="1.00")
-    info = sub(root, "ContentInfo", PackageFlags="0")
-    hashes = sub(info, "ContentHashValues")
-    if reply.hash_sha256 is not None:
-        root.attrib.update(HashAlgorithm=CALG_SHA_256, AlgorithmPreference=HASH_PREFERENCE,
-                           Hash=reply.hash_sha256)
-        sub(hashes, "Hash", Algorithm=CALG_SHA_256, HashString=reply.hash_sha256,
-            HashPreference=HASH_PREFERENCE)
+    if reply.bgr_version is not None:
+        root.set("BGRVersion", str(reply.bgr_version))
+        groups = sub(root, "BoundaryGroups", BoundaryGroupListRetrieveTime=reply.boundary_groups_time, IsOnVPN="0")
+        sub(groups, "DOINCServers")
+    # The documented FALLBACK reply has a bare <ContentInfo/> and an MPSite without ports (spec §2.4 [S39]).
+    fallback = not reply.records
+    if fallback:
+        sub(root, "ContentInfo")
+    else:
+        hashes = sub(sub(root, "ContentInfo", PackageFlags="0"), "ContentHashValues")
+        if reply.hash_sha256 is not None:
+            # [INFERENCE] ContentFlags' bits are undocumented (the example shows 200960); none are claimed here.
+            root.attrib.update(ContentFlags="0", HashAlgorithm=CALG_SHA_256, AlgorithmPreference=HASH_PREFERENCE,
+                               Hash=reply.hash_sha256)
+            sub(hashes, "Hash", Algorithm=CALG_SHA_256, HashString=reply.hash_sha256,
+                HashPreference=HASH_PREFERENCE)
     site = sub(sub(root, "Sites"), "Site")
+    ports = {} if fallback else {"IISPreferedPort": "80", "IISSSLPreferedPort": "443"}
     sub(site, "MPSite", SiteCode=reply.site_code, MasterSiteCode=reply.site_code,
-        SiteLocality=reply.site_locality, IISPreferedPort="80", IISSSLPreferedPort="443")
+        SiteLocality=reply.site_locality, **ports)
     records = sub(site, "LocationRecords")
     for record in reply.records:
         records.append(_record_element(record))
@@ -182,7 +199,15 @@ def parse_location_reply(xml: str) -> ContentLocationReply:
                       for element in site.findall("LocationRecords/LocationRecord")),
         hash_sha256=_hash(root),
         access_token=None if token is None else token.text or "",
+        bgr_version=None if root.get("BGRVersion") is None else to_int(root.get("BGRVersion", ""), REPLY,
+                                                                        "BGRVersion", minimum=0),
+        boundary_groups_time=_retrieve_time(root),
     )
+
+
+def _retrieve_time(root: Element) -> str:
+    groups = root.find("BoundaryGroups")
+    return "" if groups is None else groups.get("BoundaryGroupListRetrieveTime", "")
 
 
 def _record(element: Element) -> LocationRecord:

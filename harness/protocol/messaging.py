@@ -209,6 +209,10 @@ def _payload_text(data: bytes) -> str:
         raise ProtocolError(f"{WHAT}: payload decompresses to more than {MAX_PAYLOAD_BYTES} bytes")
     if not inflater.eof:
         raise ProtocolError(f"{WHAT}: payload is not valid zlib data (truncated stream)")
+    if raw[:1] == b"<" and all(0x20 <= byte < 0x7F for byte in raw[1:4]) and len(raw) >= 4:
+        # "<" then printable ASCII where UTF-16LE would have a zero byte: 8-bit text, which decoded as
+        # UTF-16 would be a run of CJK characters and an unhelpful XML error.
+        raise ProtocolError(f"{WHAT}: payload is not UTF-16LE text (it starts like 8-bit text: {raw[:24]!r})")
     try:
         text = raw.decode("utf-16-le")
     except UnicodeDecodeError as error:

@@ -1,4 +1,4 @@
-"""The site, CMG and client agent apps built in-process, with configs shaped like LocalEnvironment._configs.
+"""The site, CMG and client agent apps built in-process, with configs shaped like LocalEnvironment.service_configs.
 
 Every network peer an app could reach (storage account, management point behind the CMG, the site a
 client talks to) is a closed port: a contract test must get its answer without any of them.

@@ -6,14 +6,22 @@ import time
 import zlib
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 from starlette.testclient import TestClient
 
+from harness.emulators.site.app import create_app as create_site
+from harness.model.units import ModelClock
+from harness.net.tls import TestPKI
 from harness.protocol.location import ContentLocationRequest, build_location_request
 from harness.protocol.messaging import BOUNDARY, CONTENT_TYPE, CcmMessage, decode_reply, encode_message
+from harness.protocol.mpcert import parse_mpcert
 from harness.protocol.policy import build_request_assignments
+from harness.protocol.registration import parse_registration_reply
 
 MakeToken = Callable[..., str]
 SITE_CODE = "PS1"
@@ -99,7 +107,7 @@ def test_malformed_messages_are_refused(site: TestClient, body: bytes, content_t
 
 def test_message_to_an_unknown_endpoint_is_refused(site: TestClient) -> None:
     assert_refused(ccm_post(site, message("MP_Teleporter", "<Beam/>")), 400, "'MP_Teleporter'",
-                   "ContentLocationRequest")
+                   "ContentLocationRequest", "ClientRegistrationRequest")
 
 
 @pytest.mark.parametrize(("target", "body", "words"), [
@@ -125,6 +133,53 @@ def test_location_of_an_unknown_package_is_404_naming_it(stocked_site: TestClien
 def test_policy_assignments_for_a_real_request_are_answered(stocked_site: TestClient) -> None:
     response = ccm_post(stocked_site, message("MP_PolicyManager", build_request_assignments("GUID:1")))
     assert response.status_code == 200
+
+
+# -- client registration (MP_ClientRegistration) -----------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/ccm_system/request", "/ccm_system_tokenauth/request"])
+def test_a_signed_registration_gets_an_smsid_that_stays_with_the_client(
+        site: TestClient, make_token: MakeToken, registration_body: Callable[..., str], path: str) -> None:
+    def register(name: str) -> str:
+        response = ccm_post(site, message("MP_ClientRegistration", registration_body(name)), path=path,
+                            token=make_token("ccm", name) if "tokenauth" in path else None)
+        assert response.status_code == 200, response.text
+        return parse_registration_reply(decode_reply(response.content, response.headers["content-type"])).smsid
+
+    first = register("CLIENT01")
+    assert first.startswith("GUID:") and register("CLIENT01") == first != register("CLIENT02")
+    assert site.get("/_harness/state").json()["registered_clients"] == {"CLIENT01": first,
+                                                                        "CLIENT02": register("CLIENT02")}
+    assert site.post("/_harness/reset").status_code == 200
+    assert site.get("/_harness/state").json()["registered_clients"] == {}
+
+
+@pytest.mark.parametrize(("body", "words"), [
+    ("<ClientRegistrationRequest><Data", ["ClientRegistrationRequest", "not well-formed"]),
+    ("<ClientRegistrationRequest/>", ["ClientRegistrationRequest", "missing <Data>"]),
+    ("<RegisterMe/>", ["root element is <RegisterMe>", "expected <ClientRegistrationRequest>"]),
+], ids=["not-xml", "no-data", "wrong-root"])
+def test_malformed_registrations_are_refused(site: TestClient, body: str, words: list[str]) -> None:
+    assert_refused(ccm_post(site, message("MP_ClientRegistration", body)), 400, *words)
+    assert site.get("/_harness/state").json()["registered_clients"] == {}
+
+
+@pytest.mark.parametrize(("old", "new", "words"), [
+    ('<Property Name="Netbios Name" Value="CLIENT01" />', "", ["missing property 'Netbios Name'"]),
+    ('Name="InternetFlag" Value="0"', 'Name="InternetFlag" Value="2"', ["InternetFlag must be", "'2'"]),
+    ('Value="CLIENT01"', 'Value="CLIENT02"', ["signature does not match <Data>"]),
+    ("<SignatureValue>", "<SignatureValue>XY", ["<SignatureValue> is not hexadecimal"]),
+    ('KeyType="1">', 'KeyType="1">0', ["<Signing> is not a hex-encoded DER X.509 certificate"]),
+    ('HashAlgorithm="1.2.840.113549.1.1.11"', 'HashAlgorithm="1.3.14.3.2.26"', ["unsupported <Data HashAlgorithm>"]),
+], ids=["no-netbios-name", "bad-internet-flag", "tampered", "signature-not-hex", "certificate-not-der", "sha1"])
+def test_registrations_of_a_bad_shape_or_signature_are_refused(site: TestClient, registration_body: Callable[..., str],
+                                                               old: str, new: str, words: list[str]) -> None:
+    body = registration_body()
+    assert old in body
+    assert_refused(ccm_post(site, message("MP_ClientRegistration", body.replace(old, new))), 400,
+                   "ClientRegistrationRequest", *words)
+    assert site.get("/_harness/state").json()["registered_clients"] == {}
 
 
 # -- tokens -------------------------------------------------------------------------------------------
@@ -184,6 +239,32 @@ def test_mplist_is_answered_and_other_sms_aut_requests_are_refused(site: TestCli
     assert site.get("/SMS_MP/.sms_aut?MPLIST").status_code == 200
     assert_refused(site.get("/SMS_MP/.sms_aut?FOO"), 400, "'FOO'", "MPLIST")
     assert_refused(site.get("/SMS_MP/.sms_aut"), 400, "MPLIST")
+
+
+@pytest.mark.parametrize("query", ["MPCERT", "mpcert"])
+def test_mpcert_without_a_server_certificate_is_the_test_ca(site: TestClient, pki: TestPKI, query: str) -> None:
+    response = site.get(f"/SMS_MP/.sms_aut?{query}")
+    assert response.status_code == 200
+    assert parse_mpcert(response.text) == der(pki.ca_cert_path)
+    assert "MPCERT request: returning the certificate of" in site.get("/_harness/logs/MP_GetAuth.log").text
+
+
+def test_mpcert_is_the_site_server_certificate(pki: TestPKI, clock: ModelClock, key: bytes) -> None:
+    server = pki.issue_server_cert("site", [MP_FQDN])
+    config = {"tls": {"ca": str(pki.ca_cert_path), "cert": str(server.cert_path), "key": str(server.key_path)},
+              "clock": clock.to_json(), "key": key.hex(), "site_code": SITE_CODE, "version": 2002, "mp_fqdn": MP_FQDN,
+              "mp_port": 443, "cloud_sources": []}
+    with TestClient(create_site(config)) as site:
+        assert parse_mpcert(site.get("/SMS_MP/.sms_aut?MPCERT").text) == der(server.cert_path)
+
+
+def der(pem: Path) -> bytes:
+    return x509.load_pem_x509_certificate(pem.read_bytes()).public_bytes(Encoding.DER)
+
+
+@pytest.mark.parametrize("query", ["MPKEYINFORMATIONMEDIA", "MPCERT&x", "MPCERTS", "SITESIGNCERT"])
+def test_other_sms_aut_requests_name_what_the_mp_answers(site: TestClient, query: str) -> None:
+    assert_refused(site.get(f"/SMS_MP/.sms_aut?{query}"), 400, f"'{query}'", "MPLIST and MPCERT")
 
 
 @pytest.mark.parametrize(("query", "status", "words"), [
@@ -269,7 +350,9 @@ def raw_get(client: TestClient, path: str) -> tuple[int, bytes]:
     ("POST", "/SMS_MP/.sms_aut", "GET"),
     ("PATCH", "/SMS_MP/.sms_pol", "GET"),
     ("PUT", f"{DP}/{PACKAGE}/content.bin", "GET"),
-    ("GET", f"{DP}/{PACKAGE}", "PROPFIND"),
+    ("DELETE", f"{DP}/{PACKAGE}", "PROPFIND"),
+    ("POST", f"{DP}/Datalib", "GET"),
+    ("PROPFIND", f"/SMS_DP_SMSSIG$/{PACKAGE}.1.tar", "GET"),
     ("GET", "/_harness/site/version", "PUT"),
     ("DELETE", "/_harness/site/packages/PS100011", "PUT"),
     ("GET", "/_harness/reset", "POST"),

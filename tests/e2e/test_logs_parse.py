@@ -38,12 +38,14 @@ CLIENT_COMPONENTS = {
     "DataTransferService.log": {"DataTransferService"},
     "ClientLocation.log": {"ClientLocation"},
     "CcmMessaging.log": {"CcmMessaging"},
+    "ClientIDManagerStartup.log": {"ClientIDManagerStartup"},
 }
 SITE_COMPONENTS = {
     "MP_Location.log": {"MP_LocationManager"},
     "MP_Policy.log": {"MP_PolicyManager"},
     "CCM_STS.log": {"CCM_STS"},
     "MP_GetAuth.log": {"MP_GetAuth_ISAPI"},
+    "MP_RegistrationManager.log": {"MP_RegistrationManager"},
 }
 CMG_COMPONENTS = {
     "CMGService.log": {"CMGService"},

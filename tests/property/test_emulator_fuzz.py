@@ -109,13 +109,15 @@ def cmg(world: World) -> Iterator[TestClient]:
 
 header_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=80)
 XML_FRAGMENTS = ["<", ">", "</", "/>", "=", '"', " ", "ContentLocationRequest", "SiteInformationRequest",
-                 "RequestAssignments", "Package", "ID", "Version", "AssignedSite", "SiteCode", "ClientLocationInfo",
+                 "RequestAssignments", "ClientRegistrationRequest", "Data", "Property", "Netbios Name",
+                 "Package", "ID", "Version", "AssignedSite", "SiteCode", "ClientLocationInfo",
                  "UseAzure", "Identification", "Machine", "ClientID", "PS1", PACKAGE, "1", "0", "-1", "GUID:",
                  "&amp;", "&bogus;", "<![CDATA[", "]]>", "<!DOCTYPE x [<!ENTITY e 'e'>]>", "<?xml version='1.0'?>",
                  "\ufeff", "\x00", "\ud7ff", "é"]
 xmlish = st.one_of(st.text(max_size=200),
                    st.lists(st.sampled_from(XML_FRAGMENTS) | st.text(max_size=4), max_size=40).map("".join))
-targets = st.sampled_from(["MP_LocationManager", "MP_PolicyManager", "", "MP_DriverManager"]) | header_text
+targets = st.sampled_from(["MP_LocationManager", "MP_PolicyManager", "MP_ClientRegistration", "",
+                           "MP_DriverManager"]) | header_text
 
 
 @st.composite
@@ -164,7 +166,7 @@ content_types = st.one_of(header_text, st.sampled_from([
     f"multipart/mixed; boundary={'x' * 71}", f"MULTIPART/MIXED; BOUNDARY={BOUNDARY}"]))
 PATH_SEGMENTS = ["..", "%2e%2e", ".", "%2f", "..%2f..%2fetc%2fpasswd", "etc", "passwd", PACKAGE, "PS1FFFFF",
                  "content.bin", "sources", "install.esd", "SMS_DP_SMSPKG$", "SMS_MP", ".sms_pol", "CCM_STS", "%00",
-                 "%ff", "~", ""]
+                 "%ff", "~", "", "Datalib", "%5c", "..%5c", f"{PACKAGE}.1", f"{PACKAGE}.1.tar", ".tar"]
 segments = st.lists(st.sampled_from(PATH_SEGMENTS) | st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E,
                                                                            exclude_characters="/?#%"), max_size=12),
                     max_size=5).map("/".join)
@@ -172,7 +174,10 @@ queries = st.one_of(st.just(""), header_text, st.sampled_from(["MPLIST", "mplist
                                                                "PS120001.1_00", "_00", ".1_00", "%ZZ", "a=b&a=c"]))
 paths_of_site = st.sampled_from(["/SMS_MP/.sms_aut", "/SMS_MP/.sms_pol", "/CCM_STS", "/ccm_system/request",
                                  "/ccm_system_tokenauth/request", "/ccm_system_windowsauth", "/ccm_system/",
-                                 "/SMS_DP_SMSPKG$", f"/SMS_DP_SMSPKG$/{PACKAGE}", "/SMS_DP_SMSPKG$/PS1FFFFF", ""])
+                                 "/SMS_DP_SMSPKG$", f"/SMS_DP_SMSPKG$/{PACKAGE}", "/SMS_DP_SMSPKG$/PS1FFFFF", "",
+                                 "/sms_dp_smspkg$/Datalib", f"/NOCERT_SMS_DP_SMSPKG$/{PACKAGE}",
+                                 f"/CCMTOKENAUTH_SMS_DP_SMSPKG$/{PACKAGE}", "/SMS_DP_SMSSIG$",
+                                 "/CCMTOKENAUTH_SMS_DP_SMSSIG$"])
 
 
 def auth_headers(world: World, kinds: list[str]) -> st.SearchStrategy[dict[str, str]]:

@@ -1,14 +1,17 @@
 """Round trips of the wire formats, and the promise that parsers fail only with ProtocolError."""
 
 import contextlib
+import functools
 import zlib
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.protocol import location, manifest, messaging, mplist, policy, site_info, tokens
+from harness.client.identity import SigningIdentity, new_signing_identity
+from harness.protocol import location, manifest, messaging, mplist, policy, registration, site_info, tokens
 from harness.protocol.cmtrace import LogLine, Severity, format_line, normalise, parse_line, parse_log
 from harness.protocol.content_url import ContentUrl, build_content_url, parse_content_url
 from harness.protocol.errors import ProtocolError
@@ -68,9 +71,20 @@ replies = st.builds(
     location.ContentLocationReply,
     site_code=xml_text,
     site_locality=xml_text,
-    records=st.lists(records, max_size=3).map(tuple),
+    records=st.lists(records, min_size=1, max_size=3).map(tuple),
     hash_sha256=st.none() | xml_text,
     access_token=st.none() | xml_text,
+    bgr_version=st.none() | st.integers(min_value=0, max_value=2**31),
+    boundary_groups_time=xml_text,
+).filter(lambda r: r.bgr_version is not None or r.boundary_groups_time == "")
+# A reply without records is the documented FALLBACK shape, which carries no hash (spec §2.4 [S39]).
+fallback_replies = st.builds(
+    location.ContentLocationReply,
+    site_code=xml_text,
+    site_locality=xml_text,
+    records=st.just(()),
+    access_token=st.none() | xml_text,
+    bgr_version=st.none() | st.just(1),
 )
 manifests = st.builds(
     manifest.ContentManifest,
@@ -110,7 +124,7 @@ def test_location_request_round_trip(request: location.ContentLocationRequest) -
 
 
 @FAST
-@given(replies)
+@given(replies | fallback_replies)
 def test_location_reply_round_trip(reply: location.ContentLocationReply) -> None:
     assert location.parse_location_reply(location.build_location_reply(reply)) == reply
 
@@ -175,6 +189,55 @@ def test_cmtrace_round_trip(
     assert parse_line(format_line(line)) == normalise(line)
 
 
+registration_requests = st.builds(
+    registration.RegistrationRequest,
+    netbios_name=xml_text.filter(str.strip),
+    fq_name=xml_text,
+    internet=st.booleans(),
+    timestamp=xml_text,
+    signing_certificate=xml_text,
+    encryption_certificate=xml_text,
+    signature=xml_text,
+    smsid=xml_text,
+    request_type=xml_text,
+    agent_identity=xml_text,
+    agent_version=xml_text,
+    agent_type=numbers,
+    locale_id=numbers,
+)
+registration_replies = st.builds(
+    registration.RegistrationReply,
+    smsid=st.uuids().map(lambda u: f"GUID:{u}") | st.uuids().map(lambda u: f"GUID:{str(u).upper()}"),
+    approved=st.booleans(),
+)
+
+
+@functools.cache
+def signing_identity() -> SigningIdentity:
+    return new_signing_identity("CLIENT01", datetime(2026, 11, 2, tzinfo=UTC))
+
+
+@FAST
+@given(registration_requests)
+def test_registration_request_round_trip(request: registration.RegistrationRequest) -> None:
+    assert registration.parse_registration_request(registration.build_registration_request(request)) == request
+
+
+@FAST
+@given(registration_replies)
+def test_registration_reply_round_trip(reply: registration.RegistrationReply) -> None:
+    assert registration.parse_registration_reply(registration.build_registration_reply(reply)) == reply
+
+
+@FAST
+@given(registration_requests)
+def test_any_signed_registration_verifies_as_sent(request: registration.RegistrationRequest) -> None:
+    identity = signing_identity()
+    signed = registration.sign_request(replace(request, signing_certificate=identity.certificate_hex), identity.key)
+    text = registration.build_registration_request(signed)
+    registration.verify_signature(text, registration.parse_registration_request(text))
+
+
 @FAST
 @given(token_values, st.binary(max_size=16))
 def test_token_round_trip(token: tokens.Token, key: bytes) -> None:
@@ -232,6 +295,29 @@ SAMPLES: dict[str, tuple[Callable[[str], object], str]] = {
         site_info.build_site_info_reply(site_info.SiteInfo("PS1", "5.00.9040.1000", 9040, "2010")),
     ),
     "request assignments": (policy.parse_request_assignments, policy.build_request_assignments("GUID:1")),
+    "registration request": (
+        registration.parse_registration_request,
+        registration.build_registration_request(
+            registration.RegistrationRequest("CLIENT01", "c.contoso.example", True, "2026-11-02T08:00:00Z", "AB")
+        ),
+    ),
+    "registration signature": (
+        lambda t: registration.verify_signature(t, registration.parse_registration_request(t)),
+        registration.build_registration_request(
+            registration.sign_request(
+                registration.RegistrationRequest(
+                    "CLIENT01", "c", False, "2026-11-02T08:00:00Z", signing_identity().certificate_hex
+                ),
+                signing_identity().key,
+            )
+        ),
+    ),
+    "registration reply": (
+        registration.parse_registration_reply,
+        registration.build_registration_reply(
+            registration.RegistrationReply("GUID:3FB5CF5D-0C4B-4B1E-8F00-9E5D2A1B7C10")
+        ),
+    ),
     "assignment reply": (
         policy.parse_assignment_reply,
         policy.build_assignment_reply(

@@ -20,6 +20,8 @@ from starlette.routing import Route
 
 from harness.emulators.cmg.content import ContentService
 from harness.emulators.control import (
+    DELIBERATE,
+    JOURNAL_NOTE,
     ControlMiddleware,
     ControlPlane,
     HttpError,
@@ -56,6 +58,7 @@ class CloudDpService:
     async def get_content(self, request: Request) -> Response:
         if self.model.stopped:
             self.content.log(f"The cloud distribution point {self.model.name} is stopped; refusing content request")
+            setattr(request.state, JOURNAL_NOTE, f"{DELIBERATE}the administrator stopped the cloud DP")
             raise HttpError(503, f"cloud distribution point {self.model.name} is stopped")
         response = await self.content.answer(request)
         self.model.manifests += 1

@@ -198,13 +198,15 @@ async def _bad_request(request: Request, exc: Exception) -> Response:
     return Response(f"400 {exc}\n", status_code=400, media_type="text/plain")
 
 
-def create_app(config: dict[str, Any]) -> Starlette:
+def create_app(config: dict[str, Any], upstream: httpx.AsyncClient | None = None) -> Starlette:
+    """`upstream`: how the gateway reaches the management point; by default HTTPS to `mp_url` through
+    the configured names. The in-process stack passes a client wired straight to the site app."""
     clock = ModelClock.from_json(config["clock"])
     key = bytes.fromhex(config["key"])
     ca = Path(config["tls"]["ca"])
     model = CmgModel(str(config["cmg_id"]))
     control = ControlPlane("cmg", model, logs=CMG_LOGS, clock=clock.now)
-    upstream = make_async_client(config["hosts"], ca, timeout=30.0)
+    upstream = upstream or make_async_client(config["hosts"], ca, timeout=30.0)
     content = ContentService(StorageAccount(**config["storage"]), ca, key, clock, control.logs, CONTENT_LOG)
     service = CmgService(model, config["mp_url"], key, clock, upstream, content, control.logs)
     app = Starlette(routes=[*control.routes(), *service.routes()],

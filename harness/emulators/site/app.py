@@ -9,11 +9,13 @@ import binascii
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from harness.emulators.control import (
@@ -25,12 +27,12 @@ from harness.emulators.control import (
     route_error_handler,
 )
 from harness.emulators.site.admin import AdminRequests
-from harness.emulators.site.models import DP_PACKAGE_VDIR, CloudSource, SiteConfig, SiteModel
+from harness.emulators.site.dp import DistributionPoint
+from harness.emulators.site.models import CloudSource, SiteConfig, SiteModel
 from harness.emulators.site.storage import BlobContent, StorageAccount
-from harness.model.content import corrupted, iter_content
 from harness.model.units import ModelClock
 from harness.model.versions import SiteVersion
-from harness.protocol import messaging, mplist, site_info
+from harness.protocol import messaging, mpcert, mplist, registration, site_info
 from harness.protocol import policy as pol
 from harness.protocol.cmtrace import Severity
 from harness.protocol.errors import ProtocolError
@@ -47,6 +49,7 @@ SITE_LOGS = {
     "MP_Policy.log": "MP_PolicyManager",
     "CCM_STS.log": "CCM_STS",
     "MP_GetAuth.log": "MP_GetAuth_ISAPI",
+    "MP_RegistrationManager.log": "MP_RegistrationManager",
 }
 
 
@@ -58,6 +61,7 @@ class SiteService:
         self.blobs = blobs
         self.logs = logs
         self.admin = AdminRequests(model, blobs)
+        self.dp = DistributionPoint(model)
 
     # -- management point ----------------------------------------------------------------------
 
@@ -69,9 +73,16 @@ class SiteService:
             self.logs.write("MP_GetAuth.log", f"MPLIST request: returning 1 management point, {entry.fqdn} "
                                               f"(build {entry.version})")
             return Response(mplist.build_mplist([entry]), media_type=XML)
+        if query == "MPCERT":
+            certificate = self.model.config.mp_certificate
+            self.logs.write("MP_GetAuth.log", f"MPCERT request: returning the certificate of "
+                                              f"{self.model.config.mp_fqdn} ({len(certificate)} bytes)")
+            return Response(mpcert.build_mpcert(certificate), media_type=XML)
         self.logs.write("MP_GetAuth.log", f"Unsupported .sms_aut request {request.url.query!r}; returning 400",
                         severity=Severity.WARNING)
-        raise HttpError(400, f"unsupported .sms_aut request {request.url.query!r}; this MP answers MPLIST")
+        # MPKEYINFORMATIONMEDIA (media and PXE bootstrap, spec §6.2) carries settings the harness has no model of.
+        raise HttpError(400, f"unsupported .sms_aut request {request.url.query!r}; this MP answers MPLIST and "
+                             "MPCERT")
 
     async def ccm_request(self, request: Request) -> Response:
         client = request.headers.get("x-ccm-client", "") or "anonymous"
@@ -95,11 +106,15 @@ class SiteService:
             return self._site_info(body, client)
         if endpoint == "MP_PolicyManager":
             return self._assignments(body, client)
+        if endpoint == "MP_ClientRegistration":
+            return self._register(body, client)
         raise HttpError(400, f"unsupported message to {endpoint!r}: this management point handles "
-                             "ContentLocationRequest, SiteInformationRequest and RequestAssignments")
+                             "ContentLocationRequest, SiteInformationRequest, RequestAssignments and "
+                             "ClientRegistrationRequest")
 
     # [INFERENCE] The MP's own log wording is not in the spec (§3.4 quotes client and CMG lines only);
-    # the MP_Location.log, MP_Policy.log and MP_GetAuth.log lines below say what the MP did in its words.
+    # the MP_Location.log, MP_Policy.log, MP_GetAuth.log and MP_RegistrationManager.log lines below say what
+    # the MP did in its words.
 
     def _locate(self, body: str, client: str) -> str:
         try:
@@ -140,6 +155,29 @@ class SiteService:
         ids = ", ".join(a.policy_id for a in assignments) or "none"
         self.logs.write("MP_Policy.log", f"Returning {len(assignments)} policy assignments to {client}: {ids}")
         return pol.build_assignment_reply(assignments)
+
+    def _register(self, body: str, client: str) -> str:
+        """A registration whose signature holds gets the client's SMSID (spec §6.1 [S50])."""
+        request = self._registration_request(body, client)
+        smsid, first = self.model.register(request.netbios_name)
+        self.logs.write("MP_RegistrationManager.log",
+                        f"Client {request.netbios_name} " + ("registered" if first else "was already registered")
+                        + f" with SMSID {smsid}, approved")
+        return registration.build_registration_reply(registration.RegistrationReply(smsid))
+
+    def _registration_request(self, body: str, client: str) -> registration.RegistrationRequest:
+        try:
+            request = registration.parse_registration_request(body)
+            registration.verify_signature(body, request)
+        except ProtocolError as error:
+            self.logs.write("MP_RegistrationManager.log", f"Registration request from {client} refused: {error}",
+                            severity=Severity.ERROR)
+            raise
+        self.logs.write("MP_RegistrationManager.log",
+                        f"Registration request received from {client}: Netbios Name {request.netbios_name}, "
+                        f"FQ Name {request.fq_name}, InternetFlag {int(request.internet)}, agent "
+                        f"{request.agent_identity} {request.agent_version}; signature verified")
+        return request
 
     async def sms_pol(self, request: Request) -> Response:
         client = self._bearer_or_intranet(request)
@@ -207,40 +245,6 @@ class SiteService:
     async def probe_ccm_system(self, request: Request) -> Response:
         return PlainTextResponse("403 - Forbidden: Access is denied.\n", status_code=403)
 
-    # -- distribution point ----------------------------------------------------------------------
-
-    async def dp_file(self, request: Request) -> Response:
-        record = self._dp_package(request.path_params["package_id"], request)
-        if request.path_params["path"] != record.file_name:
-            raise HttpError(404, f"package {record.package.package_id} has no file {request.path_params['path']!r}")
-        pkg = record.package
-        chunks = iter_content(pkg.package_id, pkg.version, record.physical_size)
-        damaged = self._dp_name(request) in record.damaged
-        return StreamingResponse(corrupted(chunks) if damaged else chunks,
-                                 media_type="application/octet-stream",
-                                 headers={"Content-Length": str(record.physical_size)})
-
-    async def dp_listing(self, request: Request) -> Response:
-        record = self._dp_package(request.path_params["package_id"], request)
-        href = f"/{DP_PACKAGE_VDIR}/{record.package.package_id}/{record.file_name}"
-        body = ('<?xml version="1.0" encoding="utf-8"?><D:multistatus xmlns:D="DAV:"><D:response>'
-                f"<D:href>{href}</D:href><D:propstat><D:prop><D:getcontentlength>{record.physical_size}"
-                "</D:getcontentlength></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>"
-                "</D:response></D:multistatus>")
-        return Response(body, status_code=207, media_type=XML)
-
-    def _dp_name(self, request: Request) -> str:
-        """Which of the DPs this process serves was asked, by the name in the Host header."""
-        return self.model.config.dp_for_host(request.url.hostname or "") or self.model.config.dp_name
-
-    def _dp_package(self, package_id: str, request: Request) -> Any:
-        record = self.model.packages.get(package_id)
-        name = self._dp_name(request)
-        if record is None or name not in record.sources:
-            fqdn = self.model.config.distribution_points[name]
-            raise HttpError(404, f"package {package_id} is not on distribution point {fqdn}")
-        return record
-
     # -- wiring ------------------------------------------------------------------------------------
 
     def routes(self) -> list[Route]:
@@ -253,8 +257,7 @@ class SiteService:
             Route("/ccm_system_windowsauth", self.probe_windowsauth, methods=["GET"]),
             Route("/ccm_system_windowsauth/", self.probe_windowsauth, methods=["GET"]),
             Route("/ccm_system/", self.probe_ccm_system, methods=["GET"]),
-            Route(f"/{DP_PACKAGE_VDIR}/{{package_id}}", self.dp_listing, methods=["PROPFIND"]),
-            Route(f"/{DP_PACKAGE_VDIR}/{{package_id}}/{{path:path}}", self.dp_file, methods=["GET"]),
+            *self.dp.routes(),
             *self.admin.routes(),
         ]
 
@@ -293,6 +296,15 @@ def parse_config(config: dict[str, Any]) -> tuple[SiteConfig, dict[str, StorageA
     site = SiteConfig(site_code=config["site_code"], version=SiteVersion.parse(config["version"]),
                       mp_fqdn=config["mp_fqdn"], mp_port=int(config["mp_port"]), dp_name=config.get("dp_name", "dp"),
                       cloud_sources=sources, key=bytes.fromhex(config["key"]),
-                      other_dps=tuple((d["name"], d["fqdn"]) for d in config.get("other_dps", [])))
+                      other_dps=tuple((d["name"], d["fqdn"]) for d in config.get("other_dps", [])),
+                      mp_certificate=mp_certificate(config["tls"]))
     return site, accounts
+
+
+def mp_certificate(tls: dict[str, Any]) -> bytes:
+    """The DER certificate MPCERT returns. [INFERENCE] The real MP returns its own (signing) certificate; the
+    harness gives the site server's TLS certificate, the leaf of `tls.cert`. A config without one (the in-process
+    contract apps serve no TLS) gets the test CA's certificate instead, so MPCERT still returns a real one."""
+    pem = Path(tls.get("cert") or tls["ca"]).read_bytes()
+    return x509.load_pem_x509_certificate(pem).public_bytes(Encoding.DER)
 

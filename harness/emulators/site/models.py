@@ -37,6 +37,7 @@ from harness.protocol.tokens import (
 )
 
 DP_PACKAGE_VDIR = "SMS_DP_SMSPKG$"
+DP_SIGNATURE_VDIR = "SMS_DP_SMSSIG$"
 # RemoteClientFlags bits that allow a remote (neighbour) DP for the deployment's option.
 REMOTE_DP_FLAGS = DOWNLOAD_FROM_REMOTE_DISPPOINT | DOWNLOAD_ON_DEMAND_FROM_REMOTE_DP | RUN_FROM_REMOTE_DISPPOINT
 
@@ -64,12 +65,23 @@ class DistributedPackage:
     package: Package
     physical_size: int
     sha256: str
+    updated: datetime  # model time of the last definition or distribution: what a DP lists as modified
     sources: set[str] = field(default_factory=set)
     damaged: set[str] = field(default_factory=set)  # sources holding a damaged copy (wrong hash)
 
     @property
     def file_name(self) -> str:
         return self.package.kind.content_file
+
+    @property
+    def files(self) -> dict[str, int]:
+        """The package's files on a DP: path below the package folder ('/'-separated) -> size in bytes."""
+        return {self.file_name: self.physical_size}
+
+    @property
+    def library_name(self) -> str:
+        """The package's folder in the DP's content library: <PackageID>.<version> (spec §6.3)."""
+        return f"{self.package.package_id}.{self.package.version}"
 
 
 @dataclass(frozen=True)
@@ -82,6 +94,7 @@ class SiteConfig:
     cloud_sources: tuple[CloudSource, ...]
     key: bytes  # signs site, CCM and content tokens; the CMG holds the same key
     other_dps: tuple[tuple[str, str], ...] = ()  # further on-premises DPs (name, FQDN) this process serves
+    mp_certificate: bytes = b""  # DER: what the management point answers to MPCERT
 
     @property
     def distribution_points(self) -> dict[str, str]:
@@ -90,6 +103,11 @@ class SiteConfig:
 
     def dp_for_host(self, host: str) -> str | None:
         return next((name for name, fqdn in self.distribution_points.items() if fqdn.lower() == host.lower()), None)
+
+
+# [INFERENCE] SMSIDs are uuid5 of the site code and the client's name in this namespace, so a client that
+# registers again, or anew after a reset, gets the ID it had.
+_SMSID_NAMESPACE = uuid.UUID("0b7c5a3e-2f1d-4c8e-9a6b-5d4e3f2a1c0b")
 
 
 class SiteModel:
@@ -111,6 +129,7 @@ class SiteModel:
             self.deployments: dict[str, Deployment] = {}
             self.sources = {s.name: replace(s) for s in self.config.cloud_sources}
             self.boundaries = BoundaryGroups()
+            self.registrations: dict[str, str] = {}  # client name (upper case) -> SMSID
 
     def set_version(self, version: SiteVersion) -> None:
         with self._lock:
@@ -119,7 +138,8 @@ class SiteModel:
     def define_package(self, package: Package, physical_size: int) -> DistributedPackage:
         with self._lock:
             record = DistributedPackage(package, physical_size,
-                                        content_sha256(package.package_id, package.version, physical_size))
+                                        content_sha256(package.package_id, package.version, physical_size),
+                                        updated=self.clock.now())
             self.packages[package.package_id] = record
             return record
 
@@ -128,6 +148,19 @@ class SiteModel:
         if record is None:
             raise HttpError(404, f"package {package_id} is not defined on site {self.config.site_code}")
         return record
+
+    def dp_package(self, name: str, dp: str) -> DistributedPackage:
+        """The package a DP serves under `name`: its ID or <ID>.<version>, in any case (IIS is case-insensitive)."""
+        package_id, dot, version = name.upper().partition(".")
+        with self._lock:
+            record = self.packages.get(package_id)
+        if record is None or dp not in record.sources or (dot and version != str(record.package.version)):
+            raise HttpError(404, f"package {name} is not on distribution point {self.config.distribution_points[dp]}")
+        return record
+
+    def dp_packages(self, dp: str) -> list[DistributedPackage]:
+        with self._lock:
+            return sorted((r for r in self.packages.values() if dp in r.sources), key=lambda r: r.package.package_id)
 
     def content_sources(self) -> set[str]:
         return {*self.config.distribution_points, *self.sources}
@@ -146,6 +179,7 @@ class SiteModel:
             record = self.package(package_id)
             record.sources.update(names)
             record.damaged.difference_update(names)  # a fresh distribution replaces a damaged copy
+            record.updated = self.clock.now()
 
     def set_serve_content(self, source: str, enabled: bool) -> None:
         with self._lock:
@@ -199,7 +233,9 @@ class SiteModel:
             token = self._content_token(client, record) if any(r.dp_type == "CLOUD" for r in records) else None
             return ContentLocationReply(
                 site_code=self.config.site_code, site_locality="LOCAL" if records else "FALLBACK",
-                records=tuple(records), hash_sha256=record.sha256 if records else None, access_token=token)
+                records=tuple(records), hash_sha256=record.sha256 if records else None, access_token=token,
+                bgr_version=request.bgr_version,
+                boundary_groups_time=self.clock.now().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3])
 
     def _dp_records(self, record: DistributedPackage, request: ContentLocationRequest,
                     plan: Plan) -> list[LocationRecord]:
@@ -221,7 +257,7 @@ class SiteModel:
         url = f"{base}/{DP_PACKAGE_VDIR}/{record.package.package_id}"
         return LocationRecord(url=url, server_remote_name=fqdn.upper(), locality=locality, dp_type="SERVER",
                               version=self.version.build,
-                              signature_url=f"{base}/SMS_DP_SMSSIG$/{record.package.package_id}.1.tar",
+                              signature_url=f"{base}/{DP_SIGNATURE_VDIR}/{record.library_name}.tar",
                               capabilities=(("SSLState", "1"),))
 
     def define_boundary_group(self, group: BoundaryGroup) -> None:
@@ -288,6 +324,17 @@ class SiteModel:
         return sign_token(Token("content", client, now, now + CONTENT_TOKEN_LIFETIME,
                                 (("pid", record.package.package_id),)), self.config.key)
 
+    def register(self, netbios_name: str) -> tuple[str, bool]:
+        """The client's SMSID, and whether this registration is its first. [INFERENCE] every registration is
+        approved: token and PKI clients are, and the harness has no console approval to wait for."""
+        with self._lock:
+            name = netbios_name.upper()
+            known = name in self.registrations
+            if not known:
+                guid = uuid.uuid5(_SMSID_NAMESPACE, f"{self.config.site_code}:{name}")
+                self.registrations[name] = f"GUID:{str(guid).upper()}"
+            return self.registrations[name], not known
+
     def assignments(self, client_id: str) -> tuple[pol.PolicyAssignment, ...]:
         with self._lock:
             return tuple(self._assignment(d) for d in sorted(self.deployments.values(),
@@ -344,6 +391,7 @@ class SiteModel:
                                                   "purpose": d.purpose.value, "allow_internet": d.allow_internet}
                                 for d in self.deployments.values()},
                 "boundary_groups": self.boundaries.snapshot(),
+                "registered_clients": dict(sorted(self.registrations.items())),
                 "cloud_sources": {s.name: {"kind": s.kind, "fqdn": s.fqdn, "serve_content": s.serve_content,
                                            "installed": s.installed,
                                            "third_party_certificate": s.third_party_certificate}

@@ -14,11 +14,14 @@ import respx
 from starlette.testclient import TestClient
 
 from harness.client.channel import ManagementChannel, SiteEndpoints
+from harness.client.client import EmulatedClient
 from harness.client.logs import ClientLogs
 from harness.emulators.site.app import create_app
+from harness.model.client_settings import CloudServicesSettings, NetworkLocation
 from harness.model.units import ModelClock, Scale
 from harness.net.tls import TestPKI
 from harness.protocol import policy
+from harness.protocol.cmtrace import parse_log
 from harness.protocol.location import ContentLocationRequest
 
 MP = "https://cm01.corp.contoso.example:4443"
@@ -76,3 +79,23 @@ def test_internet_location_request_gets_no_dp(channel: ManagementChannel) -> Non
     reply = channel.locate(ContentLocationRequest(package_id="PS100011", package_version=1, site_code="PS1",
                                                   use_azure=True, use_internet_dp=True))
     assert reply.records == () and reply.site_locality == "FALLBACK"
+
+
+def test_a_client_registers_once_and_its_smsid_identifies_it_to_policy(channel: ManagementChannel, site: TestClient,
+                                                                        tmp_path: Path) -> None:
+    client = EmulatedClient("CLIENT01", NetworkLocation.INTRANET, CloudServicesSettings(), None, tmp_path,
+                            channel.http)
+    logs = ClientLogs(lambda: datetime.now(UTC))
+    smsid = client.register(channel, logs, datetime.now(UTC))
+    assert client.client_id == smsid == site.get("/_harness/state").json()["registered_clients"]["CLIENT01"]
+    assert client.register(channel, logs, datetime.now(UTC)) == smsid  # the site knows it by its name
+    channel.policy_assignments(client.client_id)
+    assert f"Policy assignment request received from CLIENT01 ({smsid})" in site.get(
+        "/_harness/logs/MP_Policy.log").text
+    lines = [line.message for line in parse_log(logs.text("ClientIDManagerStartup.log"))]
+    assert lines[:4] == [
+        "[RegTask] - Executing registration task synchronously.",
+        "Registering client using its self-signed certificate.",
+        f"[RegTask] - Client is not registered. Sending registration request for CLIENT01 to {MP}/ccm_system/request",
+        f"[RegTask] - Client is registered. Server assigned ClientID is {smsid}. Approval status 1",
+    ]

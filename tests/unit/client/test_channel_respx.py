@@ -1,17 +1,21 @@
-"""The client's messaging layer against canned answers (respx): tokens, envelopes, malformed replies."""
+"""The client's messaging layer against canned answers (respx): tokens and their renewal, envelopes,
+registration, malformed replies."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 import respx
 
 from harness.client.channel import ChannelError, ManagementChannel, SiteEndpoints
+from harness.client.identity import new_signing_identity
 from harness.client.logs import ClientLogs
+from harness.client.timeline import Timeline
 from harness.model.errors import HResult
-from harness.protocol import messaging
+from harness.model.units import Scale
+from harness.protocol import messaging, registration
 from harness.protocol.location import (
     ContentLocationReply,
     ContentLocationRequest,
@@ -103,3 +107,90 @@ def test_an_unreachable_management_point_is_a_channel_error(respx_mock: respx.Mo
         side_effect=httpx.ConnectError("connection refused"))
     with httpx.Client() as http, pytest.raises(ChannelError, match="connection refused"):
         channel(http, on_internet=False).locate(REQUEST)
+
+
+# -- registration ---------------------------------------------------------------------------------------
+
+SMSID = "GUID:3FB5CF5D-0C4B-4B1E-8F00-9E5D2A1B7C10"
+
+
+@respx.mock(assert_all_called=True)
+def test_an_internet_client_registers_through_the_cmg_with_a_signed_request(respx_mock: respx.MockRouter) -> None:
+    respx_mock.post(f"{SERVER_AUTH}/CCM_STS").mock(return_value=httpx.Response(200, text="ccm-token"))
+    mp = respx_mock.route(method="CCM_POST", url=f"{SERVER_AUTH}/ccm_system_tokenauth/request").mock(
+        return_value=reply(registration.build_registration_reply(registration.RegistrationReply(SMSID))))
+    identity = new_signing_identity("CLIENT01", NOW)
+    with httpx.Client() as http:
+        got = channel(http, on_internet=True).register(identity, "CLIENT01.corp.contoso.example")
+    assert got == registration.RegistrationReply(SMSID)
+    sent = mp.calls.last.request
+    message = messaging.decode_message(sent.content, sent.headers["content-type"])
+    request = registration.parse_registration_request(message.body)
+    assert message.target_endpoint == "MP_ClientRegistration"
+    assert sent.headers["authorization"] == "Bearer ccm-token"
+    assert (request.netbios_name, request.internet, request.smsid, request.timestamp) == (
+        "CLIENT01", True, "", "2026-11-02T08:00:00Z")
+    assert request.signing_certificate == identity.certificate_hex
+    registration.verify_signature(message.body, request)
+
+
+# -- CCM token renewal (spec §2.3 [S22]) ------------------------------------------------------------------
+
+
+class ModelTime:
+    """The channel's model clock, moved on by the test."""
+
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def two_messages_apart(later: timedelta) -> tuple[respx.Route, respx.Route, ClientLogs, Timeline]:
+    """Two location requests of an internet token client, `later` model time apart; CCM_STS hands out
+    ccm-token-1, then ccm-token-2."""
+    clock, timeline = ModelTime(), Timeline(Scale(5000))
+    logs = ClientLogs(clock)
+    with respx.mock(assert_all_called=False) as mock, httpx.Client() as http:
+        sts = mock.post(f"{SERVER_AUTH}/CCM_STS").mock(side_effect=[httpx.Response(200, text="ccm-token-1"),
+                                                                    httpx.Response(200, text="ccm-token-2")])
+        mp = mock.route(method="CCM_POST", url=f"{SERVER_AUTH}/ccm_system_tokenauth/request").mock(
+            return_value=reply(build_location_reply(REPLY)))
+        ch = ManagementChannel(client="CLIENT01", http=http, endpoints=SiteEndpoints("PS1", MP, CMG),
+                               on_internet=True, site_token="site-token", logs=logs, model_now=clock,
+                               timeline=timeline)
+        ch.locate(REQUEST)
+        clock.now += later
+        ch.locate(REQUEST)
+    return sts, mp, logs, timeline
+
+
+def token_events(timeline: Timeline) -> list[tuple[str, str]]:
+    return [(e["event"], e["expires"]) for e in timeline.events() if e["event"].startswith("token.")]
+
+
+@pytest.mark.parametrize(("later", "line"), [
+    (timedelta(hours=8), "CCM token expired at 2026-11-02 16:00:00 (0 min ago); requesting a new token from CCM_STS"),
+    (timedelta(hours=9), "CCM token expired at 2026-11-02 16:00:00 (60 min ago); requesting a new token from "
+                         "CCM_STS"),
+    (timedelta(hours=7, minutes=30), "CCM token expires at 2026-11-02 16:00:00 (in 30 min); requesting a new token "
+                                     "from CCM_STS"),
+], ids=["expired-8h", "expired-9h", "close-to-expiry"])
+def test_an_expired_or_expiring_ccm_token_is_renewed_before_the_next_message(later: timedelta, line: str) -> None:
+    sts, mp, logs, timeline = two_messages_apart(later)
+    assert sts.call_count == 2
+    assert [c.request.headers["authorization"] for c in sts.calls] == ["Bearer site-token"] * 2
+    assert [c.request.headers["authorization"] for c in mp.calls] == ["Bearer ccm-token-1", "Bearer ccm-token-2"]
+    assert line in logs.text("CcmMessaging.log")
+    assert token_events(timeline) == [("token.issued", "2026-11-02T16:00:00+00:00"),
+                                      ("token.renewed", (NOW + later + timedelta(hours=8)).isoformat())]
+
+
+@pytest.mark.parametrize("later", [timedelta(hours=1), timedelta(hours=7)], ids=["1h", "7h"])
+def test_a_ccm_token_far_from_expiry_is_reused(later: timedelta) -> None:
+    sts, mp, logs, timeline = two_messages_apart(later)
+    assert sts.call_count == 1
+    assert [c.request.headers["authorization"] for c in mp.calls] == ["Bearer ccm-token-1"] * 2
+    assert "requesting a new token" not in logs.text("CcmMessaging.log")
+    assert token_events(timeline) == [("token.issued", "2026-11-02T16:00:00+00:00")]

@@ -20,7 +20,7 @@ from harness.emulators.control import ServiceLogs
 from harness.emulators.site.app import create_app as create_site
 from harness.model.units import ModelClock, Scale
 from harness.net.tls import TestPKI
-from harness.protocol import messaging, policy, site_info
+from harness.protocol import messaging, policy, registration, site_info
 from harness.protocol.cmtrace import LogLine, Severity, parse_log
 from harness.protocol.content_url import ContentUrl, build_content_url
 from harness.protocol.location import ContentLocationRequest, build_location_request
@@ -34,6 +34,7 @@ COMPONENTS = {
     "MP_Policy.log": {"MP_PolicyManager"},
     "CCM_STS.log": {"CCM_STS"},
     "MP_GetAuth.log": {"MP_GetAuth_ISAPI"},
+    "MP_RegistrationManager.log": {"MP_RegistrationManager"},
     "CMGService.log": {"CMGService"},
     "SMS_Cloud_ProxyConnector.log": {"SMS_CLOUD_PROXYCONNECTOR"},
     "CMGContentService.log": {"CMGContentService"},
@@ -171,6 +172,27 @@ def test_policy_assignments_and_policy_body_go_to_mp_policy_log(site: TestClient
     assert lines[-1].severity == Severity.ERROR and "PS129999-PS100010-6F6BCC28 not served" in lines[-1].message
 
 
+def test_registrations_go_to_mp_registration_manager_log(site: TestClient,
+                                                          registration_body: Callable[..., str]) -> None:
+    first = registration.parse_registration_reply(message(site, "MP_ClientRegistration", registration_body()))
+    again = registration.parse_registration_reply(message(site, "MP_ClientRegistration", registration_body()))
+    tampered = registration_body().replace('Value="0"', 'Value="1"')  # InternetFlag, after signing
+    payload, content_type = messaging.encode_message(messaging.CcmMessage("MP_ClientRegistration", tampered))
+    assert site.request("CCM_POST", "/ccm_system/request", content=payload, headers={
+        "Content-Type": content_type, "X-CCM-Client": "CLIENT01"}).status_code == 400
+    received = ("Registration request received from CLIENT01: Netbios Name CLIENT01, FQ Name "
+                "CLIENT01.corp.contoso.example, InternetFlag 0, agent CCMSetup.exe 5.00.8913.1000; signature verified")
+    lines = logs(site)["MP_RegistrationManager.log"]
+    assert again == first
+    assert messages(lines) == [
+        received, f"Client CLIENT01 registered with SMSID {first.smsid}, approved",
+        received, f"Client CLIENT01 was already registered with SMSID {first.smsid}, approved",
+        "Registration request from CLIENT01 refused: ClientRegistrationRequest: the signature does not match <Data> "
+        "and the signing certificate",
+    ]
+    assert lines[-1].severity == Severity.ERROR
+
+
 def test_ccm_sts_logs_the_documented_issuing_lines_and_refusals(site: TestClient, world: World) -> None:
     assert site.post("/CCM_STS", headers={"Authorization": f"Bearer {world.token('site')}"}).status_code == 200
     assert site.post("/CCM_STS").status_code == 401
@@ -284,7 +306,8 @@ def test_an_unknown_log_is_404_naming_the_logs_there_are(site: TestClient, cmg: 
     answer = site.get("/_harness/logs/CMGService.log")
     assert answer.status_code == 404
     assert answer.headers["x-harness-reason"] == ("site has no log 'CMGService.log'; its logs are: CCM_STS.log, "
-                                                  "MP_GetAuth.log, MP_Location.log, MP_Policy.log")
+                                                  "MP_GetAuth.log, MP_Location.log, MP_Policy.log, "
+                                                  "MP_RegistrationManager.log")
     assert cmg.get("/_harness/logs/MP_Location.log").status_code == 404
 
 

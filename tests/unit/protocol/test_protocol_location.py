@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from harness.protocol.errors import ProtocolError
@@ -130,7 +132,15 @@ def test_documented_reply_parses() -> None:
 
 def test_documented_fallback_reply_parses_as_empty() -> None:
     reply = parse_location_reply(DOCUMENTED_FALLBACK)
-    assert reply == ContentLocationReply(site_code="ABC", site_locality="FALLBACK", records=())
+    assert reply == ContentLocationReply(site_code="ABC", site_locality="FALLBACK", records=(), bgr_version=1,
+                                         boundary_groups_time="2021-01-19T13:27:45.467")
+
+
+def test_an_empty_reply_is_built_in_the_documented_fallback_shape() -> None:
+    reply = ContentLocationReply(site_code="ABC", site_locality="FALLBACK", records=(), bgr_version=1,
+                                 boundary_groups_time="2021-01-19T13:27:45.467")
+    # The same bytes but for ElementTree's space before "/>", which XML readers ignore.
+    assert build_location_reply(reply).replace(" />", "/>") == re.sub(r">\s+<", "><", DOCUMENTED_FALLBACK)
 
 
 def test_documented_hash_variant_parses() -> None:

@@ -1,0 +1,312 @@
+"""The distribution point's HTTP answers (spec §2.2, §6.3), for each DP the site process serves (the Host header
+says which):
+
+    GET      /SMS_DP_SMSPKG$/<package>/<file>          a file of the package
+    GET      /SMS_DP_SMSPKG$/<package>/[<folder>/]     IIS directory browsing; without the slash, 301 to it
+    GET      /SMS_DP_SMSPKG$/Datalib                   the content library: a <dir> per package on this DP
+    PROPFIND /SMS_DP_SMSPKG$/<package>[/<path>]        WebDAV listing (207) with Depth 0 or 1
+    GET      /SMS_DP_SMSSIG$/<PackageID>.<version>.tar the package's signatures
+
+`NOCERT_SMS_DP_SMSPKG$` serves the same (the cert-less fallback); `CCMTOKENAUTH_SMS_DP_SMSPKG$` and
+`CCMTOKENAUTH_SMS_DP_SMSSIG$` first want `Authorization: Bearer <CCM token>`. A package is named by its ID or by
+its content-library folder `<ID>.<version>`. Vdirs, package IDs and paths match in any case, as on IIS. Content
+comes from the model, never from a file system, so `..` or `\\` in a path just names no file (404).
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+import tarfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from functools import partial
+from typing import Any
+from urllib.parse import quote
+from xml.sax.saxutils import escape
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from harness.emulators.control import HttpError
+from harness.emulators.site.models import DP_PACKAGE_VDIR, DP_SIGNATURE_VDIR, DistributedPackage, SiteModel
+from harness.model.content import corrupted, iter_content
+from harness.protocol.tokens import TokenError, verify_token
+
+TOKEN_AUTH = "CCMTOKENAUTH_"
+PACKAGE_VDIRS = (DP_PACKAGE_VDIR, f"NOCERT_{DP_PACKAGE_VDIR}", f"{TOKEN_AUTH}{DP_PACKAGE_VDIR}")
+SIGNATURE_VDIRS = (DP_SIGNATURE_VDIR, f"{TOKEN_AUTH}{DP_SIGNATURE_VDIR}")
+DATALIB = "Datalib"
+OCTETS = "application/octet-stream"
+DAV_XML = "text/xml; charset=utf-8"
+_HREF_SAFE = "/$"  # IIS writes the vdirs' "$" as it is
+
+
+class VdirRoute(Route):
+    """A route whose path matches in any case: IIS serves `/sms_dp_smspkg$/…` (spec §6.3's spelling) as well as
+    `/SMS_DP_SMSPKG$/…`."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], *, methods: list[str]) -> None:
+        super().__init__(path, endpoint, methods=methods)
+        self.path_regex = re.compile(self.path_regex.pattern, re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A file (with its size) or a folder (size None), as a listing shows it."""
+
+    name: str
+    href: str
+    size: int | None
+    modified: datetime
+
+
+# -- a package's folders, from its file list --------------------------------------------------------
+
+
+def folders(files: Mapping[str, int]) -> set[str]:
+    """Every folder that holds a file; "" is the package folder itself."""
+    return {"/".join(parts[:depth]) for parts in (name.split("/") for name in files) for depth in range(len(parts))}
+
+
+def find(files: Mapping[str, int], path: str) -> tuple[str, bool] | None:
+    """What `path` names, spelt as the package spells it, and whether it is a folder; None for nothing.
+
+    Any case matches; "" and a trailing "/" name only folders."""
+    wanted, folder_only = path.lower().removesuffix("/"), path == "" or path.endswith("/")
+    if not folder_only:
+        file = next((name for name in files if name.lower() == wanted), None)
+        if file is not None:
+            return file, False
+    folder = next((name for name in folders(files) if name.lower() == wanted), None)
+    return None if folder is None else (folder, True)
+
+
+def children(files: Mapping[str, int], folder: str) -> list[tuple[str, int | None]]:
+    """What `folder` holds, by name: its subfolders (size None) and its files."""
+    prefix = f"{folder}/" if folder else ""
+    below = [name.removeprefix(prefix) for name in files if name.startswith(prefix)]
+    subfolders = {rest.split("/", 1)[0] for rest in below if "/" in rest}
+    found: list[tuple[str, int | None]] = [(name, None) for name in subfolders]
+    found += [(rest, files[prefix + rest]) for rest in below if "/" not in rest]
+    return sorted(found, key=lambda entry: entry[0].lower())
+
+
+def files_below(files: Mapping[str, int], folder: str) -> list[str]:
+    prefix = f"{folder}/" if folder else ""
+    return sorted(name for name in files if name.startswith(prefix))
+
+
+# -- what goes on the wire ------------------------------------------------------------------------------
+
+
+def iis_listing(host: str, path: str, parent: str, entries: Sequence[Entry]) -> str:
+    """An IIS 10 directory browsing page of `path`, whose [To Parent Directory] link is `parent`."""
+    title = html.escape(f"{host} - {path}")
+    lines = "".join(_listing_line(entry) for entry in entries)
+    return (f"<html><head><title>{title}</title></head><body><H1>{title}</H1><hr>\r\n\r\n<pre>"
+            f'<A HREF="{html.escape(parent)}">[To Parent Directory]</A><br><br>{lines}</pre><hr></body></html>\r\n')
+
+
+def _listing_line(entry: Entry) -> str:
+    # IIS's columns: the date right-aligned in 10, the time in 8, the size or "<dir>" in 12; tools tell a
+    # folder by the "<dir>" before its link (spec §6.3 [S50]).
+    when = entry.modified
+    date = f"{when.month}/{when.day}/{when.year}"
+    clock = f"{(when.hour % 12) or 12}:{when.minute:02d} {'PM' if when.hour >= 12 else 'AM'}"
+    size = "<dir>" if entry.size is None else str(entry.size)
+    return (f"{date:>10} {clock:>8} {html.escape(f'{size:>12}')} "
+            f'<A HREF="{html.escape(entry.href)}">{html.escape(entry.name)}</A><br>')
+
+
+def multistatus(entries: Sequence[Entry]) -> str:
+    """A WebDAV PROPFIND answer: each entry's resource type, length and last modification."""
+    return ('<?xml version="1.0" encoding="utf-8"?><D:multistatus xmlns:D="DAV:">'
+            + "".join(_dav_response(entry) for entry in entries) + "</D:multistatus>")
+
+
+def _dav_response(entry: Entry) -> str:
+    kind = "<D:collection/>" if entry.size is None else ""
+    return (f"<D:response><D:href>{escape(entry.href)}</D:href><D:propstat><D:prop>"
+            f"<D:resourcetype>{kind}</D:resourcetype><D:getcontentlength>{entry.size or 0}</D:getcontentlength>"
+            f"<D:getlastmodified>{http_date(entry.modified)}</D:getlastmodified>"
+            "</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>")
+
+
+def propfind_depth(header: str | None) -> int:
+    """0 or 1; absent means 1. IIS refuses `infinity` unless allowInfinitePropfindDepth is set, which it is not
+    by default."""
+    value = "1" if header is None else header.strip().lower()
+    if value == "infinity":
+        raise HttpError(403, "PROPFIND with Depth: infinity is refused (IIS allowInfinitePropfindDepth is off); "
+                             "list one folder at a time with Depth: 1")
+    if value not in ("0", "1"):
+        raise HttpError(400, f"PROPFIND Depth must be 0, 1 or infinity, got {header!r}")
+    return int(value)
+
+
+def signature_tar(record: DistributedPackage) -> bytes:
+    """[INFERENCE] A real signature .tar holds the content's signature files, whose format is undocumented; this
+    one is a deterministic tar with one member, <PackageID>.<version>, listing each file, its size and the
+    content's SHA-256."""
+    listing = "".join(f"{name}\t{size}\n" for name, size in sorted(record.files.items()))
+    data = f"{listing}SHA256\t{record.sha256}\n".encode()
+    member = tarfile.TarInfo(record.library_name)  # mtime, owner and mode stay at their fixed defaults
+    member.size = len(data)
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        tar.addfile(member, io.BytesIO(data))
+    return out.getvalue()
+
+
+def http_date(when: datetime) -> str:
+    return format_datetime(when.astimezone(UTC), usegmt=True)
+
+
+def href(path: str) -> str:
+    return quote(path, safe=_HREF_SAFE)
+
+
+# -- HTTP -----------------------------------------------------------------------------------------------
+
+
+class DistributionPoint:
+    """Thin HTTP layer over the site model's packages, for every vdir of spec §2.2."""
+
+    def __init__(self, model: SiteModel) -> None:
+        self.model = model
+
+    def routes(self) -> list[Route]:
+        content: list[Route] = []
+        for vdir in PACKAGE_VDIRS:
+            handler = partial(self.content, vdir)
+            content += [VdirRoute(f"/{vdir}/{{name}}", handler, methods=["GET", "PROPFIND"]),
+                        VdirRoute(f"/{vdir}/{{name}}/{{path:path}}", handler, methods=["GET", "PROPFIND"])]
+        signatures = [VdirRoute(f"/{vdir}/{{name}}", partial(self.signature, vdir), methods=["GET"])
+                      for vdir in SIGNATURE_VDIRS]
+        return [*content, *signatures]
+
+    async def content(self, vdir: str, request: Request) -> Response:
+        self._authorize(vdir, request)
+        name, path = request.path_params["name"], request.path_params.get("path")
+        root = f"/{vdir}/{name}"
+        if name.lower() == DATALIB.lower():
+            if not path:
+                return self._datalib(vdir, request)
+            # Datalib's entries lead to the packages' folders ([INFERENCE]: the real <ID>.<version> folders
+            # hold per-file .INI stubs, which the emulator does not keep).
+            name, slash, rest = path.partition("/")
+            root, path = f"/{vdir}/{DATALIB}/{name}", rest if slash else None
+        return self._serve(request, self._package(name, request), root, path)
+
+    def _serve(self, request: Request, record: DistributedPackage, root: str, path: str | None) -> Response:
+        """`root` is the package folder's URL path; `path` what follows it, None when the URL stops at the name."""
+        if path is None:
+            if request.method == "PROPFIND":
+                return self._propfind(request, record, root, root, "", folder=True)
+            return moved(request, f"{root}/")
+        found = find(record.files, path)
+        if found is None:
+            raise HttpError(404, f"package {record.package.package_id} has no file {path!r}")
+        target, folder = found
+        here = f"{root}/{path}"
+        if request.method == "PROPFIND":
+            return self._propfind(request, record, root, here, target, folder=folder)
+        if not folder:
+            return self._file(request, record, target)
+        if path and not path.endswith("/"):
+            return moved(request, f"{here}/")
+        return self._listing(request, record, root, target)
+
+    def _file(self, request: Request, record: DistributedPackage, name: str) -> Response:
+        # One file per package (task_sequence.PackageType.content_file): the package's bytes are the file's.
+        pkg = record.package
+        chunks = iter_content(pkg.package_id, pkg.version, record.files[name])
+        damaged = self._dp(request) in record.damaged
+        return StreamingResponse(corrupted(chunks) if damaged else chunks, media_type=OCTETS,
+                                 headers={"Content-Length": str(record.files[name]),
+                                          "Last-Modified": http_date(record.updated)})
+
+    def _listing(self, request: Request, record: DistributedPackage, root: str, folder: str) -> Response:
+        here = f"{root}/{folder}/" if folder else f"{root}/"
+        origin = _origin(request)
+        # [INFERENCE] Entries link by absolute URL: the DP tools of spec §6.3 fetch a link's href as it is.
+        entries = [Entry(name, origin + href(here + name + ("/" if size is None else "")), size, record.updated)
+                   for name, size in children(record.files, folder)]
+        parent = here.rsplit("/", 2)[0] + "/"
+        return HTMLResponse(iis_listing(request.url.hostname or "", here, href(parent), entries))
+
+    def _propfind(self, request: Request, record: DistributedPackage, root: str, here: str, target: str, *,
+                  folder: bool) -> Response:
+        depth = propfind_depth(request.headers.get("depth"))
+        top = Entry(target.rsplit("/", 1)[-1], href(here), None if folder else record.files[target], record.updated)
+        if not folder or depth == 0:
+            return _dav(top)
+        # [INFERENCE] Depth 1 lists every file below the folder, not its subfolders: the harness client takes
+        # each href below the package as a file to GET (one PROPFIND per package); real IIS would list the
+        # subfolders and leave their files to a PROPFIND of each.
+        files = [Entry(name.rsplit("/", 1)[-1], href(f"{root}/{name}"), record.files[name], record.updated)
+                 for name in files_below(record.files, target)]
+        return _dav(top, *files)
+
+    def _datalib(self, vdir: str, request: Request) -> Response:
+        records = self.model.dp_packages(self._dp(request))
+        here = f"/{vdir}/{DATALIB}"
+        modified = max((r.updated for r in records), default=self.model.clock.now())
+        if request.method == "PROPFIND":
+            depth = propfind_depth(request.headers.get("depth"))
+            members = [Entry(r.library_name, href(f"{here}/{r.library_name}/"), None, r.updated) for r in records]
+            return _dav(Entry(DATALIB, href(here), None, modified), *(members if depth else []))
+        # No trailing slash on these links: tools take the last part of each as a package (spec §6.3 [S54]).
+        origin = _origin(request)
+        entries = [Entry(r.library_name, origin + href(f"{here}/{r.library_name}"), None, r.updated)
+                   for r in records]
+        return HTMLResponse(iis_listing(request.url.hostname or "", f"{here}/", href(f"/{vdir}/"), entries))
+
+    async def signature(self, vdir: str, request: Request) -> Response:
+        self._authorize(vdir, request)
+        name = request.path_params["name"]
+        library_name = name[:-4] if name.lower().endswith(".tar") else ""
+        if "." not in library_name:
+            raise HttpError(404, f"no signature {name!r} on {vdir}: signatures are <PackageID>.<version>.tar")
+        return Response(signature_tar(self._package(library_name, request)), media_type=OCTETS)
+
+    def _authorize(self, vdir: str, request: Request) -> None:
+        """The token vdirs want the CCM token of spec §2.3, checked as the management point checks it."""
+        if not vdir.startswith(TOKEN_AUTH):
+            return
+        header = request.headers.get("authorization", "")
+        if not header.startswith("Bearer "):
+            raise HttpError(401, f"a ccm token is required (Authorization: Bearer …) on {vdir}")
+        try:
+            verify_token(header.removeprefix("Bearer "), self.model.config.key, kind="ccm",
+                         now=self.model.clock.now())
+        except TokenError as error:
+            raise HttpError(401, f"ccm token rejected on {vdir}: {error.reason}") from None
+
+    def _dp(self, request: Request) -> str:
+        """Which of the DPs this process serves was asked, by the name in the Host header."""
+        return self.model.config.dp_for_host(request.url.hostname or "") or self.model.config.dp_name
+
+    def _package(self, name: str, request: Request) -> DistributedPackage:
+        return self.model.dp_package(name, self._dp(request))
+
+
+def moved(request: Request, path: str) -> Response:
+    """IIS's courtesy redirect of a folder's URL without its trailing slash."""
+    location = _origin(request) + href(path)
+    body = ("<head><title>Document Moved</title></head>\n<body><h1>Object Moved</h1>This document may be found "
+            f'<a HREF="{html.escape(location)}">here</a></body>')
+    return HTMLResponse(body, status_code=301, headers={"Location": location})
+
+
+def _dav(*entries: Entry) -> Response:
+    return Response(multistatus(entries), status_code=207, media_type=DAV_XML)
+
+
+def _origin(request: Request) -> str:
+    return f"{request.url.scheme}://{request.url.netloc}"
