@@ -63,10 +63,10 @@ def environment(harness_environment: LocalEnvironment) -> Iterator[LocalEnvironm
 
 
 def _drivers(env: LocalEnvironment) -> dict[str, ServiceDriver]:
-    return {"site": SiteDriver(env.http, env.endpoints["mp"].base),
-            "cmg": CmgDriver(env.http, env.endpoints["cmg"].base),
-            "clouddp": CloudDpDriver(env.http, env.endpoints["clouddp"].base),
-            "client": AgentDriver(env.http, env.endpoints["client"].base)}
+    return {"site": SiteDriver(env.http, env.endpoints["mp"].control_base),
+            "cmg": CmgDriver(env.http, env.endpoints["cmg"].control_base),
+            "clouddp": CloudDpDriver(env.http, env.endpoints["clouddp"].control_base),
+            "client": AgentDriver(env.http, env.endpoints["client"].control_base)}
 
 
 @pytest.fixture
@@ -76,22 +76,22 @@ def endpoints(environment: LocalEnvironment) -> Endpoints:
 
 @pytest.fixture
 def site(environment: LocalEnvironment) -> SiteDriver:
-    return SiteDriver(environment.http, environment.endpoints["mp"].base)
+    return SiteDriver(environment.http, environment.endpoints["mp"].control_base)
 
 
 @pytest.fixture
 def cmg(environment: LocalEnvironment) -> CmgDriver:
-    return CmgDriver(environment.http, environment.endpoints["cmg"].base)
+    return CmgDriver(environment.http, environment.endpoints["cmg"].control_base)
 
 
 @pytest.fixture
 def clouddp(environment: LocalEnvironment) -> CloudDpDriver:
-    return CloudDpDriver(environment.http, environment.endpoints["clouddp"].base)
+    return CloudDpDriver(environment.http, environment.endpoints["clouddp"].control_base)
 
 
 @pytest.fixture
 def agent(environment: LocalEnvironment) -> AgentDriver:
-    return AgentDriver(environment.http, environment.endpoints["client"].base)
+    return AgentDriver(environment.http, environment.endpoints["client"].control_base)
 
 
 @dataclass

@@ -277,7 +277,7 @@ def create_app(config: dict[str, Any]) -> Starlette:
                               ModelClock.from_json(config["clock"]), workdir,
                               ClientCertIssuer(enrollment, workdir / "certificates"),
                               CloudServicesSettings(**config.get("default_settings", {}))))
-    control = ControlPlane("client", agent)
+    control = ControlPlane("client", agent, clock=agent.config.clock)
     app = Starlette(routes=[*control.routes(), *AgentService(agent).routes()],
                     exception_handlers={HttpError: http_error_handler, HTTPException: route_error_handler},
                     middleware=[Middleware(ControlMiddleware, control=control)])

@@ -56,6 +56,28 @@ class ServiceDriver:
         names = [str(entry["name"]) for entry in listing]
         return {name: str(self.call("GET", f"/_harness/logs/{quote(name, safe='')}")) for name in names}
 
-    def arm_fault(self, path: str, status: int, count: int = 1, reason: str = "") -> None:
-        self.call("POST", "/_harness/faults", {"path": path, "status": status, "count": count,
-                                               **({"reason": reason} if reason else {})})
+    def arm_fault(self, path: str, status: int | None = None, count: int | None = 1, reason: str = "", *,
+                  kind: str = "status", method: str = "*", delay_s: float | None = None,
+                  after_bytes: int | None = None, every_bytes: int | None = None, retry_after_s: int | None = None,
+                  window: tuple[float, float | None] | None = None, probability: float | None = None,
+                  seed: int | None = None) -> None:
+        """Arms an HTTP-level fault on requests under `path` (harness/emulators/faults.py has the rules).
+
+        `count` None: no limit while the window lasts; `window` (from, until) in model seconds after now,
+        until None for open-ended; `probability` with `seed` decides each matching request reproducibly.
+        """
+        fault = {"path": path, "kind": kind, "method": method, "count": count, "status": status,
+                 "delay_s": delay_s, "after_bytes": after_bytes, "every_bytes": every_bytes,
+                 "retry_after_s": retry_after_s, "probability": probability, "seed": seed,
+                 "window": None if window is None else {"from_s": window[0], "until_s": window[1]}}
+        # null means "no limit" for count only; every other field left out takes its default.
+        body = {name: value for name, value in fault.items() if value is not None or name == "count"}
+        self.call("POST", "/_harness/faults", {**body, **({"reason": reason} if reason else {})})
+
+    def faults(self) -> list[dict[str, Any]]:
+        """The armed faults, oldest first, each with its remaining count, times fired and state."""
+        result: list[dict[str, Any]] = self.call("GET", "/_harness/faults")
+        return result
+
+    def clear_faults(self) -> None:
+        self.call("DELETE", "/_harness/faults")

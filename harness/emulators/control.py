@@ -4,7 +4,7 @@
     POST /_harness/reset     back to the state right after start (milliseconds)
     GET  /_harness/journal   the requests the service answered, oldest first
     GET  /_harness/state     the service's model state as JSON
-    GET/POST/DELETE /_harness/faults   HTTP-level faults armed for the next N matching requests
+    GET/POST/DELETE /_harness/faults   HTTP-level faults: list, arm one, clear (faults.py has the JSON)
     GET  /_harness/logs      the service's CMTrace logs (spec §3.3) that have lines: name and size
     GET  /_harness/logs/{name}   one log's text
 
@@ -18,7 +18,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -28,6 +28,9 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from harness.emulators.fault_effects import FaultedSend, cut_on_purpose, quiet_uvicorn_about_deliberate_cuts
+from harness.emulators.faults import Answer, Fault, FaultError, FaultTable
+from harness.model.units import ModelClock, Scale
 from harness.protocol.cmtrace import CMTraceWriter, Severity
 
 CONTROL_PREFIX = "/_harness"
@@ -86,60 +89,6 @@ class Journal:
             self._entries.clear()
 
 
-@dataclass
-class Fault:
-    """Answer `status` to the next `count` requests whose path starts with `path` (and method matches)."""
-
-    path: str
-    status: int
-    count: int = 1
-    method: str = "*"
-    reason: str = "fault injected by the harness"
-
-    @classmethod
-    def from_json(cls, data: Any) -> Fault:
-        if not isinstance(data, dict):
-            raise HttpError(400, "a fault is a JSON object with path, status and optional count, method, reason")
-        try:
-            fault = cls(path=str(data["path"]), status=int(data["status"]), count=int(data.get("count", 1)),
-                        method=str(data.get("method", "*")).upper(), reason=str(data.get("reason", cls.reason)))
-        except KeyError as missing:
-            raise HttpError(400, f"fault is missing {missing}") from None
-        except (TypeError, ValueError, OverflowError) as error:  # int(1e400) overflows
-            raise HttpError(400, f"fault has a bad value: {error}") from None
-        if not 400 <= fault.status <= 599 or fault.count < 1 or not fault.path.startswith("/"):
-            raise HttpError(400, "fault needs a path starting with '/', a status 400-599 and a count of 1 or more")
-        return fault
-
-
-class FaultTable:
-    def __init__(self) -> None:
-        self._faults: list[Fault] = []
-        self._lock = threading.Lock()
-
-    def arm(self, fault: Fault) -> None:
-        with self._lock:
-            self._faults.append(fault)
-
-    def take(self, method: str, path: str) -> Fault | None:
-        with self._lock:
-            for fault in self._faults:
-                if path.startswith(fault.path) and fault.method in ("*", method):
-                    fault.count -= 1
-                    if fault.count == 0:
-                        self._faults.remove(fault)
-                    return fault
-        return None
-
-    def armed(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return [asdict(f) for f in self._faults]
-
-    def clear(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
-
 class ServiceLogs:
     """A service's CMTrace logs, in memory: the files an administrator would open on the server (spec §3.3).
 
@@ -196,15 +145,20 @@ class ServiceLogs:
 
 
 class ControlPlane:
-    """Journal, faults, logs and the control routes for one service."""
+    """Journal, faults, logs and the control routes for one service.
+
+    `clock` is the environment's model clock: log lines carry its time, and fault delays and windows are in
+    its model seconds. Without one the service runs on the wall clock at scale 1.
+    """
 
     def __init__(self, service: str, model: ServiceModel, extra_reset: Callable[[], None] | None = None, *,
-                 logs: Mapping[str, str] | None = None, clock: Callable[[], datetime] | None = None) -> None:
+                 logs: Mapping[str, str] | None = None, clock: ModelClock | None = None) -> None:
         self.service = service
         self.model = model
+        self.clock = clock or ModelClock(Scale(), real_epoch=time.time(), model_epoch=datetime.now(UTC))
         self.journal = Journal()
-        self.faults = FaultTable()
-        self.logs = ServiceLogs(logs or {}, clock or (lambda: datetime.now(UTC)))
+        self.faults = FaultTable(self.clock.now)
+        self.logs = ServiceLogs(logs or {}, self.clock.now)
         self._extra_reset = extra_reset
         self.started = time.time()
 
@@ -247,7 +201,7 @@ class ControlPlane:
 
     async def _faults(self, request: Request) -> Response:
         if request.method == "POST":
-            self.faults.arm(Fault.from_json(await read_json(request)))
+            self.faults.arm(_product_fault(await read_json(request)))
         elif request.method == "DELETE":
             self.faults.clear()
         return JSONResponse(self.faults.armed())
@@ -264,13 +218,23 @@ class ControlPlane:
         return PlainTextResponse(text)
 
 
+def _product_fault(data: Any) -> Fault:
+    try:
+        fault = Fault.from_json(data)
+    except FaultError as error:
+        raise HttpError(400, str(error)) from None
+    if fault.path.startswith(CONTROL_PREFIX):
+        raise HttpError(400, f"path must be a product path: faults never apply to {CONTROL_PREFIX}/")
+    return fault
+
+
 async def read_json(request: Request) -> Any:
     import json
 
     body = await request.body()
     try:
         return json.loads(body or b"null")
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except ValueError as error:  # not JSON, not UTF-8, or an integer of more digits than int() converts
         raise HttpError(400, f"request body is not valid JSON: {error}") from None
     except RecursionError:
         raise HttpError(400, "request body is JSON nested too deeply to read") from None
@@ -280,7 +244,7 @@ async def read_json(request: Request) -> Any:
 # Notes starting "deliberate:" mark a 5xx the scenario asked for (a stopped service), not a bug.
 JOURNAL_NOTE = "journal_note"
 DELIBERATE = "deliberate: "
-FAULT = "fault: "  # an armed fault answered instead of the app
+FAULT = "fault: "  # an armed fault answered instead of the app, or changed its answer
 
 
 class ControlMiddleware:
@@ -292,6 +256,7 @@ class ControlMiddleware:
     def __init__(self, app: ASGIApp, control: ControlPlane) -> None:
         self.app = app
         self.control = control
+        quiet_uvicorn_about_deliberate_cuts()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -308,24 +273,47 @@ class ControlMiddleware:
                 message["headers"] = [*message["headers"], *IIS_HEADERS]
             await send(message)
 
-        fault = None if path.startswith(CONTROL_PREFIX) else self.control.faults.take(method, path)
+        faults = [] if path.startswith(CONTROL_PREFIX) else self.control.faults.take(method, path)
         try:
-            if fault is not None:
-                answered.note = f"{FAULT}{fault.reason}"
-                await error_response(fault.status, fault.reason)(scope, receive, send_recording)
-            else:
-                await self.app(scope, receive, send_recording)
-                answered.note = scope.get("state", {}).get(JOURNAL_NOTE, "")
+            await self._answer(scope, receive, send_recording, faults, answered)
         finally:
             elapsed = (time.perf_counter() - started) * 1e3
             query = scope.get("query_string", b"").decode("latin-1")
-            self.control.journal.record(method, path, query, answered.status, elapsed, answered.note)
+            self.control.journal.record(method, path, query, answered.status, elapsed, answered.journal_note())
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send, faults: list[Fault],
+                      answered: _Answer) -> None:
+        """The app's answer, or a status fault's; either with the other faults' effects on its way out."""
+        faulted = FaultedSend(faults, self.control.clock.scale, send)
+        answer = next((f for f in faults if isinstance(f.effect, Answer)), None)
+        answered.by_fault = answer is not None
+        try:
+            if answer is None:
+                await self.app(scope, receive, faulted)
+                answered.note = scope.get("state", {}).get(JOURNAL_NOTE, "")
+            else:
+                await fault_response(answer)(scope, receive, faulted)
+        finally:  # the faults are noted even when the app dies on the way
+            answered.faults = faulted.notes()
+            if faulted.cut_short:
+                cut_on_purpose()
 
 
 @dataclass
 class _Answer:
     status: int = 500  # what the journal says when the app died before answering
-    note: str = ""
+    note: str = ""  # the app's own (JOURNAL_NOTE)
+    faults: list[str] = field(default_factory=list)  # what each fault that fired did
+    by_fault: bool = False  # a status fault answered; the app never ran
+
+    def journal_note(self) -> str:
+        fault_notes = "; ".join(f"{FAULT}{note}" for note in self.faults)
+        if self.by_fault or not fault_notes:
+            return fault_notes or self.note
+        # The app answered: its own note leads, and a 5xx it gave unasked must not hide behind a fault's
+        # prefix (a scenario fails on a 5xx unless its note starts with FAULT or DELIBERATE).
+        lead = self.note or (f"{self.status} from the service itself" if self.status >= 500 else "")
+        return "; ".join(part for part in (lead, fault_notes) if part)
 
 
 # IIS-like identity headers: real tools and people reading captures expect them (spec §6.4).
@@ -334,6 +322,15 @@ IIS_HEADERS = [(b"server", b"Microsoft-IIS/10.0"), (b"x-powered-by", b"ASP.NET")
 
 def error_response(status: int, reason: str) -> Response:
     return PlainTextResponse(f"{status} {reason}\n", status_code=status, headers={"X-Harness-Reason": _ascii(reason)})
+
+
+def fault_response(fault: Fault) -> Response:
+    """A status fault's answer: its status and reason, and Retry-After (model seconds) when it has one."""
+    assert isinstance(fault.effect, Answer)
+    response = error_response(fault.effect.status, fault.reason)
+    if fault.effect.retry_after_s is not None:
+        response.headers["Retry-After"] = str(fault.effect.retry_after_s)
+    return response
 
 
 def _ascii(text: str) -> str:

@@ -27,6 +27,7 @@ FACTORIES = {
     "cmg": "harness.emulators.cmg.app:create_app",
     "clouddp": "harness.emulators.clouddp.app:create_app",
     "client": "harness.client.agent:create_app",
+    "network": "harness.net.proxy_api:create_app",
 }
 
 

@@ -16,10 +16,17 @@ class ServiceEndpoint:
     path: str = "/"
     zone: str = "internet"  # which clients can resolve the name: internet, intranet or control
     ip: str = "127.0.0.1"
+    # The service's own port, behind the network's fault proxy on `port`: the control API is reached here so
+    # that a link that is down or slow never stands between a scenario and the service it drives.
+    control_port: int | None = None
 
     @property
     def base(self) -> str:
         return f"https://{self.hostname}:{self.port}"
+
+    @property
+    def control_base(self) -> str:
+        return f"https://{self.hostname}:{self.control_port or self.port}"
 
     @property
     def url(self) -> str:
@@ -30,7 +37,8 @@ class ServiceEndpoint:
         return f"{self.ip}:{self.port}"
 
     def to_json(self) -> dict[str, Any]:
-        return {"url": self.url, "address": self.address, "hostname": self.hostname, "zone": self.zone}
+        return {"url": self.url, "address": self.address, "hostname": self.hostname, "zone": self.zone,
+                "control_url": self.control_base}
 
 
 @dataclass(frozen=True)

@@ -50,9 +50,9 @@ def _build(env: LocalEnvironment, workdir: Path, stack: ExitStack) -> tuple[Endp
     pki = TestPKI.create(workdir / "pki")
     (workdir / "logs").mkdir()
     keys = {topo.cmg_account: generate_account_key(), topo.clouddp_account: generate_account_key()}
-    storage_port = env.start_azurite(pki, workdir, keys)
     ports = {name: HTTPS_PORT for name in ("site", "cmg", "clouddp", "client")}
-    endpoints = env.endpoints_for(ports, storage_port, pki.ca_cert_path)
+    ports["storage"] = env.start_azurite(pki, workdir, keys)
+    endpoints = env.endpoints_for(ports, pki.ca_cert_path)
     configs = env.service_configs(endpoints, pki, workdir, keys)
     site = create_site(configs["site"])
     to_site = httpx.AsyncClient(transport=httpx.ASGITransport(app=site), base_url=endpoints["mp"].base)

@@ -37,7 +37,10 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFINITION = PROJECT_ROOT / "environments" / "local.toml"
 READY = re.compile(r"^READY (\w+) 127\.0\.0\.1:(\d+)$")
 START_TIMEOUT = 60.0
-PYTHON_SERVICES = ("site", "cmg", "clouddp", "client")
+PYTHON_SERVICES = ("site", "cmg", "clouddp", "client", "network")
+# The services clients reach through the network's fault proxies (the agent is the harness's own).
+PROXIED = ("site", "cmg", "clouddp", "storage")
+NETWORK_FQDN = "network.harness.example"  # the network process's Toxiproxy API
 
 
 @dataclass
@@ -116,14 +119,21 @@ class LocalEnvironment:
         topo = self.topology
         pki = TestPKI.create(workdir / "pki")
         sockets = {name: _bind() for name in PYTHON_SERVICES}
+        listeners = {name: _bind() for name in PROXIED}  # the public ports, handed to the network process
         ports = {name: s.getsockname()[1] for name, s in sockets.items()}
-        procs = {name: self._spawn(name, sockets[name], workdir) for name in PYTHON_SERVICES}
-        for sock in sockets.values():
+        public = {name: s.getsockname()[1] for name, s in listeners.items()}
+        listener_fds = {name: s.fileno() for name, s in listeners.items()}  # the same numbers in the child
+        procs = {name: self._spawn(name, sockets[name], workdir,
+                                   extra_fds=list(listener_fds.values()) if name == "network" else [])
+                 for name in PYTHON_SERVICES}
+        for sock in [*sockets.values(), *listeners.values()]:
             sock.close()  # the children hold their own copies
         keys = {topo.cmg_account: generate_account_key(), topo.clouddp_account: generate_account_key()}
-        storage_port = self.start_azurite(pki, workdir, keys)
-        endpoints = self.endpoints_for(ports, storage_port, pki.ca_cert_path)
+        ports["storage"] = self.start_azurite(pki, workdir, keys)
+        endpoints = self.endpoints_for(ports, pki.ca_cert_path, public=public)
         configs = self.service_configs(endpoints, pki, workdir, keys)
+        configs["network"]["proxies"] = [{"name": name, "upstream": f"127.0.0.1:{ports[name]}",
+                                          "listen_fd": listener_fds[name]} for name in PROXIED]
         for name, proc in procs.items():
             proc.write_stdin(json.dumps(configs[name]).encode())
         for proc in procs.values():
@@ -131,11 +141,12 @@ class LocalEnvironment:
         self._http = make_client(endpoints.hosts(), pki.ca_cert_path, timeout=30.0)
         return endpoints
 
-    def _spawn(self, service: str, sock: socket.socket, workdir: Path) -> ManagedProcess:
+    def _spawn(self, service: str, sock: socket.socket, workdir: Path,
+               extra_fds: list[int] | None = None) -> ManagedProcess:
         fd = sock.fileno()
         argv = [sys.executable, "-m", "harness.emulators.serve", service, "--fd", str(fd), "--config", "-"]
-        proc = ManagedProcess(service, argv, log_path=workdir / "logs" / f"{service}.log", pass_fds=[fd],
-                              cwd=PROJECT_ROOT)
+        proc = ManagedProcess(service, argv, log_path=workdir / "logs" / f"{service}.log",
+                              pass_fds=[fd, *(extra_fds or [])], cwd=PROJECT_ROOT)
         (workdir / "logs").mkdir(exist_ok=True)
         self._group.add(proc)
         proc.start()
@@ -153,18 +164,27 @@ class LocalEnvironment:
         self.timings["azurite_ready_s"] = self._azurite.ready_seconds or 0.0
         return port
 
-    def endpoints_for(self, ports: dict[str, int], storage_port: int, ca: Path) -> Endpoints:
+    def endpoints_for(self, ports: dict[str, int], ca: Path, public: dict[str, int] | None = None) -> Endpoints:
+        """`ports`: each service's own port; `public`: the fault proxy's port in front of it, where clients go
+        (none: clients reach the service directly, as in the in-process stack)."""
         topo = self.topology
+        public = public or {}
+
+        def endpoint(name: str, service: str, hostname: str, path: str, zone: str = "internet") -> ServiceEndpoint:
+            return ServiceEndpoint(name, hostname, public.get(service, ports[service]), path, zone=zone,
+                                   control_port=ports[service])
+
         services = {
-            "mp": ServiceEndpoint("mp", topo.mp_fqdn, ports["site"], "/", zone="intranet"),
+            "mp": endpoint("mp", "site", topo.mp_fqdn, "/", "intranet"),
             # A second on-premises DP for boundary groups, served by the site process under its own name.
-            "branch_dp": ServiceEndpoint("branch_dp", topo.branch_dp_fqdn, ports["site"], "/SMS_DP_SMSPKG$/",
-                                         zone="intranet"),
-            "cmg": ServiceEndpoint("cmg", topo.cmg_fqdn, ports["cmg"], f"/CCM_Proxy_MutualAuth/{topo.cmg_mp_id}"),
-            "storage": ServiceEndpoint("storage", topo.account_host(topo.cmg_account), storage_port, "/"),
-            "clouddp": ServiceEndpoint("clouddp", topo.clouddp_fqdn, ports["clouddp"], "/"),
-            "client": ServiceEndpoint("client", topo.agent_fqdn, ports["client"], "/", zone="control"),
+            "branch_dp": endpoint("branch_dp", "site", topo.branch_dp_fqdn, "/SMS_DP_SMSPKG$/", "intranet"),
+            "cmg": endpoint("cmg", "cmg", topo.cmg_fqdn, f"/CCM_Proxy_MutualAuth/{topo.cmg_mp_id}"),
+            "storage": endpoint("storage", "storage", topo.account_host(topo.cmg_account), "/"),
+            "clouddp": endpoint("clouddp", "clouddp", topo.clouddp_fqdn, "/"),
+            "client": endpoint("client", "client", topo.agent_fqdn, "/", "control"),
         }
+        if "network" in ports:
+            services["network"] = endpoint("network", "network", NETWORK_FQDN, "/", "control")
         # The cloud DP's storage account is another name for the same Azurite.
         # The CMG's deployment name resolves to it as a CNAME would, but its certificate does not cover it.
         extra = ((topo.account_host(topo.clouddp_account), "127.0.0.1", "internet"),
@@ -178,12 +198,14 @@ class LocalEnvironment:
         clock = ModelClock.starting_now(Scale(self.factor)).to_json()
         key = secrets.token_hex(32)
         names = {"site": [topo.mp_fqdn, topo.branch_dp_fqdn], "cmg": [topo.cmg_fqdn],
-                 "clouddp": [topo.clouddp_fqdn], "client": [topo.agent_fqdn]}
+                 "clouddp": [topo.clouddp_fqdn], "client": [topo.agent_fqdn], "network": [NETWORK_FQDN]}
         tls: dict[str, dict[str, str | bool]] = {name: {"ca": str(pki.ca_cert_path), **_cert_paths(pki, name, hosts)}
                                                  for name, hosts in names.items()}
-        storage_port = endpoints["storage"].port
-        account, clouddp_account = ({"name": name, "key": keys[name], "endpoint": f"https://127.0.0.1:{storage_port}/{name}",
-                                     "public_endpoint": f"https://{topo.account_host(name)}:{storage_port}"}
+        # The site uploads to Azurite directly; SAS URLs name the public port, behind the network's proxy.
+        storage = endpoints["storage"]
+        account, clouddp_account = ({"name": name, "key": keys[name],
+                                     "endpoint": f"https://127.0.0.1:{storage.control_port}/{name}",
+                                     "public_endpoint": f"https://{topo.account_host(name)}:{storage.port}"}
                                     for name in (topo.cmg_account, topo.clouddp_account))
         cmg, clouddp = endpoints["cmg"], endpoints["clouddp"]
         tls["cmg"]["client_certificates"] = True  # PKI clients on CCM_Proxy_MutualAuth
@@ -202,6 +224,7 @@ class LocalEnvironment:
                     "mp_url": endpoints["mp"].base, "hosts": endpoints.hosts("intranet"), "storage": account},
             "clouddp": {"tls": tls["clouddp"], "clock": clock, "key": key, "name": topo.clouddp_name,
                         "storage": clouddp_account},
+            "network": {"tls": tls["network"], "seed": 0},
             "client": {"tls": tls["client"], "clock": clock, "workdir": str(workdir / "clients"),
                        "enrollment": {"cert": str(enrollment.cert_path), "key": str(enrollment.key_path)},
                        "default_settings": {"allow_cloud_dp": topo.allow_cloud_dp_default},
@@ -233,8 +256,9 @@ class LocalEnvironment:
 
     def reset(self) -> dict[str, float]:
         """Reset every service in parallel; returns each one's reset time in milliseconds."""
-        services = {"site": self.endpoints["mp"].base, "cmg": self.endpoints["cmg"].base,
-                    "clouddp": self.endpoints["clouddp"].base, "client": self.endpoints["client"].base}
+        services = {service: self.endpoints[name].control_base for service, name in
+                    (("site", "mp"), ("cmg", "cmg"), ("clouddp", "clouddp"), ("client", "client"),
+                     ("network", "network"))}
         with ThreadPoolExecutor(len(services)) as pool:
             answers = dict(zip(services, pool.map(self._reset_one, services.values()), strict=True))
         return answers

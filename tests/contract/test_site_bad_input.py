@@ -461,23 +461,6 @@ def test_journal_needs_a_sequence_number(site: TestClient, since: str) -> None:
     assert_refused(site.get("/_harness/journal", params={"since": since}), 400, "'since' must be a journal sequence")
 
 
-@pytest.mark.parametrize(("body", "words"), [
-    (b"[]", ["a fault is a JSON object"]),
-    (b"not json", ["not valid JSON"]),
-    (b'{"status": 503}', ["missing 'path'"]),
-    (b'{"path": "/x"}', ["missing 'status'"]),
-    (b'{"path": "/x", "status": "teapot"}', ["bad value", "teapot"]),
-    (b'{"path": "/x", "status": Infinity}', ["bad value"]),
-    (b'{"path": "/x", "status": 503, "count": 1e400}', ["bad value"]),
-    (b'{"path": "/x", "status": 200}', ["status 400-599"]),
-    (b'{"path": "x", "status": 503}', ["starting with '/'"]),
-    (b'{"path": "/x", "status": 503, "count": 0}', ["count of 1 or more"]),
-])
-def test_faults_of_a_bad_shape_are_refused(site: TestClient, body: bytes, words: list[str]) -> None:
-    assert_refused(site.post("/_harness/faults", content=body), 400, *words)
-    assert site.get("/_harness/faults").json() == []
-
-
 # -- storage the site cannot reach ----------------------------------------------------------------------
 
 

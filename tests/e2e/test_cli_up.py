@@ -16,7 +16,7 @@ import pytest
 from harness.net.http import make_client
 
 ROOT = Path(__file__).resolve().parents[2]
-EXPECTED_SERVICES = {"mp", "branch_dp", "cmg", "clouddp", "storage", "client"}
+EXPECTED_SERVICES = {"mp", "branch_dp", "cmg", "clouddp", "storage", "client", "network"}
 
 
 def descendants(pid: int) -> set[int]:
@@ -61,7 +61,7 @@ def test_up_prints_endpoints_serves_https_and_stops_everything(environment_proce
         base = cmg["url"].split("/CCM_Proxy")[0]
         assert http.get(f"{base}/_harness/health").json()["status"] == "healthy"
     children = descendants(environment_process.pid)
-    assert len(children) >= 5, "expected the site, CMG, cloud DP, client agent and Azurite processes"
+    assert len(children) >= 6, "expected the site, CMG, cloud DP, client agent, network and Azurite processes"
 
     environment_process.send_signal(signum)
     assert environment_process.wait(20) == 0

@@ -80,9 +80,9 @@ def environment(module_environment: LocalEnvironment) -> LocalEnvironment:
 def drivers(environment: LocalEnvironment) -> Drivers:
     environment.reset()
     endpoints = environment.endpoints
-    return Drivers(SiteDriver(environment.http, endpoints["mp"].base),
-                   CmgDriver(environment.http, endpoints["cmg"].base),
-                   AgentDriver(environment.http, endpoints["client"].base))
+    return Drivers(SiteDriver(environment.http, endpoints["mp"].control_base),
+                   CmgDriver(environment.http, endpoints["cmg"].control_base),
+                   AgentDriver(environment.http, endpoints["client"].control_base))
 
 
 def run_over_the_cmg(d: Drivers, version: int, option: str) -> Logs:

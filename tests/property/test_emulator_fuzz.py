@@ -297,8 +297,13 @@ ADMIN_BODIES = {
         allow_internet=st.booleans()),
     ("PUT", "/_harness/site/cloud-sources/{id}"): fields(serve_content=st.booleans()),
     ("POST", "/_harness/site/registration-tokens"): fields(client=st.just("CLIENT01")),
-    ("POST", "/_harness/faults"): fields(path=st.sampled_from(["/x", "x", "/"]), status=st.sampled_from([503, 200]),
-                                         count=st.integers(0, 2), method=st.just("GET"), reason=st.just("r")),
+    ("POST", "/_harness/faults"): fields(
+        path=st.sampled_from(["/x", "x", "/", "/_harness/state"]), status=st.sampled_from([503, 200, 429]),
+        count=st.integers(0, 2) | st.none(), method=st.sampled_from(["GET", "*", "GET /"]), reason=st.just("r"),
+        kind=st.sampled_from(["status", "delay", "truncate", "corrupt", "explode"]),
+        delay_s=st.floats(-1, 1e6), after_bytes=st.integers(-1, 10**6), every_bytes=st.integers(-1, 10**6),
+        retry_after_s=st.integers(-1, 120), probability=st.floats(-0.5, 1.5), seed=st.integers(),
+        window=fields(from_s=st.floats(-10, 1e6), until_s=st.floats(-10, 1e6) | st.none())),
 }
 
 

@@ -327,8 +327,8 @@ class EngineAgreesWithReference(RuleBasedStateMachine):
     def __init__(self, env: LocalEnvironment) -> None:
         super().__init__()
         self.env = env
-        self.site_driver = SiteDriver(env.http, env.endpoints["mp"].base)
-        self.agent = AgentDriver(env.http, env.endpoints["client"].base)
+        self.site_driver = SiteDriver(env.http, env.endpoints["mp"].control_base)
+        self.agent = AgentDriver(env.http, env.endpoints["client"].control_base)
         self.names = {env.endpoints["cmg"].hostname: CMG, env.endpoints["mp"].hostname: DP}
         self.model = SiteState(0, True, [])
         self.clients = 0
@@ -442,7 +442,7 @@ class EngineAgreesWithReference(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         drivers: list[ServiceDriver] = [self.site_driver, self.agent,
-                                        CmgDriver(self.env.http, self.env.endpoints["cmg"].base)]
+                                        CmgDriver(self.env.http, self.env.endpoints["cmg"].control_base)]
         errors = [e for d in drivers for e in d.journal() if int(e["status"]) >= 500]
         assert not errors, f"services answered with server errors: {errors}"
 

@@ -83,7 +83,7 @@ async def _bad_request(request: Request, exc: Exception) -> Response:
 def create_app(config: dict[str, Any]) -> Starlette:
     clock = ModelClock.from_json(config["clock"])
     model = CloudDpModel(str(config["name"]))
-    control = ControlPlane("clouddp", model, logs={CONTENT_LOG: "CloudDP"}, clock=clock.now)
+    control = ControlPlane("clouddp", model, logs={CONTENT_LOG: "CloudDP"}, clock=clock)
     content = ContentService(StorageAccount(**config["storage"]), Path(config["tls"]["ca"]),
                              bytes.fromhex(config["key"]), clock, control.logs, CONTENT_LOG)
     app = Starlette(routes=[*control.routes(), *CloudDpService(model, content).routes()],

@@ -205,7 +205,7 @@ def create_app(config: dict[str, Any], upstream: httpx.AsyncClient | None = None
     key = bytes.fromhex(config["key"])
     ca = Path(config["tls"]["ca"])
     model = CmgModel(str(config["cmg_id"]))
-    control = ControlPlane("cmg", model, logs=CMG_LOGS, clock=clock.now)
+    control = ControlPlane("cmg", model, logs=CMG_LOGS, clock=clock)
     upstream = upstream or make_async_client(config["hosts"], ca, timeout=30.0)
     content = ContentService(StorageAccount(**config["storage"]), ca, key, clock, control.logs, CONTENT_LOG)
     service = CmgService(model, config["mp_url"], key, clock, upstream, content, control.logs)

@@ -276,7 +276,7 @@ def create_app(config: dict[str, Any]) -> Starlette:
         for content in blobs.values():
             content.clear()
 
-    control = ControlPlane("site", model, extra_reset=clear_storage, logs=SITE_LOGS, clock=model.clock.now)
+    control = ControlPlane("site", model, extra_reset=clear_storage, logs=SITE_LOGS, clock=model.clock)
     service = SiteService(model, blobs, control.logs)
     app = Starlette(routes=[*control.routes(), *service.routes()],
                     exception_handlers={HttpError: http_error_handler, HTTPException: route_error_handler,

@@ -1,0 +1,692 @@
+"""FaultProxy: a TCP proxy on loopback with Toxiproxy's toxics, for network-level faults in front of one service.
+
+The kernel here has no netem, so latency, bandwidth, stalls, resets and cut-offs come from this proxy. It keeps
+Toxiproxy's model and JSON (`to_json`, `harness.net.toxics.Toxic`), so a real Toxiproxy can stand in for it.
+
+The proxy runs its own event loop in a background thread (`start`/`stop`). Control methods are called from other
+threads and return once the change is in force: bytes the proxy reads after `add_toxic` returns see the toxic,
+on live connections too. Toxics act at chunk boundaries (a read of up to 256 KiB), as Toxiproxy's do.
+
+Where it differs from Toxiproxy, on purpose:
+- latency is a delay line: the proxy keeps reading while chunks wait, so a link with latency still carries its
+  bandwidth (holding its rate × latency in flight, up to `MAX_IN_FLIGHT` bytes per direction);
+- bandwidth is paced against the clock (a link's serialisation delay), not by sleeping per chunk, so it holds
+  its rate to well under 1 % from 8 Mbit/s to 1 Gbit/s (benchmarks/proxy.py);
+- reset_peer always ends in a TCP RST, even when added to a live connection;
+- whether a toxic with toxicity < 1 hits a connection is drawn from the seed, the connection's ordinal, the toxic's
+  name and how often it was updated, never from timing, so a run is reproducible; `reset()` restarts the ordinals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import ipaddress
+import itertools
+import logging
+import random
+import socket
+import struct
+import threading
+from collections import deque
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Literal, TypeVar
+
+from harness.net.toxics import Toxic
+
+READ_SIZE = 256 * 1024
+# Bytes a direction holds back before it stops reading and TCP pushes back on the sender: what is in flight on
+# the emulated link (its rate × its latency) plus a little queue, at most MAX_IN_FLIGHT (a large TCP window).
+QUEUE_BYTES = 2 * READ_SIZE
+MAX_IN_FLIGHT = 16 * 2**20
+# A shaped link sends at most this much of its rate at once, so 8 Mbit/s trickles rather than bursts.
+PACING_QUANTUM_SECONDS = 0.005
+# How far behind the clock pacing may fall and still catch up: absorbs sleeps that wake late.
+PACING_SLACK_SECONDS = 0.02
+YIELD_EVERY_READS = 4
+CONNECT_TIMEOUT_SECONDS = 5.0
+CONTROL_TIMEOUT_SECONDS = 10.0
+
+Stream = Literal["upstream", "downstream"]
+T = TypeVar("T")
+_log = logging.getLogger(__name__)
+
+
+class FaultProxy:
+    """Forwards `listen` to `upstream` (both "host:port" on loopback; listen port 0 picks a free port).
+
+    `listener`, instead of `listen`, is a socket already bound (so an environment knows every port before any
+    process starts); the proxy owns it once started, closes it when down and binds its port again when up.
+    Use as a context manager or call `start()`/`stop()`. Control it from any thread but its own.
+    """
+
+    def __init__(self, name: str, upstream: str, *, listen: str = "127.0.0.1:0",
+                 listener: socket.socket | None = None, enabled: bool = True, seed: int = 0,
+                 toxics: Iterable[Toxic | Mapping[str, Any]] = ()) -> None:
+        self.name = name
+        self._upstream = _loopback_address(upstream, "upstream")
+        self._listen = _loopback_address(listen, "listen", port_zero_ok=True)
+        self._handed_over = listener
+        if listener is not None:
+            self._listen = _loopback_address(_joined(listener.getsockname()[:2]), "listener")
+        self._enabled = enabled
+        self._seed = seed
+        self._toxics: dict[str, Toxic] = {}
+        for toxic in toxics:
+            self._insert(_as_toxic(toxic))
+        self._opened = 0
+        self._revisions: dict[str, int] = {}  # updates per toxic name: each update rolls afresh, as in Toxiproxy
+        self._connections: dict[_Connection, asyncio.Task[None]] = {}
+        self._listener: socket.socket | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------
+
+    def start(self) -> FaultProxy:
+        """Runs the proxy in a background thread; returns once it listens (if enabled)."""
+        if self._thread is not None:
+            raise RuntimeError(f"proxy {self.name!r} is already running")
+        loop = asyncio.new_event_loop()
+        ready: concurrent.futures.Future[None] = concurrent.futures.Future()
+        thread = threading.Thread(target=self._run, args=(loop, ready), name=f"fault-proxy-{self.name}", daemon=True)
+        thread.start()
+        try:
+            ready.result(CONTROL_TIMEOUT_SECONDS)
+        except BaseException:
+            thread.join(CONTROL_TIMEOUT_SECONDS)
+            raise
+        self._loop, self._thread = loop, thread
+        return self
+
+    def stop(self) -> None:
+        """Closes the listener and every live connection, then ends the thread. Safe to call twice."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        try:
+            self._control(self._shutdown)
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(CONTROL_TIMEOUT_SECONDS)
+            self._loop = self._thread = None
+
+    def __enter__(self) -> FaultProxy:
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        """The listening port (the one picked, once started, when port 0 was asked for)."""
+        return self._listen[1]
+
+    @property
+    def listen(self) -> str:
+        return _joined(self._listen)
+
+    @property
+    def upstream(self) -> str:
+        return _joined(self._upstream)
+
+    # -- control (any thread but the proxy's) ------------------------------------------------------------------
+
+    def add_toxic(self, toxic: Toxic | Mapping[str, Any]) -> Toxic:
+        """Adds a toxic (a `Toxic` or Toxiproxy's JSON); it also applies to live connections."""
+        parsed = _as_toxic(toxic)
+        return self._control(self._add, parsed)
+
+    def update_toxic(self, name: str, changes: Mapping[str, Any]) -> Toxic:
+        """Toxiproxy's update: `{"attributes": {...}, "toxicity": x}`, either part optional."""
+        return self._control(self._update, name, changes)
+
+    def remove_toxic(self, name: str) -> None:
+        """Removes a toxic; connections a `timeout` toxic was stalling are closed (their data was dropped)."""
+        self._control(self._remove, name)
+
+    def toxics(self) -> list[Toxic]:
+        return self._control(self._list)
+
+    def enable(self) -> None:
+        self._control(self._set_enabled, True)
+
+    def disable(self) -> None:
+        """Down: closes the listener (new connections are refused) and every live connection."""
+        self._control(self._set_enabled, False)
+
+    @property
+    def enabled(self) -> bool:
+        return self._enabled
+
+    def reset(self) -> None:
+        """Toxiproxy's reset (no toxics, enabled); connection ordinals restart, so toxicity draws repeat."""
+        self._control(self._reset)
+
+    def to_json(self) -> dict[str, Any]:
+        """The proxy in Toxiproxy's JSON."""
+        return self._control(self._describe)
+
+    def _control(self, action: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
+        """Runs `action` on the proxy's loop, where all its state lives, and waits for it."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            raise RuntimeError(f"proxy {self.name!r} is not running; call start() first")
+        if thread is threading.current_thread():
+            raise RuntimeError(f"proxy {self.name!r} is controlled from other threads; its own would deadlock")
+        return asyncio.run_coroutine_threadsafe(action(*args), loop).result(CONTROL_TIMEOUT_SECONDS)
+
+    # -- on the proxy's loop -----------------------------------------------------------------------------------
+
+    def _run(self, loop: asyncio.AbstractEventLoop, ready: concurrent.futures.Future[None]) -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            if self._enabled:
+                self._open_listener(loop)
+            elif self._handed_over is not None:
+                self._handed_over.close()  # down means refused: a listening socket would still accept
+                self._handed_over = None
+        except BaseException as error:
+            loop.close()
+            ready.set_exception(error)
+            return
+        ready.set_result(None)
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    def _open_listener(self, loop: asyncio.AbstractEventLoop) -> None:
+        listener, self._handed_over = self._handed_over or self._bind(), None
+        listener.listen(128)
+        listener.setblocking(False)
+        self._listen = (self._listen[0], listener.getsockname()[1])
+        self._listener = listener
+        # A reader callback, not a task awaiting sock_accept: cancelling that task can drop a connection it has
+        # just accepted, unclosed.
+        loop.add_reader(listener.fileno(), self._accept, loop, listener)
+
+    def _bind(self) -> socket.socket:
+        host, port = self._listen
+        listener = socket.socket(_family(host), socket.SOCK_STREAM)
+        try:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # up again on the same port
+            listener.bind((host, port))
+        except OSError:
+            listener.close()
+            raise
+        return listener
+
+    def _close_listener(self, loop: asyncio.AbstractEventLoop) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            loop.remove_reader(listener.fileno())
+            listener.close()
+
+    def _accept(self, loop: asyncio.AbstractEventLoop, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except BlockingIOError:
+                return
+            except OSError as error:  # out of descriptors, say: pause, and keep serving the live connections
+                _log.warning("proxy %s: accept failed: %s", self.name, error)
+                loop.remove_reader(listener.fileno())
+                loop.call_later(0.05, self._resume_accepting, loop, listener)
+                return
+            client.setblocking(False)
+            self._open(client)
+
+    def _resume_accepting(self, loop: asyncio.AbstractEventLoop, listener: socket.socket) -> None:
+        if self._listener is listener:
+            loop.add_reader(listener.fileno(), self._accept, loop, listener)
+
+    def _open(self, client: socket.socket) -> None:
+        ordinal, self._opened = self._opened, self._opened + 1
+        connection = _Connection(client, self._upstream, ordinal, random.Random(f"{self._seed}/{ordinal}"))
+        for toxic in self._toxics.values():
+            connection.add(toxic, self._roll(connection, toxic))
+        task = asyncio.get_running_loop().create_task(connection.run())
+        connection.task = task
+        self._connections[connection] = task
+        # A done callback, not run()'s finally: a task cancelled before it starts never runs its body.
+        task.add_done_callback(lambda _: self._forget(connection))
+
+    def _forget(self, connection: _Connection) -> None:
+        connection.release()
+        self._connections.pop(connection, None)
+
+    def _roll(self, connection: _Connection, toxic: Toxic) -> bool:
+        draw = f"{self._seed}/{connection.ordinal}/{toxic.name}/{self._revisions.get(toxic.name, 0)}"
+        return random.Random(draw).random() < toxic.toxicity
+
+    def _insert(self, toxic: Toxic) -> None:
+        if toxic.name in self._toxics:
+            raise ValueError(f"proxy {self.name!r} already has a toxic named {toxic.name!r}")
+        self._toxics[toxic.name] = toxic
+
+    def _named(self, name: str) -> Toxic:
+        toxic = self._toxics.get(name)
+        if toxic is None:
+            raise KeyError(f"proxy {self.name!r} has no toxic named {name!r}")
+        return toxic
+
+    async def _add(self, toxic: Toxic) -> Toxic:
+        self._insert(toxic)
+        for connection in self._connections:
+            connection.add(toxic, self._roll(connection, toxic))
+        return toxic
+
+    async def _update(self, name: str, changes: Mapping[str, Any]) -> Toxic:
+        toxic = self._named(name).updated(changes)
+        self._toxics[name] = toxic
+        self._revisions[name] = self._revisions.get(name, 0) + 1
+        for connection in self._connections:
+            connection.update(toxic, self._roll(connection, toxic))
+        return toxic
+
+    async def _remove(self, name: str) -> None:
+        self._named(name)
+        del self._toxics[name]
+        for connection in self._connections:
+            connection.remove(name)
+
+    async def _list(self) -> list[Toxic]:
+        return list(self._toxics.values())
+
+    async def _set_enabled(self, enabled: bool) -> None:
+        if enabled and not self._enabled:
+            self._open_listener(asyncio.get_running_loop())
+        elif not enabled and self._enabled:
+            self._close_listener(asyncio.get_running_loop())
+            await self._close_connections()
+        self._enabled = enabled
+
+    async def _reset(self) -> None:
+        for name in list(self._toxics):
+            await self._remove(name)
+        self._revisions.clear()
+        self._opened = 0
+        await self._set_enabled(True)
+
+    async def _describe(self) -> dict[str, Any]:
+        return {"name": self.name, "listen": self.listen, "upstream": self.upstream, "enabled": self._enabled,
+                "toxics": [toxic.to_json() for toxic in self._toxics.values()]}
+
+    async def _close_connections(self) -> None:
+        tasks = list(self._connections.values())
+        for connection in list(self._connections):
+            connection.close()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _shutdown(self) -> None:
+        self._close_listener(asyncio.get_running_loop())
+        await self._close_connections()
+
+
+@dataclass
+class _Applied:
+    """A toxic on one connection: whether its roll hit, and its per-connection state."""
+
+    toxic: Toxic
+    hit: bool
+    sent: int = 0  # limit_data: bytes let through so far (kept across updates, as Toxiproxy keeps its state)
+    timer: asyncio.TimerHandle | None = None
+    armed: bool = False  # reset_peer: data has arrived and the reset is scheduled
+
+    def cancel(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.armed = False
+
+
+class _Connection:
+    """One client connection and its upstream connection, with the toxics that hit it."""
+
+    task: asyncio.Task[None] | None = None
+
+    def __init__(self, client: socket.socket, upstream: tuple[str, int], ordinal: int, rng: random.Random) -> None:
+        self._client = client
+        self._upstream_address = upstream
+        self._upstream: socket.socket | None = None
+        self.ordinal = ordinal
+        self.rng = rng  # jitter and slice sizes
+        self._applied: dict[str, _Applied] = {}
+        self._chains: dict[str, tuple[_Applied, ...]] = {"upstream": (), "downstream": ()}
+        self._closing = asyncio.Event()
+        self._abort = False
+        self._finished = 0
+        _tune(client)
+
+    def chain(self, stream: str) -> tuple[_Applied, ...]:
+        """The toxics that hit this connection in `stream`, in the order they were added."""
+        return self._chains[stream]
+
+    def add(self, toxic: Toxic, hit: bool) -> None:
+        applied = _Applied(toxic, hit)
+        self._applied[toxic.name] = applied
+        self._start(applied)
+        self._rebuild()
+
+    def update(self, toxic: Toxic, hit: bool) -> None:
+        old = self._applied[toxic.name]
+        old.cancel()
+        new = self._applied[toxic.name] = _Applied(toxic, hit, sent=old.sent)
+        self._start(new)
+        self._rebuild()
+
+    def remove(self, name: str) -> None:
+        old = self._applied.pop(name)
+        old.cancel()
+        self._rebuild()
+        if old.hit and old.toxic.type == "timeout":
+            self.close()  # Toxiproxy closes too: the stalled data is gone, the stream cannot resume
+
+    def arm_reset(self, applied: _Applied) -> None:
+        if not applied.armed:
+            applied.armed = True
+            delay = applied.toxic.attributes["timeout"] / 1000
+            applied.timer = asyncio.get_running_loop().call_later(delay, self.close, True)
+
+    def close(self, abort: bool = False) -> None:
+        """Ends the connection: with a TCP RST on both sides if `abort`, else an ordinary close."""
+        self._abort = self._abort or abort
+        self._closing.set()
+        if self._upstream is None and self.task is not None:
+            self.task.cancel()  # still connecting upstream
+
+    def direction_finished(self) -> None:
+        self._finished += 1
+        if self._finished == 2:
+            self.close()
+
+    async def run(self) -> None:
+        tasks: list[asyncio.Task[None]] = []
+        try:
+            upstream = self._upstream = await self._connect()
+            loop = asyncio.get_running_loop()
+            for direction in (_Direction(self, "upstream", self._client, upstream),
+                              _Direction(self, "downstream", upstream, self._client)):
+                tasks += [loop.create_task(self._guarded(direction.read)),
+                          loop.create_task(self._guarded(direction.write))]
+            await self._closing.wait()
+        except OSError as error:
+            _log.info("upstream %s unreachable: %s", _joined(self._upstream_address), error)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def release(self) -> None:
+        """Once run() is over (or was cancelled before it began): timers off, both sockets closed."""
+        for applied in self._applied.values():
+            applied.cancel()
+        for sock in (self._client, self._upstream):
+            _close_socket(sock, abort=self._abort)
+
+    async def _connect(self) -> socket.socket:
+        host, port = self._upstream_address
+        upstream = socket.socket(_family(host), socket.SOCK_STREAM)
+        upstream.setblocking(False)
+        try:
+            connecting = asyncio.get_running_loop().sock_connect(upstream, (host, port))
+            await asyncio.wait_for(connecting, CONNECT_TIMEOUT_SECONDS)
+        except BaseException:
+            upstream.close()
+            raise
+        _tune(upstream)
+        return upstream
+
+    async def _guarded(self, pump: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        # Takes the method, not a coroutine: a task cancelled before it starts would leave that one never awaited.
+        try:
+            await pump()
+        except OSError:  # a peer reset or went away: pass the abort on to the other side
+            self.close(abort=True)
+        except Exception:
+            _log.exception("proxy connection failed")
+            self.close(abort=True)
+
+    def _start(self, applied: _Applied) -> None:
+        milliseconds = applied.toxic.attributes.get("timeout", 0)
+        if applied.hit and applied.toxic.type == "timeout" and milliseconds > 0:
+            applied.timer = asyncio.get_running_loop().call_later(milliseconds / 1000, self.close)
+
+    def _rebuild(self) -> None:
+        for stream in self._chains:
+            self._chains[stream] = tuple(a for a in self._applied.values() if a.hit and a.toxic.stream == stream)
+
+
+@dataclass
+class _Item:
+    due: float  # loop time before which it may not leave (latency)
+    data: bytes = b""
+    kind: Literal["data", "eof", "close"] = "data"
+
+
+class _Direction:
+    """One direction of a connection: a reader that admits chunks, a writer that releases them on time.
+
+    With no toxics and nothing held back, the reader writes straight through (the unshaped fast path).
+    """
+
+    def __init__(self, connection: _Connection, stream: Stream, source: socket.socket,
+                 destination: socket.socket) -> None:
+        self._connection = connection
+        self._stream = stream
+        self._source = source
+        self._destination = destination
+        self._items: deque[_Item] = deque()
+        self._held = 0  # bytes queued or being written by the writer
+        self._limit = QUEUE_BYTES
+        self._pending = 0  # items queued or being written
+        self._last_due = 0.0
+        self._ready = asyncio.Event()
+        self._room = asyncio.Event()
+        self._pacer = _Pacer()
+
+    async def read(self) -> None:
+        loop = asyncio.get_running_loop()
+        for count in itertools.count(1):
+            data = await loop.sock_recv(self._source, READ_SIZE)
+            if not data:
+                await self._enqueue(_Item(self._last_due, kind="eof"))
+                return
+            chain = self._connection.chain(self._stream)
+            if not chain and not self._pending:
+                await loop.sock_sendall(self._destination, data)
+            elif not await self._admit(data, chain, loop.time()):
+                return
+            if count % YIELD_EVERY_READS == 0:
+                # recv and send return without suspending while they can proceed: a fast transfer (or data a
+                # timeout toxic drops) would otherwise hold the loop, and timers and control calls wait.
+                await asyncio.sleep(0)
+
+    async def write(self) -> None:
+        while True:
+            item = await self._dequeue()
+            await _sleep_until(item.due)
+            if item.kind == "eof":
+                with contextlib.suppress(OSError):  # the peer may already be gone; the other side decides
+                    self._destination.shutdown(socket.SHUT_WR)
+                self._connection.direction_finished()
+                return
+            if item.kind == "close":
+                self._connection.close()
+                return
+            await self._send_shaped(item.data)
+            self._written(item)
+
+    async def _admit(self, data: bytes, chain: tuple[_Applied, ...], now: float) -> bool:
+        """Applies the reading side of the toxics; False once limit_data has let its last byte through."""
+        due, limited = now, False
+        for applied in chain:
+            kind = applied.toxic.type
+            if kind == "timeout":
+                return True  # dropped, as Toxiproxy drops it
+            if kind == "reset_peer":
+                self._connection.arm_reset(applied)
+                return True
+            if kind == "limit_data":
+                data, limited = _limited(applied, data)
+            elif kind == "latency":
+                due += self._delay(applied.toxic)
+        self._last_due = max(self._last_due, due)  # jitter never reorders bytes
+        self._limit = _hold_limit(chain, self._last_due - now)
+        if data:
+            await self._enqueue(_Item(self._last_due, data))
+        if limited:
+            await self._enqueue(_Item(self._last_due, kind="close"))
+        return not limited
+
+    def _delay(self, toxic: Toxic) -> float:
+        jitter = toxic.attributes["jitter"]
+        spread = self._connection.rng.randint(-jitter, jitter) if jitter else 0
+        return max(0, toxic.attributes["latency"] + spread) / 1000
+
+    async def _send_shaped(self, data: bytes) -> None:
+        chain = self._connection.chain(self._stream)
+        slicer = next((a.toxic for a in chain if a.toxic.type == "slicer"), None)
+        rate = _rate(chain)
+        loop = asyncio.get_running_loop()
+        for piece, pause in _slices(memoryview(data), slicer, self._connection.rng):
+            for part in _quanta(piece, rate):
+                if rate:
+                    await asyncio.sleep(self._pacer.wait(loop.time(), len(part), rate))
+                await loop.sock_sendall(self._destination, part)
+            if pause:
+                await asyncio.sleep(pause)
+
+    async def _enqueue(self, item: _Item) -> None:
+        self._items.append(item)
+        self._held += len(item.data)
+        self._pending += 1
+        self._ready.set()
+        while self._held > self._limit:
+            self._room.clear()
+            await self._room.wait()
+
+    async def _dequeue(self) -> _Item:
+        while not self._items:
+            self._ready.clear()
+            await self._ready.wait()
+        return self._items.popleft()
+
+    def _written(self, item: _Item) -> None:
+        self._held -= len(item.data)
+        self._pending -= 1
+        if self._held <= self._limit:
+            self._room.set()
+
+
+class _Pacer:
+    """A link's serialisation delay: a piece leaves when the link would have finished sending it.
+
+    Time is kept against the clock rather than slept per piece, so sleeps that wake late are made up on the
+    following pieces (up to PACING_SLACK_SECONDS behind) instead of adding up.
+    """
+
+    def __init__(self) -> None:
+        self._free_at: float | None = None
+
+    def wait(self, now: float, size: int, rate: float) -> float:
+        """Seconds to wait before sending `size` bytes at `rate` bytes/s."""
+        start = now if self._free_at is None else max(self._free_at, now - PACING_SLACK_SECONDS)
+        self._free_at = start + size / rate
+        return max(0.0, self._free_at - now)
+
+
+def _rate(chain: tuple[_Applied, ...]) -> float:
+    """Bytes/s of the slowest bandwidth toxic; 0 when unshaped (rate 0 is unlimited, as in Toxiproxy)."""
+    rates = [a.toxic.attributes["rate"] * 1000 for a in chain if a.toxic.type == "bandwidth"]
+    return min((r for r in rates if r > 0), default=0)
+
+
+def _hold_limit(chain: tuple[_Applied, ...], latency: float) -> int:
+    rate = _rate(chain)
+    if latency <= 0:
+        return QUEUE_BYTES
+    in_flight = rate * latency if rate else MAX_IN_FLIGHT
+    return min(MAX_IN_FLIGHT, QUEUE_BYTES + int(in_flight))
+
+
+def _limited(applied: _Applied, data: bytes) -> tuple[bytes, bool]:
+    allowed = max(0, applied.toxic.attributes["bytes"] - applied.sent)
+    data = data[:allowed]
+    applied.sent += len(data)
+    return data, applied.sent >= applied.toxic.attributes["bytes"]
+
+
+def _slices(data: memoryview, slicer: Toxic | None, rng: random.Random) -> Iterator[tuple[memoryview, float]]:
+    """(slice, pause after it): average_size ± size_variation bytes, `delay` µs apart."""
+    if slicer is None:
+        yield data, 0.0
+        return
+    average, variation = slicer.attributes["average_size"], slicer.attributes["size_variation"]
+    pause = slicer.attributes["delay"] / 1e6
+    offset = 0
+    while offset < len(data):
+        size = average + (rng.randint(-variation, variation) if variation else 0)
+        yield data[offset:offset + size], pause
+        offset += size
+
+
+def _quanta(piece: memoryview, rate: float) -> Iterator[memoryview]:
+    if not rate:
+        yield piece
+        return
+    size = max(1, int(rate * PACING_QUANTUM_SECONDS))
+    for offset in range(0, len(piece), size):
+        yield piece[offset:offset + size]
+
+
+async def _sleep_until(when: float) -> None:
+    delay = when - asyncio.get_running_loop().time()
+    if delay > 0:
+        await asyncio.sleep(delay)
+
+
+def _as_toxic(toxic: Toxic | Mapping[str, Any]) -> Toxic:
+    return toxic if isinstance(toxic, Toxic) else Toxic.from_json(toxic)
+
+
+def _tune(sock: socket.socket) -> None:
+    # Nagle would hold back small writes and add its own latency to every toxic's timing.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def _close_socket(sock: socket.socket | None, *, abort: bool) -> None:
+    if sock is None:
+        return
+    if abort:  # linger 0: close sends RST and drops unsent data
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def _joined(address: tuple[str, int]) -> str:
+    host, port = address
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _loopback_address(text: str, what: str, *, port_zero_ok: bool = False) -> tuple[str, int]:
+    """'127.0.0.1:8443' → ('127.0.0.1', 8443); the harness never proxies to or from another machine."""
+    host, _, port_text = text.rpartition(":")
+    host = "127.0.0.1" if host == "localhost" else host.strip("[]")
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+        port = int(port_text)
+    except ValueError:
+        loopback, port = False, -1
+    if not loopback or not (0 if port_zero_ok else 1) <= port <= 65535:
+        raise ValueError(f"{what} must be a loopback address and port such as 127.0.0.1:8443, not {text!r}")
+    return host, port

@@ -1,0 +1,253 @@
+"""The network between clients and services, as a process: one FaultProxy per service behind Toxiproxy's HTTP API.
+
+    GET    /version                                   "2.12.0-cmg-harness"
+    GET    /proxies                                   {name: proxy}
+    POST   /proxies                                   create {name, listen, upstream, enabled}
+    POST   /reset                                     every proxy enabled, no toxics, seeds restarted
+    GET    /proxies/{proxy}                           the proxy with its toxics
+    POST   /proxies/{proxy}                           update {enabled}: false is "down"
+    DELETE /proxies/{proxy}
+    GET    /proxies/{proxy}/toxics                    [toxic]
+    POST   /proxies/{proxy}/toxics                    add {name, type, stream, toxicity, attributes}
+    GET    /proxies/{proxy}/toxics/{toxic}
+    POST   /proxies/{proxy}/toxics/{toxic}            update {attributes, toxicity}
+    DELETE /proxies/{proxy}/toxics/{toxic}
+
+These are Toxiproxy's routes, bodies and error shape (`{"error": …, "status": …}`), so its clients (and the
+harness's own driver, `harness.drivers.network`) work against a real Toxiproxy as well. The harness control API
+(`/_harness/health`, `/_harness/reset`, …) is served beside it; its reset is Toxiproxy's.
+
+The environment binds each proxy's listening socket and hands the process its file descriptor (`listen_fd`),
+as it does for the services, so every public port is known before any process starts.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from harness.emulators.control import ControlMiddleware, ControlPlane, HttpError, read_json
+from harness.net.proxy import FaultProxy
+
+VERSION = "2.12.0-cmg-harness"  # the Toxiproxy API version whose shapes this follows
+
+
+class ProxyError(Exception):
+    """Answered in Toxiproxy's error shape."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class Network:
+    """The proxies of one environment; the ServiceModel of the network process's control plane."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+        self._proxies: dict[str, FaultProxy] = {}
+        self._lock = threading.Lock()
+
+    def add(self, name: str, upstream: str, *, listen: str = "127.0.0.1:0", listener: socket.socket | None = None,
+            enabled: bool = True) -> FaultProxy:
+        with self._lock:
+            if name in self._proxies:
+                raise ProxyError(409, f"proxy {name} already exists")
+            try:
+                proxy = FaultProxy(name, upstream, listen=listen, listener=listener, enabled=enabled, seed=self.seed)
+            except ValueError as error:
+                raise ProxyError(400, str(error)) from None
+            self._proxies[name] = proxy.start()
+            return proxy
+
+    def get(self, name: str) -> FaultProxy:
+        with self._lock:
+            if name not in self._proxies:
+                raise ProxyError(404, f"proxy not found: {name}")
+            return self._proxies[name]
+
+    def remove(self, name: str) -> None:
+        self.get(name).stop()
+        with self._lock:
+            self._proxies.pop(name, None)
+
+    def names(self) -> list[str]:
+        with self._lock:
+            return sorted(self._proxies)
+
+    def reset(self) -> None:
+        for name in self.names():
+            self.get(name).reset()
+
+    def snapshot(self) -> dict[str, Any]:
+        return {name: self.get(name).to_json() for name in self.names()}
+
+    def stop(self) -> None:
+        for name in self.names():
+            self.remove(name)
+
+
+class _Call:
+    """The parts of a request a handler needs, read on the event loop before the handler runs in a thread."""
+
+    def __init__(self, request: Request, body: Any) -> None:
+        self.params: dict[str, str] = dict(request.path_params)
+        self.body = body
+
+    def object(self) -> dict[str, Any]:
+        if not isinstance(self.body, dict):
+            raise ProxyError(400, "request body must be a JSON object")
+        return self.body
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _toxiproxy(handler: Callable[[Network, _Call], Any], network: Network, status: int = 200) -> Handler:
+    """Runs a blocking handler off the event loop and answers its result, or its error, as Toxiproxy does."""
+
+    async def endpoint(request: Request) -> Response:
+        body = await read_json(request) if request.method == "POST" else None
+        try:
+            result = await run_in_threadpool(handler, network, _Call(request, body))
+        except ProxyError as error:
+            return JSONResponse({"error": error.message, "status": error.status}, status_code=error.status)
+        except ValueError as error:  # a toxic's own validation: names the field
+            return JSONResponse({"error": str(error), "status": 400}, status_code=400)
+        if result is None:
+            return Response(status_code=204)
+        return JSONResponse(result, status_code=status)
+
+    return endpoint
+
+
+def _list(network: Network, call: _Call) -> Any:
+    return network.snapshot()
+
+
+def _create(network: Network, call: _Call) -> Any:
+    body = call.object()
+    for key in ("name", "upstream"):
+        if not isinstance(body.get(key), str):
+            raise ProxyError(400, f"proxy needs a string {key!r}")
+    proxy = network.add(body["name"], body["upstream"], listen=str(body.get("listen", "127.0.0.1:0")),
+                        enabled=bool(body.get("enabled", True)))
+    return proxy.to_json()
+
+
+def _show(network: Network, call: _Call) -> Any:
+    return network.get(call.params["proxy"]).to_json()
+
+
+def _update(network: Network, call: _Call) -> Any:
+    body, proxy = call.object(), network.get(call.params["proxy"])
+    unknown = set(body) - {"name", "enabled", "listen", "upstream"}
+    if unknown:
+        raise ProxyError(400, f"proxy update: unknown fields {sorted(unknown)}; this proxy takes 'enabled'")
+    for key in ("listen", "upstream"):
+        if key in body and body[key] != getattr(proxy, key):
+            raise ProxyError(400, f"proxy {proxy.name}: {key} cannot change while the environment runs")
+    if "enabled" in body:
+        if not isinstance(body["enabled"], bool):
+            raise ProxyError(400, "'enabled' must be true or false")
+        if body["enabled"]:
+            proxy.enable()
+        else:
+            proxy.disable()
+    return proxy.to_json()
+
+
+def _delete(network: Network, call: _Call) -> Any:
+    network.remove(call.params["proxy"])
+    return None
+
+
+def _toxics(network: Network, call: _Call) -> Any:
+    return [t.to_json() for t in network.get(call.params["proxy"]).toxics()]
+
+
+def _add_toxic(network: Network, call: _Call) -> Any:
+    proxy = network.get(call.params["proxy"])
+    name = call.object().get("name")
+    if isinstance(name, str) and any(t.name == name for t in proxy.toxics()):
+        raise ProxyError(409, f"toxic already exists: {name}")
+    return proxy.add_toxic(call.object()).to_json()
+
+
+def _toxic(network: Network, call: _Call) -> Any:
+    proxy, name = network.get(call.params["proxy"]), call.params["toxic"]
+    for toxic in proxy.toxics():
+        if toxic.name == name:
+            return toxic.to_json()
+    raise ProxyError(404, f"toxic not found: {name}")
+
+
+def _update_toxic(network: Network, call: _Call) -> Any:
+    _toxic(network, call)
+    return network.get(call.params["proxy"]).update_toxic(call.params["toxic"], call.object()).to_json()
+
+
+def _remove_toxic(network: Network, call: _Call) -> Any:
+    _toxic(network, call)
+    network.get(call.params["proxy"]).remove_toxic(call.params["toxic"])
+    return None
+
+
+def _reset(network: Network, call: _Call) -> Any:
+    network.reset()
+    return None
+
+
+def routes(network: Network) -> list[Route]:
+    def r(path: str, handler: Callable[[Network, _Call], Any], method: str, status: int = 200) -> Route:
+        return Route(path, _toxiproxy(handler, network, status), methods=[method])
+
+    async def version(request: Request) -> Response:
+        return Response(VERSION, media_type="text/plain")
+
+    proxy, toxic = "/proxies/{proxy}", "/proxies/{proxy}/toxics/{toxic}"
+    return [
+        Route("/version", version, methods=["GET"]),
+        r("/proxies", _list, "GET"), r("/proxies", _create, "POST", 201), r("/reset", _reset, "POST"),
+        r(proxy, _show, "GET"), r(proxy, _update, "POST"), r(proxy, _delete, "DELETE"),
+        r(f"{proxy}/toxics", _toxics, "GET"), r(f"{proxy}/toxics", _add_toxic, "POST"),
+        r(toxic, _toxic, "GET"), r(toxic, _update_toxic, "POST"), r(toxic, _remove_toxic, "DELETE"),
+    ]
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return JSONResponse({"error": f"{request.method} {request.url.path}: {exc.detail}", "status": exc.status_code},
+                        status_code=exc.status_code, headers=dict(exc.headers or {}))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HttpError)
+    return JSONResponse({"error": exc.reason, "status": exc.status}, status_code=exc.status)
+
+
+def create_app(config: dict[str, Any]) -> Starlette:
+    """config: {"seed": 0, "proxies": [{"name", "upstream": "127.0.0.1:P", "listen_fd": N | "listen": "…"}]}."""
+    network = Network(seed=int(config.get("seed", 0)))
+    for entry in config.get("proxies", []):
+        listener = socket.socket(fileno=int(entry["listen_fd"])) if "listen_fd" in entry else None
+        network.add(str(entry["name"]), str(entry["upstream"]), listen=str(entry.get("listen", "127.0.0.1:0")),
+                    listener=listener)
+    control = ControlPlane("network", network)
+    app = Starlette(routes=[*control.routes(), *routes(network)],
+                    exception_handlers={HTTPException: _not_found, HttpError: _http_error},
+                    middleware=[Middleware(ControlMiddleware, control=control)])
+    app.state.control = control
+    app.state.network = network
+    return app

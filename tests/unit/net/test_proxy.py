@@ -1,0 +1,459 @@
+"""The fault proxy against a tiny threaded server on 127.0.0.1: each toxic, down, toxicity, control, clean stop.
+
+Timing checks are lower bounds, or measured rates against configured ones: ±3 %, ten times the spread that
+benchmarks/proxy.py measured (±0.3 % over 1.5 s transfers), which held here with both cores kept busy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import socketserver
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from harness.model.units import Scale
+from harness.net.proxy import FaultProxy
+from harness.net.toxics import ModelToxics, Toxic, bandwidth, rate_from_mbit
+
+RATE_TOLERANCE = 0.03
+
+
+class _Handler(socketserver.BaseRequestHandler):
+    """First line picks the behaviour: `echo`, `bulk <n>` (send n bytes, close) or `sink` (count until EOF)."""
+
+    server: _Upstream
+
+    def handle(self) -> None:
+        words = _line(self.request).split()
+        if not words:
+            return  # the proxy gave up on this connection before forwarding anything
+        command, *argument = words
+        if command == "echo":
+            while data := self.request.recv(65536):
+                self.request.sendall(data)
+        elif command == "bulk":
+            remaining = int(argument[0])
+            while remaining > 0:
+                remaining -= self.request.send(b"x" * min(remaining, 65536))
+        else:
+            received = 0
+            while data := self.request.recv(65536):
+                received += len(data)
+            self.server.received.append(received)
+
+
+class _Upstream(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    received: list[int]
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # resets and cut-offs are what these tests cause
+
+
+def _line(sock: socket.socket) -> str:
+    line = b""
+    while not line.endswith(b"\n") and (byte := sock.recv(1)):  # byte by byte: what follows is the command's
+        line += byte
+    return line.decode()
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[_Upstream]:
+    server = _Upstream(("127.0.0.1", 0), _Handler)
+    server.received = []
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+def _address(server: _Upstream) -> str:
+    return f"127.0.0.1:{server.server_address[1]}"
+
+
+@pytest.fixture(scope="module")
+def shared_proxy(upstream: _Upstream) -> Iterator[FaultProxy]:
+    with FaultProxy("service", _address(upstream), seed=7) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def proxy(shared_proxy: FaultProxy) -> FaultProxy:
+    shared_proxy.reset()
+    return shared_proxy
+
+
+def _connect(proxy: FaultProxy, command: str) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=5)
+    sock.sendall(command.encode() + b"\n")
+    return sock
+
+
+def _round_trip(proxy: FaultProxy, payload: bytes = b"ping") -> float:
+    with _connect(proxy, "echo") as sock:
+        started = time.perf_counter()
+        sock.sendall(payload)
+        assert _exactly(sock, len(payload)) == payload
+        return time.perf_counter() - started
+
+
+def _exactly(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size and (chunk := sock.recv(size - len(data))):
+        data += chunk
+    return data
+
+
+def _download(proxy: FaultProxy, size: int) -> tuple[int, float]:
+    """Bytes received and seconds taken; it only counts, so the client is never what limits the rate."""
+    with _connect(proxy, f"bulk {size}") as sock:
+        started, received = time.perf_counter(), 0
+        while chunk := sock.recv(262144):
+            received += len(chunk)
+        return received, time.perf_counter() - started
+
+
+def _shaped_download(proxy: FaultProxy, size: int) -> tuple[float, float]:
+    """Seconds to the first byte, and Mbit/s from it to the last: the link's rate without setup or latency."""
+    with _connect(proxy, f"bulk {size}") as sock:
+        asked = time.perf_counter()
+        received = len(sock.recv(262144))
+        first_byte = time.perf_counter()
+        rest = 0
+        while chunk := sock.recv(262144):
+            rest += len(chunk)
+        elapsed = time.perf_counter() - first_byte
+    assert received + rest == size
+    return first_byte - asked, rest * 8 / 1e6 / elapsed
+
+
+def test_forwards_both_ways_and_describes_itself_in_toxiproxy_json(proxy: FaultProxy, upstream: _Upstream) -> None:
+    with _connect(proxy, "echo") as sock:
+        sock.sendall(b"x" * 100_000)
+        assert _exactly(sock, 100_000) == b"x" * 100_000
+
+    assert proxy.to_json() == {"name": "service", "listen": f"127.0.0.1:{proxy.port}",
+                               "upstream": _address(upstream), "enabled": True, "toxics": []}
+    assert _download(proxy, 5_000_000)[0] == 5_000_000
+
+
+@pytest.mark.parametrize("stream", ["upstream", "downstream"])
+def test_latency_adds_at_least_the_configured_delay(proxy: FaultProxy, stream: str) -> None:
+    proxy.add_toxic({"type": "latency", "stream": stream, "attributes": {"latency": 150, "jitter": 20}})
+
+    assert _round_trip(proxy) >= 0.13
+
+
+def test_latency_delays_bytes_without_limiting_throughput(proxy: FaultProxy) -> None:
+    # Were latency slept per chunk, 2.5 MB in 256 KiB reads would take 10 × 0.2 s and the rate would drop 5×.
+    proxy.add_toxic(bandwidth(50))
+    proxy.add_toxic({"type": "latency", "attributes": {"latency": 200}})
+
+    to_first_byte, mbit = _shaped_download(proxy, 2_500_000)
+
+    assert to_first_byte >= 0.2
+    assert mbit == pytest.approx(50, rel=RATE_TOLERANCE)
+
+
+@pytest.mark.parametrize("mbit", [8, 1000])
+def test_bandwidth_matches_the_configured_rate(proxy: FaultProxy, mbit: int) -> None:
+    proxy.add_toxic(bandwidth(mbit))
+    _, measured = _shaped_download(proxy, mbit * 125_000 // 2)  # half a second
+
+    assert measured == pytest.approx(mbit, rel=RATE_TOLERANCE)
+
+
+def test_slicer_delivers_small_pieces_with_pauses(proxy: FaultProxy) -> None:
+    proxy.add_toxic({"type": "slicer", "attributes": {"average_size": 100, "size_variation": 20, "delay": 3000}})
+
+    with _connect(proxy, "echo") as sock:
+        sock.sendall(b"y" * 2000)
+        started, reads = time.perf_counter(), list[int]()
+        while sum(reads) < 2000:
+            reads.append(len(sock.recv(65536)))
+        elapsed = time.perf_counter() - started
+
+    assert len(reads) >= 10  # at least 17 slices of at most 120 bytes; a busy machine may read two at once
+    assert elapsed >= 16 * 0.003
+
+
+def test_timeout_stalls_then_closes(proxy: FaultProxy) -> None:
+    proxy.add_toxic({"type": "timeout", "attributes": {"timeout": 300}})
+
+    with _connect(proxy, "echo") as sock:
+        started = time.perf_counter()
+        sock.sendall(b"lost")
+        assert sock.recv(100) == b""
+        assert time.perf_counter() - started >= 0.29
+
+
+def test_timeout_zero_stalls_until_removed_then_closes(proxy: FaultProxy) -> None:
+    proxy.add_toxic({"type": "timeout", "name": "stall", "attributes": {"timeout": 0}})
+
+    with _connect(proxy, "echo") as sock:
+        sock.sendall(b"lost")
+        sock.settimeout(0.3)
+        with pytest.raises(TimeoutError):
+            sock.recv(100)
+        proxy.remove_toxic("stall")
+        sock.settimeout(5)
+        assert sock.recv(100) == b""
+
+
+def test_reset_peer_resets_the_client(proxy: FaultProxy) -> None:
+    proxy.add_toxic({"type": "reset_peer", "attributes": {"timeout": 100}})
+
+    with _connect(proxy, "echo") as sock, pytest.raises(ConnectionResetError):
+        started = time.perf_counter()
+        sock.sendall(b"hello")
+        try:
+            sock.recv(100)
+        finally:
+            assert time.perf_counter() - started >= 0.09
+
+
+def test_limit_data_closes_after_that_many_bytes_downstream(proxy: FaultProxy) -> None:
+    proxy.add_toxic({"type": "limit_data", "attributes": {"bytes": 1000}})
+
+    assert _download(proxy, 100_000)[0] == 1000
+
+
+def test_limit_data_closes_after_that_many_bytes_upstream(proxy: FaultProxy, upstream: _Upstream) -> None:
+    proxy.add_toxic({"type": "limit_data", "stream": "upstream", "attributes": {"bytes": 5 + 1000}})  # "sink\n"
+    upstream.received.clear()
+
+    with _connect(proxy, "sink") as sock:
+        sock.sendall(b"z" * 5000)
+        assert _closed(sock)  # RST rather than FIN when the proxy closes with our unread bytes in hand
+
+    assert _eventually(lambda: bool(upstream.received))
+    assert upstream.received == [1000]
+
+
+def test_an_unreachable_service_closes_the_clients_connection() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as placeholder:
+        free_port = placeholder.getsockname()[1]  # nothing listens there once this closes
+    with FaultProxy("nowhere", f"127.0.0.1:{free_port}") as proxy, _connect(proxy, "echo") as sock:
+        assert _closed(sock)
+
+
+def test_down_refuses_new_connections_and_closes_live_ones(proxy: FaultProxy) -> None:
+    live = _connect(proxy, "echo")
+
+    proxy.disable()
+
+    with live:
+        assert _closed(live)
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", proxy.port), timeout=5).close()
+    assert proxy.to_json()["enabled"] is False
+    proxy.enable()
+    assert _round_trip(proxy) >= 0
+
+
+def test_a_socket_bound_beforehand_is_served_and_its_port_kept_across_down(upstream: _Upstream) -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    with FaultProxy("handed-over", _address(upstream), listener=listener) as proxy:
+        assert proxy.port == port
+        assert _round_trip(proxy) >= 0
+        proxy.disable()
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+        proxy.enable()
+        assert (proxy.port, _round_trip(proxy) >= 0) == (port, True)
+
+
+def _closed(sock: socket.socket) -> bool:
+    try:
+        return sock.recv(100) == b""
+    except ConnectionResetError:
+        return True
+
+
+@pytest.mark.parametrize(("toxicity", "expected"), [(0.0, 0), (1.0, 6)])
+def test_toxicity_zero_never_applies_and_one_always_does(proxy: FaultProxy, toxicity: float, expected: int) -> None:
+    proxy.add_toxic({"type": "limit_data", "toxicity": toxicity, "attributes": {"bytes": 10}})
+
+    assert sum(_download(proxy, 1000)[0] == 10 for _ in range(6)) == expected
+
+
+def test_toxicity_rolls_repeat_with_the_seed(upstream: _Upstream) -> None:
+    def hits(proxy: FaultProxy) -> list[bool]:
+        return [_download(proxy, 1000)[0] == 10 for _ in range(16)]
+
+    half = {"type": "limit_data", "toxicity": 0.5, "attributes": {"bytes": 10}}
+    with FaultProxy("a", _address(upstream), seed=1, toxics=[half]) as first:
+        pattern = hits(first)
+        first.reset()
+        first.add_toxic(half)
+        again = hits(first)
+    with FaultProxy("b", _address(upstream), seed=1, toxics=[half]) as second:
+        twin = hits(second)
+
+    assert 0 < sum(pattern) < 16
+    assert pattern == again == twin
+
+
+@pytest.mark.parametrize(("toxic", "field"), [
+    ({"type": "jitter"}, "type"),
+    ({"attributes": {}}, "type"),
+    ({"type": "latency", "stream": "sideways"}, "stream"),
+    ({"type": "latency", "toxicity": 1.5}, "toxicity"),
+    ({"type": "latency", "toxicity": True}, "toxicity"),
+    ({"type": "latency", "attributes": {"latency": -5}}, "attributes.latency"),
+    ({"type": "latency", "attributes": {"latency": 1.5}}, "attributes.latency"),
+    ({"type": "latency", "attributes": {"latnecy": 5}}, "latnecy"),
+    ({"type": "bandwidth", "attributes": {"rate": "fast"}}, "attributes.rate"),
+    ({"type": "slicer", "attributes": {"average_size": 10, "size_variation": 10}}, "attributes.size_variation"),
+    ({"type": "timeout", "name": 5}, "name"),
+    ({"type": "timeout", "colour": "red"}, "colour"),
+    ({"type": "limit_data", "attributes": []}, "attributes"),
+])
+def test_bad_toxic_json_is_refused_naming_the_field(proxy: FaultProxy, toxic: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValueError, match=field):
+        proxy.add_toxic(toxic)
+
+    assert proxy.toxics() == []
+
+
+def test_toxics_are_added_updated_and_removed_by_name_on_live_connections(proxy: FaultProxy) -> None:
+    added = proxy.add_toxic({"type": "latency", "attributes": {"latency": 100}})
+    with pytest.raises(ValueError, match="already has a toxic named 'latency_downstream'"):
+        proxy.add_toxic({"type": "latency"})
+
+    with _connect(proxy, "echo") as sock:
+        proxy.update_toxic(added.name, {"attributes": {"latency": 250}})
+        started = time.perf_counter()
+        sock.sendall(b"ping")
+        assert _exactly(sock, 4) == b"ping"
+        assert time.perf_counter() - started >= 0.25
+
+    assert [t.to_json() for t in proxy.toxics()] == [{"name": "latency_downstream", "type": "latency",
+                                                      "stream": "downstream", "toxicity": 1.0,
+                                                      "attributes": {"latency": 250, "jitter": 0}}]
+    proxy.remove_toxic("latency_downstream")
+    assert proxy.toxics() == []
+    with pytest.raises(KeyError, match="latency_downstream"):
+        proxy.remove_toxic("latency_downstream")
+
+
+def test_reset_removes_every_toxic_and_enables(proxy: FaultProxy) -> None:
+    proxy.add_toxic({"type": "latency", "attributes": {"latency": 1000}})
+    proxy.add_toxic({"type": "timeout", "stream": "upstream"})
+    proxy.disable()
+
+    proxy.reset()
+
+    assert proxy.to_json()["toxics"] == []
+    assert proxy.enabled
+    assert _round_trip(proxy) >= 0
+
+
+def test_control_from_many_threads_while_traffic_flows(proxy: FaultProxy) -> None:
+    errors: list[BaseException] = []
+
+    def churn(index: int) -> None:
+        try:
+            for round_ in range(20):
+                name = f"t{index}-{round_}"
+                proxy.add_toxic({"type": "latency", "name": name, "attributes": {"latency": 1}})
+                proxy.remove_toxic(name)
+        except BaseException as error:  # reported below, in the test's thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=churn, args=(index,)) for index in range(4)]
+    for thread in threads:
+        thread.start()
+    received = [_download(proxy, 2_000_000)[0] for _ in range(3)]
+    for thread in threads:
+        thread.join(30)
+
+    assert errors == []
+    assert received == [2_000_000] * 3
+    assert proxy.toxics() == []
+
+
+def test_stop_closes_live_connections_and_leaves_no_thread_or_socket(upstream: _Upstream) -> None:
+    threads_before, files_before = threading.active_count(), _open_files()
+    proxy = FaultProxy("short-lived", _address(upstream)).start()
+    proxy.add_toxic({"type": "timeout", "attributes": {"timeout": 0}})
+    clients = [_connect(proxy, "echo") for _ in range(3)]
+
+    proxy.stop()
+
+    assert not [thread for thread in threading.enumerate() if thread.name == "fault-proxy-short-lived"]
+    for client in clients:
+        with client:
+            assert _closed(client)
+    # The upstream server's handler threads (and their sockets) end once they see the close.
+    assert _eventually(lambda: threading.active_count() == threads_before and _open_files() <= files_before)
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", proxy.port), timeout=5).close()
+    proxy.stop()  # twice is harmless
+
+
+def _open_files() -> set[str]:
+    """What this process's descriptors point at ("socket:[inode]"): unlike their numbers, never reused."""
+    files = set()
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(FileNotFoundError):  # closed meanwhile, like the listing's own
+            files.add(os.readlink(f"/proc/self/fd/{fd}"))
+    return files
+
+
+def _eventually(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_addresses_must_be_loopback() -> None:
+    with pytest.raises(ValueError, match="upstream must be a loopback address"):
+        FaultProxy("x", "10.0.0.1:443")
+    with pytest.raises(ValueError, match="listen must be a loopback address"):
+        FaultProxy("x", "127.0.0.1:443", listen="0.0.0.0:0")
+    with pytest.raises(RuntimeError, match="not running"):
+        FaultProxy("x", "127.0.0.1:443").add_toxic({"type": "latency"})
+
+
+def test_bandwidth_helper_speaks_toxiproxys_kilobytes() -> None:
+    assert rate_from_mbit(8) == 1000
+    assert rate_from_mbit(100) == 12_500
+    assert bandwidth(1000, stream="upstream").to_json() == {
+        "name": "bandwidth_upstream", "type": "bandwidth", "stream": "upstream", "toxicity": 1.0,
+        "attributes": {"rate": 125_000}}
+
+
+def test_model_toxics_divide_durations_and_sizes_by_the_scale_but_not_bandwidth() -> None:
+    model = ModelToxics(Scale(1000))
+
+    assert model.latency(40.0, jitter=2.0).attributes == {"latency": 40, "jitter": 2}
+    assert model.bandwidth(100).attributes == {"rate": 12_500}
+    assert model.timeout(120.0).attributes == {"timeout": 120}
+    assert model.timeout(0.1).attributes == {"timeout": 1}  # never 0, which would mean "until removed"
+    assert model.reset_peer(5.0).attributes == {"timeout": 5}
+    assert model.limit_data(3_200_000_000).attributes == {"bytes": 3_200_000}
+    assert model.slicer(1400, 200, 1.0).attributes == {"average_size": 1400, "size_variation": 200, "delay": 1000}
+
+
+def test_update_keeps_what_it_does_not_name() -> None:
+    toxic = Toxic.from_json({"type": "latency", "toxicity": 0.5, "attributes": {"latency": 10, "jitter": 3}})
+
+    assert toxic.updated({"attributes": {"latency": 20}}).to_json() == {
+        "name": "latency_downstream", "type": "latency", "stream": "downstream", "toxicity": 0.5,
+        "attributes": {"latency": 20, "jitter": 3}}
+    with pytest.raises(ValueError, match="stream cannot change"):
+        toxic.updated({"stream": "upstream"})
