@@ -8,4 +8,8 @@ pytest_plugins = [
     "steps.when_run",
     "steps.then_outcome",
     "steps.then_steps_and_content",
+    "steps.given_faults",
+    "steps.given_network",
+    "steps.then_timing",
+    "steps.then_network",
 ]

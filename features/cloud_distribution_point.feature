@@ -70,6 +70,6 @@ Feature: Content from a classic cloud distribution point
     And the cloud distribution point is stopped
     And the task sequence is deployed as Available with "Download all content locally before starting task sequence"
     When the user installs the deployment from Software Center
-    Then the task sequence does not start and fails with 0x80004005
+    Then the task sequence does not start and fails with 0x87D0027E
     And the content location reply for PS100141 lists the cloud distribution point
     And the cloud distribution point refused every content request

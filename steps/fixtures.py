@@ -12,10 +12,12 @@ from harness.drivers.agent import AgentDriver
 from harness.drivers.base import ServiceDriver
 from harness.drivers.clouddp import CloudDpDriver
 from harness.drivers.cmg import CmgDriver
+from harness.drivers.network import NetworkDriver
 from harness.drivers.site import SiteDriver
 from harness.emulators.control import DELIBERATE, FAULT
 from harness.environments.base import Endpoints
 from harness.environments.local import LocalEnvironment
+from harness.model.units import Scale
 from harness.reporting.pytest_plugin import record_environment
 from steps.task_sequence_table import build_tree
 
@@ -29,25 +31,61 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_bdd_apply_tag(tag: str, function: object) -> bool | None:
-    """`@matrix:<capability>` names the capability-matrix row a scenario exercises (see cmg-harness matrix)."""
+    """`@matrix:<capability>` names the capability-matrix row a scenario exercises (see cmg-harness matrix);
+    `@scale:<factor>` runs the scenario in an environment at that scale."""
     if tag.startswith("matrix:"):
         pytest.mark.capability(tag.split(":", 1)[1])(function)
+        return True
+    if tag.startswith("scale:"):
+        pytest.mark.scale(float(tag.split(":", 1)[1]))(function)
         return True
     return None
 
 
+class EnvironmentPool:
+    """One local environment per scale, started when a scenario first needs it and stopped at the end.
+
+    Timing scenarios run at a lower scale than the rest (`@scale:500`): one real millisecond of scheduling noise
+    is 5 model seconds at the default 5000, a tenth of that at 500. Starting a second environment costs about
+    as much as the first (1.5 s), once per session.
+    """
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.default_scale = config.getoption("--scale")
+        self._environments: dict[float | None, LocalEnvironment] = {}
+
+    def get(self, scale: float | None = None) -> LocalEnvironment:
+        key = scale if scale is not None else self.default_scale
+        if key not in self._environments:
+            env = LocalEnvironment(scale=key, keep_workdir=self.config.getoption("--keep-environment-files"))
+            self._environments[key] = env
+            env.up()
+            record_environment(self.config, {"name": env.name, "scale": env.factor,
+                                             "start_s": round(env.timings["start_s"], 3)})
+        return self._environments[key]
+
+    def stop(self) -> None:
+        for env in self._environments.values():
+            env.down()
+
+
 @pytest.fixture(scope="session")
-def harness_environment(request: pytest.FixtureRequest) -> Iterator[LocalEnvironment]:
-    """Started once per session (per xdist worker); stopped even when the session fails or is interrupted."""
-    env = LocalEnvironment(scale=request.config.getoption("--scale"),
-                           keep_workdir=request.config.getoption("--keep-environment-files"))
+def environment_pool(request: pytest.FixtureRequest) -> Iterator[EnvironmentPool]:
+    """Started lazily, per session (per xdist worker); every environment stopped even when the session fails or
+    is interrupted."""
+    pool = EnvironmentPool(request.config)
     try:
-        env.up()
-        record_environment(request.config, {"name": env.name, "scale": env.factor,
-                                            "start_s": round(env.timings["start_s"], 3)})
-        yield env
+        yield pool
     finally:
-        env.down()
+        pool.stop()
+
+
+@pytest.fixture
+def harness_environment(environment_pool: EnvironmentPool, request: pytest.FixtureRequest) -> LocalEnvironment:
+    """The environment this scenario runs in: the session's default one, or the one at its `@scale:`."""
+    marker = request.node.get_closest_marker("scale")
+    return environment_pool.get(float(marker.args[0]) if marker else None)
 
 
 @pytest.fixture
@@ -66,7 +104,8 @@ def _drivers(env: LocalEnvironment) -> dict[str, ServiceDriver]:
     return {"site": SiteDriver(env.http, env.endpoints["mp"].control_base),
             "cmg": CmgDriver(env.http, env.endpoints["cmg"].control_base),
             "clouddp": CloudDpDriver(env.http, env.endpoints["clouddp"].control_base),
-            "client": AgentDriver(env.http, env.endpoints["client"].control_base)}
+            "client": AgentDriver(env.http, env.endpoints["client"].control_base),
+            "storage": ServiceDriver(env.http, env.endpoints["storage"].control_base)}
 
 
 @pytest.fixture
@@ -87,6 +126,19 @@ def cmg(environment: LocalEnvironment) -> CmgDriver:
 @pytest.fixture
 def clouddp(environment: LocalEnvironment) -> CloudDpDriver:
     return CloudDpDriver(environment.http, environment.endpoints["clouddp"].control_base)
+
+
+@pytest.fixture
+def storage(environment: LocalEnvironment) -> ServiceDriver:
+    """Azure storage's front: the fault API and journal in front of Azurite."""
+    return ServiceDriver(environment.http, environment.endpoints["storage"].control_base)
+
+
+@pytest.fixture
+def network(environment: LocalEnvironment) -> NetworkDriver:
+    """The fault proxies between clients and services (Toxiproxy's API); reset with the environment."""
+    return NetworkDriver(environment.http, environment.endpoints["network"].control_base,
+                         Scale(environment.endpoints.scale))
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Given steps about clients: where they are and their Cloud Services client settings."""
+"""Given steps about clients: where they are, their Cloud Services client settings and their network link."""
 
 from __future__ import annotations
 
@@ -58,3 +58,19 @@ def client_in_ad_site(agent: AgentDriver, name: str, ad_site: str) -> str:
     """Creates an intranet PKI client whose location requests name this AD site (its boundary)."""
     agent.create_client(name, network="intranet", ad_site=ad_site)
     return name
+
+
+# A bandwidth as features write it ("20 Mbit/s", "100 Mbps"); the agent parses it (harness.model.units).
+_BANDWIDTH = r"(?P<bandwidth>\d+(?:\.\d+)? ?[A-Za-z]+(?:/s)?)"
+
+
+@given(parsers.re(rf"the client's link is {_BANDWIDTH}$"))
+def client_link(agent: AgentDriver, client: str, bandwidth: str) -> None:
+    """The client's network link from now on, in model units: it carries that bandwidth each way."""
+    agent.set_link(client, {"down": bandwidth, "up": bandwidth})
+
+
+@given(parsers.re(rf"the client's link is {_BANDWIDTH} with (?P<latency>\d+(?:\.\d+)? ?[a-z]+) latency$"))
+def client_link_with_latency(agent: AgentDriver, client: str, bandwidth: str, latency: str) -> None:
+    """The same, and every request the client makes waits one round trip of that latency (model time)."""
+    agent.set_link(client, {"down": bandwidth, "up": bandwidth, "latency": latency})

@@ -43,7 +43,8 @@ def succeeds(run: RunResult) -> None:
 def fails_at_step(run: RunResult, step: str, code: str) -> None:
     """The named step failed with the code, the task sequence failed with it, and smsts.log names it."""
     assert run.status == "failed", f"expected a failure, the run {run.status}\n{run.describe()}"
-    assert run.state["failed_step"] == step, f"failed at {run.state['failed_step']!r}: {run.reason}"
+    assert run.state["failed_step"] == step, (f"failed at {run.state['failed_step']!r}: {run.reason}\n"
+                                              f"{run.describe()}")
     assert run.exit_code == code.upper().replace("0X", "0x"), f"exit code {run.exit_code}: {run.reason}"
     run.first("step.end", step=step, result="failed", exit_code=run.exit_code)
     run.first("ts.end", result="failed", exit_code=run.exit_code)

@@ -1,7 +1,9 @@
 """The client agent process: hosts emulated clients and lets scenarios drive them over HTTP.
 
-    POST /clients                                  {"name", "network", "settings", "site_token"}
+    POST /clients                                  {"name", "network", "settings", "site_token", "seed", "link"}
     GET  /clients
+    PUT  /clients/{name}/link                      {"down": "20 Mbit/s", "up", "latency": "80 ms", "jitter"}
+    DELETE /clients/{name}/link                    the client's link is not shaped again
     POST /clients/{name}/installs                  {"deployment", "launch_mode", "trigger"} -> 202 {"run"}
                                                    trigger: user (Install), deadline, pre-cache
     GET  /clients/{name}/runs/{run}                status, exit code, timeline, variables
@@ -33,6 +35,7 @@ from harness.client.channel import SiteEndpoints
 from harness.client.client import EmulatedClient
 from harness.client.engine import TaskSequenceRun
 from harness.client.identity import new_signing_identity
+from harness.client.link import LinkProfile, install_link
 from harness.emulators.control import (
     ControlMiddleware,
     ControlPlane,
@@ -80,7 +83,8 @@ class Agent:
 
     def add_client(self, name: str, network: NetworkLocation, settings: CloudServicesSettings,
                    site_token: str | None, cache_size: int = DEFAULT_CACHE_SIZE,
-                   ad_site: str = "Default-First-Site-Name") -> EmulatedClient:
+                   ad_site: str = "Default-First-Site-Name", seed: int = 0,
+                   link: LinkProfile | None = None) -> EmulatedClient:
         """A client with a site-issued token authenticates with it; without one it gets a PKI certificate."""
         with self._lock:
             if name in self.clients:
@@ -91,8 +95,10 @@ class Agent:
                 issued = self.config.issuer.issue(name)
                 cert = (issued.cert_path, issued.key_path)
             http = make_client(self._hosts_for(network), self.config.ca_cert, timeout=60.0, cert=cert)
+            shaper = install_link(http, self.config.clock.scale, seed=f"{name}/{seed}", profile=link)
             client = EmulatedClient(name, network, settings, site_token, root, http, cache_size=cache_size,
-                                    ad_site=ad_site, identity=new_signing_identity(name, self.config.clock.now()))
+                                    ad_site=ad_site, identity=new_signing_identity(name, self.config.clock.now()),
+                                    seed=seed, link=shaper)
             self.clients[name] = client
             return client
 
@@ -141,8 +147,8 @@ class Agent:
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
-            return {"clients": {c.name: {"network": c.network.value, "client_id": c.client_id or None}
-                                for c in self.clients.values()},
+            return {"clients": {c.name: {"network": c.network.value, "client_id": c.client_id or None,
+                                         "link": _link_json(c)} for c in self.clients.values()},
                     "runs": {r.run_id: r.outcome.status for r in self.runs.values()}}
 
 
@@ -169,10 +175,18 @@ class AgentService:
         if not isinstance(ad_site, str) or not ad_site.strip() or len(ad_site) > 64:
             raise HttpError(400, "'ad_site' must be an Active Directory site name")
         client = self.agent.add_client(name, network, settings, token, _cache_size(body.get("cache_size")),
-                                       ad_site.strip())
+                                       ad_site.strip(), _seed(body.get("seed", 0)), _link(body.get("link")))
         # client_id is null until the client registers, before its first policy request.
         return JSONResponse({"name": client.name, "client_id": client.client_id or None, "network": network.value,
-                             "auth": client.auth}, status_code=201)
+                             "auth": client.auth, "link": _link_json(client)}, status_code=201)
+
+    async def set_link(self, request: Request) -> Response:
+        """Requests that start after this use the new link; transfers under way finish on the old one."""
+        client = self.agent.client(request.path_params["name"])
+        if client.link is None:
+            raise HttpError(409, f"client {client.name} has no link layer to shape")
+        client.link.profile = _link(await read_json(request)) if request.method == "PUT" else None
+        return JSONResponse({"name": client.name, "link": _link_json(client)})
 
     async def list_clients(self, request: Request) -> Response:
         return JSONResponse(self.agent.snapshot()["clients"])
@@ -224,6 +238,7 @@ class AgentService:
             Route("/clients", self.create_client, methods=["POST"]),
             Route("/clients", self.list_clients, methods=["GET"]),
             Route("/clients/{name}/installs", self.install, methods=["POST"]),
+            Route("/clients/{name}/link", self.set_link, methods=["PUT", "DELETE"]),
             Route("/clients/{name}/runs/{run}", self.get_run, methods=["GET"]),
             Route("/clients/{name}/runs/{run}/logs/{log}", self.get_log, methods=["GET"]),
         ]
@@ -252,6 +267,30 @@ def _cache_size(value: Any) -> int:
     if size <= 0:
         raise HttpError(400, "'cache_size' must be positive")
     return size
+
+
+def _seed(value: Any) -> int:
+    """The seed of the client's random choices: the same seed, client and deployment give the same run."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+        raise HttpError(400, "'seed' must be a whole number from 0 to 2**63 - 1")
+    return value
+
+
+def _link(value: Any) -> LinkProfile | None:
+    """A link in model units, {"down": "20 Mbit/s", "latency": "80 ms"} (see LinkProfile.from_json); null: none."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise HttpError(400, "'link' must be an object such as {\"down\": \"20 Mbit/s\", \"latency\": \"80 ms\"}")
+    try:
+        return LinkProfile.from_json(value)
+    except ValueError as error:
+        raise HttpError(400, f"'link': {error}") from None
+
+
+def _link_json(client: EmulatedClient) -> dict[str, Any] | None:
+    profile = client.link_profile
+    return None if profile is None else {**profile.to_json(), "text": profile.describe()}
 
 
 def _enum(kind: Any, value: Any, name: str) -> Any:

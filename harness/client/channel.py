@@ -14,7 +14,8 @@ import httpx
 from harness.client.identity import SigningIdentity
 from harness.client.logs import ClientLogs
 from harness.client.timeline import Timeline
-from harness.model.errors import HResult
+from harness.client.winhttp import transport_hresult
+from harness.model.errors import HResult, hresult_text, http_error
 from harness.protocol import messaging, policy, registration, site_info
 from harness.protocol.errors import ProtocolError
 from harness.protocol.location import (
@@ -33,7 +34,7 @@ RENEW_BEFORE = CCM_TOKEN_LIFETIME / 10
 
 
 class ChannelError(Exception):
-    def __init__(self, hresult: HResult, message: str) -> None:
+    def __init__(self, hresult: int, message: str) -> None:
         super().__init__(message)
         self.hresult = hresult
 
@@ -140,13 +141,14 @@ class ManagementChannel:
         try:
             response = self.http.request(method, url, **kwargs)
         except httpx.HTTPError as error:
-            code = HResult.NAME_NOT_RESOLVED if "0x80072EE7" in str(error) else HResult.E_FAIL
-            raise ChannelError(code, f"{method} {url} failed: {error}") from None
+            code = transport_hresult(error)
+            raise ChannelError(code, f"{method} {url} failed ({hresult_text(code)}): {error}") from None
         if response.status_code == 401:
             raise ChannelError(HResult.HTTP_401, f"{method} {url} was refused: 401 {response.text.strip()}")
         if response.status_code >= 400:
-            raise ChannelError(HResult.E_FAIL, f"{method} {url} failed with HTTP {response.status_code}: "
-                                               f"{response.text.strip()}")
+            # [INFERENCE] CcmMessaging reports an HTTP error status the way BITS does (spec §2.8).
+            raise ChannelError(http_error(response.status_code), f"{method} {url} failed with HTTP "
+                                                                 f"{response.status_code}: {response.text.strip()}")
         return response
 
     def _parse(self, parse: Callable[[Any], T], data: Any, what: str) -> T:

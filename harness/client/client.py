@@ -12,6 +12,7 @@ import httpx
 
 from harness.client.channel import ChannelError, ManagementChannel, SiteEndpoints
 from harness.client.identity import SigningIdentity, new_signing_identity
+from harness.client.link import LinkProfile, LinkTransport
 from harness.client.logs import ClientLogs
 from harness.client.timeline import Timeline
 from harness.model.client_settings import DEFAULT_CACHE_SIZE, CloudServicesSettings, NetworkLocation
@@ -40,10 +41,13 @@ class EmulatedClient:
     cached: dict[str, Path] = field(default_factory=dict)  # ccmcache: package -> verified content, across runs
     cache_size: int = DEFAULT_CACHE_SIZE  # "Maximum cache size", model bytes
     ad_site: str = "Default-First-Site-Name"  # the boundary the management point places it by
+    seed: int = 0  # a scenario's seed for the client's random choices (which cloud source it tries first)
     cached_sizes: dict[str, int] = field(default_factory=dict)  # package -> model bytes it takes in ccmcache
     # The self-signed signing certificate; the agent makes it when it installs the client, so that key
     # generation is not part of any run's time.
     identity: SigningIdentity | None = field(default=None, repr=False)
+    # The client's link, under `http` (the agent installs one on every client); no profile means not shaped.
+    link: LinkTransport | None = field(default=None, repr=False)
 
     def windows_path(self, path: Path) -> str:
         return "C:\\" + str(path.relative_to(self.root)).replace("/", "\\")
@@ -79,6 +83,7 @@ class EmulatedClient:
 
     def channel(self, endpoints: SiteEndpoints, logs: ClientLogs, model_now: Callable[[], datetime],
                 timeline: Timeline | None = None) -> ManagementChannel:
+        self._log_link(logs)
         on_internet = self.detect_internet(endpoints, logs)
         if on_internet and not self.settings.enable_cmg:
             raise ChannelError(HResult.NAME_NOT_RESOLVED,
@@ -90,6 +95,19 @@ class EmulatedClient:
                                              'SchemaVersion ="1.0"><Property Name="SSL" Version="1" /></Capabilities>')
         return ManagementChannel(client=self.name, http=self.http, endpoints=endpoints, on_internet=on_internet,
                                  site_token=self.site_token, logs=logs, model_now=model_now, timeline=timeline)
+
+    @property
+    def link_profile(self) -> LinkProfile | None:
+        return None if self.link is None else self.link.profile
+
+    def _log_link(self, logs: ClientLogs) -> None:
+        """Once a run, before the client first goes on the network.
+
+        [INFERENCE] the wording: Windows logs no link speed here; the line names the link the harness emulates.
+        """
+        profile = self.link_profile
+        if profile is not None:
+            logs.write("ClientLocation.log", f"Network link: {profile.describe()} (emulated by the harness)")
 
     def register(self, channel: ManagementChannel, logs: ClientLogs, now: datetime) -> str:
         """Registers with the site and takes the SMSID it assigns as the client's ID (spec §6.1).

@@ -6,17 +6,27 @@ the Download Package Content step, and the client's pre-download for "download a
 
 from __future__ import annotations
 
+import random
 import shutil
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from harness.client.channel import ManagementChannel
+from harness.client.channel import ChannelError, ManagementChannel
 from harness.client.client import CacheError, EmulatedClient
-from harness.client.download import ContentDownloader, DownloadError, RetryPolicy, TokenRejected
+from harness.client.download import (
+    ContentDownloader,
+    DownloadError,
+    RetryPolicy,
+    TokenRejected,
+    Transport,
+    intranet_only,
+    source_name,
+    try_order,
+)
 from harness.client.logs import ClientLogs
 from harness.client.outcome import StepFailed
 from harness.client.timeline import Timeline
-from harness.model.errors import HResult
+from harness.model.errors import HResult, hresult_text
 from harness.model.rules import ts_engine_uses_cloud_sources
 from harness.model.units import Scale
 from harness.model.versions import SiteVersion
@@ -40,6 +50,17 @@ class ContentContext:
     variables: dict[str, str]
     sleep: RetryPolicy  # carries the cancellable sleep; count/delay come from the variables
     deployment_flags: int = 0  # the deployment's RemoteClientFlags, sent with every location request
+    # Draws the order of cloud sources (download.try_order); seeded per client and run, see source_chooser.
+    chooser: random.Random = field(default_factory=lambda: random.Random(0))
+
+
+def source_chooser(client: str, deployment: str, seed: int = 0) -> random.Random:
+    """The generator a client draws its cloud sources from in one run of a deployment.
+
+    [INFERENCE] how the product draws is undocumented ([S11][S13] say only that it is random); seeding by
+    client, deployment and the scenario's seed spreads clients across sources and repeats a run exactly.
+    """
+    return random.Random(f"{client}/{deployment}/{seed}")
 
 
 class ContentResolver:
@@ -69,7 +90,19 @@ class ContentResolver:
             reply = replace(reply, records=tuple(r for r in reply.records if r.locality != "NEIGHBOR"))
         self.ctx.timeline.record("location.reply", package=package.package_id, site_locality=reply.site_locality,
                                  locations=[r.url.split("?")[0] for r in reply.records])
-        return reply
+        return self._in_try_order(package.package_id, reply)
+
+    def _in_try_order(self, package_id: str, reply: ContentLocationReply) -> ContentLocationReply:
+        """The records this client may use, in the order it tries them (download.try_order)."""
+        on_internet = self.ctx.channel.on_internet
+        records = try_order(reply.records, on_internet=on_internet, chooser=self.ctx.chooser)
+        skipped = [r for r in reply.records if on_internet and intranet_only(r)]
+        for record in skipped:  # [INFERENCE] the wording
+            self.ctx.logs.write("LocationServices.log", f"Ignoring intranet location {record.url} : the client is on "
+                                                        "the internet", severity=Severity.WARNING)
+        self.ctx.timeline.record("location.order", package=package_id, order=[source_name(r) for r in records],
+                                 skipped=[source_name(r) for r in skipped])
+        return replace(reply, records=records)
 
     # -- the TS engine's path (on demand, Download Package Content) -----------------------------------
 
@@ -83,7 +116,7 @@ class ContentResolver:
             return self.local[pid]
         for line in self.ctx.channel.describe():
             self.ctx.logs.smsts(line)
-        reply = self.locate(package, engine=True)
+        reply = self._locate_for_step(package, step)
         self.ctx.logs.smsts(f"Processing {len(reply.records)} locations.")
         if not reply.records:
             self.ctx.logs.smsts("No static content server.", severity=Severity.WARNING)
@@ -92,6 +125,17 @@ class ContentResolver:
             raise StepFailed(HResult.NO_CONTENT_LOCATION, message, step)
         self.ctx.variables["_SMSTSLastContentDownloadLocation"] = reply.records[0].url.split("?")[0]
         return self._download(package, reply, destination, step)
+
+    def _locate_for_step(self, package: pol.PolicyPackage, step: str) -> ContentLocationReply:
+        """A location request that cannot reach the management point fails the step that needed it, as one
+        that finds no location does (spec §2.7), with the transport's code."""
+        try:
+            return self.locate(package, engine=True)
+        except ChannelError as error:
+            message = (f"Content location request for {package.package_id}:{package.version} failed, "
+                       f"hr={hresult_text(error.hresult)}: {error}")
+            self.ctx.logs.smsts(message, severity=Severity.ERROR)
+            raise StepFailed(error.hresult, message, step) from None
 
     # -- the client's path (Install Application, spec §5.1 [S09]) ---------------------------------------
 
@@ -116,14 +160,18 @@ class ContentResolver:
         content = f"{pid}.{package.version}"
         self.ctx.logs.write("CAS.log", f"Requesting locations synchronously for content {content} with priority "
                                        f"{priority}")
-        reply = self.locate(package, engine=False)
+        try:
+            reply = self.locate(package, engine=False)
+        except ChannelError as error:
+            self.ctx.logs.write("CAS.log", f"Location request for {content} failed: {error}", severity=Severity.ERROR)
+            raise DownloadError(error.hresult, f"Location request for {content} failed: {error}") from None
         if not reply.records:
             self.ctx.logs.write("CAS.log", f"Content is not available for {content}", severity=Severity.ERROR)
             raise DownloadError(HResult.CONTENT_NOT_FOUND, f"Content {content} is not available (0x87D00607)")
         if reserve:
             self.ctx.client.reserve_cache(pid, package.size)
         downloader = ContentDownloader(self.ctx.client.http, self.ctx.timeline, self.ctx.logs, self.ctx.scale,
-                                       log="DataTransferService.log", component="DataTransferService")
+                                       Transport.DTS)
         done = downloader.fetch(pid, package.version, reply, self.client_cache_folder(), retry)
         self.ctx.logs.write("CAS.log", f"Hash verification succeeded for content {content} downloaded under "
                                        "context System")
@@ -143,6 +191,10 @@ class ContentResolver:
                 done = downloader.fetch(package.package_id, package.version, reply, destination, self.retry_policy())
         except DownloadError as error:
             raise StepFailed(error.hresult, str(error), step) from None
+        finally:
+            # The last location the engine downloaded or tried to download from (spec §2.7 [S25]).
+            if downloader.last_location is not None:
+                self.ctx.variables["_SMSTSLastContentDownloadLocation"] = downloader.last_location
         self.local[package.package_id] = done.path
         self.ctx.variables[f"_SMSTS{package.package_id}"] = self.ctx.client.windows_path(done.path)
         return done.path

@@ -1,17 +1,25 @@
 """Getting one package's content from the locations the management point returned.
 
 Cloud records: content URL + access token -> manifest -> blobs straight from storage (spec §2.2,
-§2.3 [S11][S14]). Distribution point records: WebDAV PROPFIND listing -> GET each file. Every
-attempt lands on the timeline with its source; the hash is checked before anything uses the content.
+§2.3 [S11][S14]). Distribution point records: WebDAV PROPFIND listing -> GET each file. The client tries
+the records in the order `try_order` gives (cloud sources drawn at random), each `1 + SMSTSDownloadRetryCount`
+times SMSTSDownloadRetryDelay apart, then falls back to the next (spec §2.5–2.7). A later attempt on the same
+source resumes a file it was cut off in with a Range request. Every attempt lands on the timeline with its
+source; the hash of the whole content is checked before anything uses it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import random
+import re
 import shutil
 import ssl
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from functools import partial
+from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,7 +28,8 @@ from defusedxml import ElementTree
 
 from harness.client.logs import ClientLogs
 from harness.client.timeline import Timeline
-from harness.model.errors import HResult
+from harness.client.winhttp import ssl_cause, transport_hresult
+from harness.model.errors import HResult, hresult_text, http_error
 from harness.model.units import Scale
 from harness.protocol.cmtrace import Severity
 from harness.protocol.errors import ProtocolError
@@ -28,11 +37,31 @@ from harness.protocol.location import ContentLocationReply, LocationRecord
 from harness.protocol.manifest import parse_manifest
 
 DOWNLOAD_AGENT = "SMS CCM 5.0 TS"
+CLOUD = "CLOUD"  # [INFERENCE] the harness's DPType for cloud sources (spec §2.4)
+INTERNET = "INTERNET"  # [INFERENCE] the harness's Locality for sources an internet client can reach
 _CHUNK = 256 * 1024
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-\d+/(?:\d+|\*)")
+
+
+class Transport(Enum):
+    """Who downloads (spec §2.6): the task sequence engine's own WinHTTP transport (on demand, Download Package
+    Content), or the client's CAS -> DTS -> BITS path (download all, pre-cache, Install Application). Each
+    writes its own log, and they report a listing the server refused differently."""
+
+    ENGINE = ("smsts.log", "TSManager")
+    DTS = ("DataTransferService.log", "DataTransferService")
+
+    @property
+    def log(self) -> str:
+        return self.value[0]
+
+    @property
+    def component(self) -> str:
+        return self.value[1]
 
 
 class DownloadError(Exception):
-    def __init__(self, hresult: HResult, message: str, status: int | None = None) -> None:
+    def __init__(self, hresult: int, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.hresult = hresult
         self.status = status  # the HTTP status that caused it, if one did
@@ -66,65 +95,145 @@ class Downloaded:
     bytes: int
 
 
+@dataclass
+class _Attempts:
+    """One source's attempts at one package. A file an attempt was cut off in keeps its bytes on disk and the
+    next attempt asks only for the rest, as BITS resumes a job; [INFERENCE] the task sequence engine's
+    transport resumes the same way (the spec says nothing of either)."""
+
+    package_id: str
+    record: LocationRecord
+    cut: dict[str, int] = field(default_factory=dict)  # file name -> its bytes on disk
+
+    @property
+    def source(self) -> str:
+        return source_name(self.record)
+
+    @property
+    def where(self) -> str:
+        return self.record.url.split("?")[0]
+
+    def reached(self, name: str, got: int) -> None:
+        self.cut[name] = got
+
+
 def source_name(record: LocationRecord) -> str:
     return urlsplit(record.url).hostname or record.server_remote_name.lower()
 
 
+def intranet_only(record: LocationRecord) -> bool:
+    """An on-premises DP record; [INFERENCE] an internet-facing DP's would say INTERNET (none is emulated)."""
+    return record.dp_type != CLOUD and record.locality != INTERNET
+
+
+def try_order(records: Sequence[LocationRecord], *, on_internet: bool,
+              chooser: random.Random) -> tuple[LocationRecord, ...]:
+    """The order a client tries a reply's records in.
+
+    The management point ranks them (spec §2.5): on-premises DPs first, cloud sources last, or first when a
+    boundary group prefers them. The client keeps that ranking and draws the order of the cloud sources among
+    themselves: clients "randomly select a cloud distribution point" [S11][S13]. An internet client drops
+    intranet-only records: it cannot reach an on-premises DP (§1.4 [S11]).
+    """
+    usable = [r for r in records if not (on_internet and intranet_only(r))]
+    cloud = [r for r in usable if r.dp_type == CLOUD]
+    chooser.shuffle(cloud)
+    drawn = iter(cloud)
+    return tuple(next(drawn) if r.dp_type == CLOUD else r for r in usable)
+
+
 class ContentDownloader:
     def __init__(self, http: httpx.Client, timeline: Timeline, logs: ClientLogs, scale: Scale,
-                 log: str = "smsts.log", component: str = "TSManager") -> None:
+                 transport: Transport = Transport.ENGINE) -> None:
         self.http = http
         self.timeline = timeline
         self.logs = logs
         self.scale = scale
-        self.log = log
-        self.component = component
+        self.transport = transport
+        self.last_location: str | None = None  # the last location tried (_SMSTSLastContentDownloadLocation)
 
     def fetch(self, package_id: str, version: int, reply: ContentLocationReply, destination: Path,
               retry: RetryPolicy | None = None) -> Downloaded:
-        """Try each location in the order given, each `1 + retries` times; the first verified content wins."""
+        """Tries the locations in the reply's order (see try_order), each `1 + retry.count` times; the first
+        verified content wins. Raises the last location's error when none delivers, leaving nothing behind."""
         retry = retry or RetryPolicy()
-        last = DownloadError(HResult.NO_CONTENT_LOCATION, f"no location for {package_id}:{version}")
-        for record in reply.records:
-            for attempt in range(retry.count + 1):
-                try:
-                    return self._fetch_from(package_id, record, reply, destination)
-                except TokenRejected:
-                    raise
-                except DownloadError as error:
-                    self._say(f"Failed to download {package_id} from {record.url.split('?')[0]}: {error}", error=True)
-                    last = error
-                if attempt < retry.count:
-                    self._say(f"Retrying download of {package_id} in {retry.delay:g} seconds "
-                              f"(retry {attempt + 1} of {retry.count})")
-                    self.timeline.record("download.retry", package=package_id, source=source_name(record),
-                                         retry=attempt + 1, delay_s=retry.delay)
-                    retry.sleep(retry.delay)
-        raise last
-
-    def _fetch_from(self, package_id: str, record: LocationRecord, reply: ContentLocationReply,
-                    destination: Path) -> Downloaded:
-        source = source_name(record)
-        self.timeline.record("download.start", package=package_id, source=source, dp_type=record.dp_type)
+        error = DownloadError(HResult.NO_CONTENT_LOCATION, f"no location for {package_id}:{version}")
+        for index, record in enumerate(reply.records):
+            if index:
+                self._fall_back(package_id, reply.records[index - 1], record)
+            try:
+                return self._try_source(_Attempts(package_id, record), reply, destination, retry)
+            except TokenRejected:
+                shutil.rmtree(destination, ignore_errors=True)
+                raise
+            except DownloadError as failed:
+                error = failed
         shutil.rmtree(destination, ignore_errors=True)
-        destination.mkdir(parents=True)
+        raise error
+
+    def _try_source(self, attempts: _Attempts, reply: ContentLocationReply, destination: Path,
+                    retry: RetryPolicy) -> Downloaded:
+        attempt = 1
+        while True:
+            try:
+                return self._fetch_from(attempts, reply, destination, attempt)
+            except TokenRejected:
+                raise
+            except DownloadError as error:
+                self._say(f"Failed to download {attempts.package_id} from {attempts.where}: {error}", Severity.ERROR)
+                if attempt > retry.count:
+                    raise
+            self._wait_to_retry(attempts, attempt, retry)
+            attempt += 1
+
+    def _wait_to_retry(self, attempts: _Attempts, retry_number: int, retry: RetryPolicy) -> None:
+        self._say(f"Retrying download of {attempts.package_id} in {retry.delay:g} seconds "
+                  f"(retry {retry_number} of {retry.count})")
+        self.timeline.record("download.retry", package=attempts.package_id, source=attempts.source,
+                             retry=retry_number, delay_s=retry.delay)
+        retry.sleep(retry.delay)
+
+    def _fall_back(self, package_id: str, failed: LocationRecord, following: LocationRecord) -> None:
+        self._say(f"Download of {package_id} from {failed.url.split('?')[0]} failed after its retries; trying the "
+                  f"next location {following.url.split('?')[0]}", Severity.WARNING)
+        self.timeline.record("download.fallback", package=package_id, source=source_name(failed),
+                             next=source_name(following))
+
+    def _fetch_from(self, attempts: _Attempts, reply: ContentLocationReply, destination: Path,
+                    attempt: int) -> Downloaded:
+        pid, source, record = attempts.package_id, attempts.source, attempts.record
+        self.last_location = attempts.where
+        self.timeline.record("download.start", package=pid, source=source, dp_type=record.dp_type, attempt=attempt)
+        if attempt == 1:  # a new source starts from nothing
+            shutil.rmtree(destination, ignore_errors=True)
+        destination.mkdir(parents=True, exist_ok=True)
         try:
             files = self._list(record, reply)
-            size = sum(self._get(f, destination) for f in files)
-            self._verify(package_id, destination, files, reply.hash_sha256)
+            size = sum(self._get(f, destination, attempts) for f in files)
+            self._verify(pid, destination, files, reply.hash_sha256)
         except DownloadError as error:
-            self.timeline.record("download.end", package=package_id, source=source, result="failed",
-                                 hresult=error.hresult.hex, reason=str(error))
-            shutil.rmtree(destination, ignore_errors=True)
+            if error.hresult == HResult.HASH_MISMATCH:  # nothing this source delivered can be trusted
+                shutil.rmtree(destination, ignore_errors=True)
+                attempts.cut.clear()
+            status = {} if error.status is None else {"http_status": error.status}
+            self.timeline.record("download.end", package=pid, source=source, result="failed",
+                                 hresult=hresult_text(error.hresult), reason=str(error), attempt=attempt, **status)
             raise
-        self.timeline.record("download.end", package=package_id, source=source, result="succeeded",
-                             bytes=size, model_bytes=round(size * self.scale.factor))
+        self.timeline.record("download.end", package=pid, source=source, result="succeeded",
+                             bytes=size, model_bytes=round(size * self.scale.factor), attempt=attempt)
         return Downloaded(source, destination, size)
 
+    # -- the listing -------------------------------------------------------------------------------
+
     def _list(self, record: LocationRecord, reply: ContentLocationReply) -> list[RemoteFile]:
-        if record.dp_type == "CLOUD":
-            return self._manifest_files(record, reply.access_token)
-        return self._dp_files(record)
+        try:
+            if record.dp_type == CLOUD:
+                return self._manifest_files(record, reply.access_token)
+            return self._dp_files(record)
+        except DownloadError as error:
+            if self.transport is Transport.DTS and error.status is not None:
+                raise self._manifest_error(record.url, error.status, error) from None
+            raise
 
     def _manifest_files(self, record: LocationRecord, token: str | None) -> list[RemoteFile]:
         self.logs.write("DataTransferService.log", f"Target URL scheme is HTTPS: {record.url}")
@@ -152,24 +261,80 @@ class ContentDownloader:
         return [RemoteFile(h.removeprefix(prefix), f"{base.scheme}://{base.netloc}{h}") for h in hrefs
                 if h.startswith(prefix)]
 
-    def _get(self, remote: RemoteFile, destination: Path) -> int:
+    def _manifest_error(self, url: str, status: int, error: DownloadError) -> DownloadError:
+        """DTS reports a listing the server refused as "Error retrieving manifest", whatever the status: its
+        documented lines for a content service's 400 [S33] and a DP's PROPFIND 405 [S38] (spec §2.6, §3.4)."""
+        for line in (f"Request to {url} failed with {status}",
+                     f"Error sending DAV request. HTTP code {status}, status '{_phrase(status)}'",
+                     f"GetDirectoryList_HTTP('{url}') failed with code 0x87d0027e.",
+                     "Error retrieving manifest (0x87d0027e)."):
+            self._say(line, Severity.ERROR)
+        return DownloadError(HResult.MANIFEST_ERROR, f"Error retrieving manifest (0x87d0027e): {error}", status)
+
+    # -- the files ---------------------------------------------------------------------------------
+
+    def _get(self, remote: RemoteFile, destination: Path, attempts: _Attempts) -> int:
+        """One file, whole on disk; its size. Asks only for the rest of a file an earlier attempt was cut off in."""
         target = destination / remote.name
         if destination.resolve() not in target.resolve().parents:
             raise DownloadError(HResult.E_FAIL, f"refusing file name {remote.name!r} outside the package folder")
         target.parent.mkdir(parents=True, exist_ok=True)
+        offset = self._resume_offset(remote, target, attempts)
+        headers = {"User-Agent": DOWNLOAD_AGENT, **({"Range": f"bytes={offset}-"} if offset else {})}
         self._say(f"Downloading file from {remote.url.split('?')[0]} to {target.name}")
-        written = 0
         try:
-            with self.http.stream("GET", remote.url, headers={"User-Agent": DOWNLOAD_AGENT}) as response:
-                self._check(response, remote.url)
-                with target.open("wb") as out:
-                    for chunk in response.iter_bytes(_CHUNK):
-                        out.write(chunk)
-                        written += len(chunk)
+            with self.http.stream("GET", remote.url, headers=headers) as response:
+                start = self._start(response, remote, offset, attempts)
+                size = self._write(response, target, start, partial(attempts.reached, remote.name))
         except httpx.HTTPError as error:
-            where = remote.url.split("?")[0]
-            raise DownloadError(_hresult_for(error), f"Download() of {where} failed: {error}") from None
-        return written
+            raise self._transport_error("Download() of", remote.url, error) from None
+        attempts.cut.pop(remote.name, None)
+        return size
+
+    def _resume_offset(self, remote: RemoteFile, target: Path, attempts: _Attempts) -> int:
+        got = attempts.cut.get(remote.name, 0)
+        if not got or not target.is_file() or target.stat().st_size != got:
+            attempts.cut.pop(remote.name, None)
+            return 0
+        # [INFERENCE] the wording: the spec quotes no line for a resumed download.
+        self._say(f"Resuming download of {remote.name} from {remote.url.split('?')[0]} at byte {got}")
+        self.timeline.record("download.resume", package=attempts.package_id, source=attempts.source,
+                             file=remote.name, offset=got)
+        return got
+
+    def _start(self, response: httpx.Response, remote: RemoteFile, offset: int, attempts: _Attempts) -> int:
+        """Where in the file the answer's body goes: `offset` for the 206 its Range asked for, 0 for a whole file.
+        A resume the server does not serve is forgotten, so that the next attempt starts over (416 included)."""
+        resumed = offset > 0 and _range_start(response) == offset
+        if offset and not resumed:
+            attempts.cut.pop(remote.name, None)
+        self._check(response, remote.url)
+        if resumed:
+            return offset
+        if response.status_code == HTTPStatus.PARTIAL_CONTENT:
+            raise DownloadError(HResult.E_FAIL, f"{remote.url.split('?')[0]} answered Content-Range "
+                                                f"{response.headers.get('content-range')!r} to Range: bytes={offset}-")
+        if offset:
+            self._say(f"{remote.url.split('?')[0]} sent the whole file (HTTP {response.status_code}) to a range "
+                      f"request: downloading {remote.name} from the start", Severity.WARNING)
+        return 0
+
+    def _write(self, response: httpx.Response, target: Path, start: int, progress: Callable[[int], None]) -> int:
+        """Writes the body from byte `start` of the file, reporting the bytes on disk after each chunk so that a cut
+        answer can be resumed; the file's size once the body is complete."""
+        position = start
+        with target.open("r+b" if start else "wb") as out:
+            out.seek(start)
+            out.truncate()
+            for chunk in response.iter_bytes():  # as received: a chunk held back for size is lost in a cut
+                out.write(chunk)
+                position += len(chunk)
+                progress(position)
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and position - start < int(declared):
+            raise DownloadError(HResult.CONNECTION_ERROR, f"the answer from {str(response.url).split('?')[0]} ended "
+                                                          f"after {position - start} of {declared} bytes (0x80072EFE)")
+        return position
 
     def _verify(self, package_id: str, folder: Path, files: list[RemoteFile], expected: str | None) -> None:
         digest = hashlib.sha256()
@@ -182,49 +347,59 @@ class ContentDownloader:
                                                        f"{package_id} (0x80091007)")
         self._say(f"Hash verification succeeded for content {package_id}")
 
+    # -- HTTP --------------------------------------------------------------------------------------
+
     def _request(self, method: str, url: str, headers: dict[str, str]) -> httpx.Response:
         try:
             response = self.http.request(method, url, headers=headers)
         except httpx.HTTPError as error:
-            if _certificate_name_invalid(error):
-                # The lines DataTransferService.log shows for this failure (spec §3.4 [S34]).
-                self.logs.write("DataTransferService.log", "[CCMHTTP] AsyncCallback(): "
-                                "WINHTTP_CALLBACK_STATUS_SECURE_FAILURE Encountered", severity=Severity.ERROR)
-                self.logs.write("DataTransferService.log", "[CCMHTTP]            : "
-                                "WINHTTP_CALLBACK_STATUS_FLAG_CERT_CN_INVALID is set", severity=Severity.ERROR)
-                raise DownloadError(HResult.SECURE_FAILURE, f"{method} {url.split('?')[0]} failed: the server "
-                                                            f"certificate does not match the name ({error})") from None
-            raise DownloadError(_hresult_for(error), f"{method} {url} failed: {error}") from None
+            raise self._transport_error(method, url, error) from None
         self._check(response, url)
         return response
 
     def _check(self, response: httpx.Response, url: str) -> None:
+        """An HTTP error status is BITS's BG_E_HTTP_ERROR_<status> (0x80190191 for 401, spec §2.8 [S35])."""
         if response.status_code < 400:
             return
         response.read()
-        where, said = url.split("?")[0], response.text.strip()[:200]
-        if response.status_code == 401:
-            raise DownloadError(HResult.HTTP_401, f"{where} answered 401 (0x80190191): {said}", 401)
-        raise DownloadError(HResult.E_FAIL, f"WinHttpQueryHeaders() returns status code {response.status_code} "
-                                            f"for {where}: {said}", response.status_code)
+        where, said, status = url.split("?")[0], response.text.strip()[:200], response.status_code
+        code = http_error(status)
+        raise DownloadError(code, f"WinHttpQueryHeaders() returns status code {status} ({_phrase(status)}) for "
+                                  f"{where} ({hresult_text(code)}): {said}", status)
 
-    def _say(self, message: str, error: bool = False) -> None:
-        self.logs.write(self.log, message, component=self.component,
-                        severity=Severity.ERROR if error else Severity.INFO)
+    def _transport_error(self, what: str, url: str, error: httpx.HTTPError) -> DownloadError:
+        where = url.split("?")[0]
+        if _certificate_name_invalid(error):
+            # The lines DataTransferService.log shows for this failure (spec §3.4 [S34]).
+            self.logs.write("DataTransferService.log", "[CCMHTTP] AsyncCallback(): "
+                            "WINHTTP_CALLBACK_STATUS_SECURE_FAILURE Encountered", severity=Severity.ERROR)
+            self.logs.write("DataTransferService.log", "[CCMHTTP]            : "
+                            "WINHTTP_CALLBACK_STATUS_FLAG_CERT_CN_INVALID is set", severity=Severity.ERROR)
+            return DownloadError(HResult.SECURE_FAILURE, f"{what} {where} failed: the server certificate does not "
+                                                         f"match the name ({error})")
+        code = transport_hresult(error)
+        return DownloadError(code, f"{what} {where} failed ({hresult_text(code)}): {error}")
+
+    def _say(self, message: str, severity: Severity = Severity.INFO) -> None:
+        self.logs.write(self.transport.log, message, component=self.transport.component, severity=severity)
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
+
+
+def _range_start(response: httpx.Response) -> int | None:
+    """The first byte a 206 answer carries, from its Content-Range; None for any other answer."""
+    found = _CONTENT_RANGE.fullmatch(response.headers.get("content-range", ""))
+    if response.status_code != HTTPStatus.PARTIAL_CONTENT or found is None:
+        return None
+    return int(found.group(1))
 
 
 def _certificate_name_invalid(error: httpx.HTTPError) -> bool:
-    cause: BaseException | None = error
-    while cause is not None:
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return "match" in str(cause).lower()  # "Hostname mismatch, certificate is not valid for '…'"
-        cause = cause.__cause__ or cause.__context__
-    return False
-
-
-def _hresult_for(error: httpx.HTTPError) -> HResult:
-    if "0x80072EE7" in str(error):
-        return HResult.NAME_NOT_RESOLVED
-    if isinstance(error, httpx.TimeoutException):
-        return HResult.TIMEOUT
-    return HResult.E_FAIL
+    cause = ssl_cause(error)
+    # "Hostname mismatch, certificate is not valid for '…'"
+    return isinstance(cause, ssl.SSLCertVerificationError) and "match" in str(cause).lower()

@@ -14,7 +14,7 @@ from typing import Any
 
 from harness.client.channel import ChannelError, ManagementChannel, SiteEndpoints
 from harness.client.client import CacheError, EmulatedClient
-from harness.client.content import ContentContext, ContentResolver
+from harness.client.content import ContentContext, ContentResolver, source_chooser
 from harness.client.download import DownloadError, RetryPolicy
 from harness.client.executor import Executor, is_true
 from harness.client.logs import ClientLogs
@@ -108,7 +108,8 @@ class TaskSequenceRun:
         resolver = ContentResolver(ContentContext(
             client=self.client, channel=channel, timeline=self.timeline, logs=self.logs, scale=self.clock.scale,
             version=version, site_code=self.endpoints.site_code, variables=self.outcome.variables,
-            sleep=RetryPolicy(sleep=self.sleep), deployment_flags=policy.remote_client_flags))
+            sleep=RetryPolicy(sleep=self.sleep), deployment_flags=policy.remote_client_flags,
+            chooser=source_chooser(self.client.name, self.deployment_id, self.client.seed)))
         resolver.local.update(self.client.cached)  # content already in ccmcache (pre-cache) is used as is
         if self.trigger is Trigger.PRECACHE:
             self._precache(policy, resolver)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -21,11 +22,20 @@ class AgentDriver(ServiceDriver):
 
     def create_client(self, name: str, *, network: str, site_token: str | None = None,
                       cache_size: str | None = None, ad_site: str = "Default-First-Site-Name",
-                      **settings: bool) -> None:
-        """Without a site token the client is a PKI client (the agent enrolls a certificate for it)."""
+                      seed: int = 0, link: Mapping[str, Any] | None = None, **settings: bool) -> None:
+        """Without a site token the client is a PKI client (the agent enrolls a certificate for it); `seed` seeds
+        its random choices (which cloud source it tries first); `link` as for `set_link`."""
         body = {"name": name, "network": network, "settings": settings, "ad_site": ad_site,
-                "auth": "token" if site_token else "pki", "site_token": site_token}
+                "auth": "token" if site_token else "pki", "site_token": site_token, "seed": seed, "link": link}
         self.call("POST", "/clients", {**body, **({"cache_size": cache_size} if cache_size else {})})
+
+    def set_link(self, client: str, link: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The client's link from its next request on, in model units: {"down": "20 Mbit/s", "up": "5 Mbit/s",
+        "latency": "80 ms", "jitter": "10 ms"} (only "down" is required); None: not shaped. Returns it as the
+        agent reports it (Mbit/s and model seconds)."""
+        path = f"/clients/{quote(client)}/link"
+        state: dict[str, Any] = self.call("PUT", path, dict(link)) if link is not None else self.call("DELETE", path)
+        return state
 
     def install(self, client: str, deployment: str, launch_mode: str = "Software Center",
                 trigger: str = "user") -> str:

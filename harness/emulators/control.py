@@ -17,7 +17,7 @@ import itertools
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -152,9 +152,15 @@ class ControlPlane:
     """
 
     def __init__(self, service: str, model: ServiceModel, extra_reset: Callable[[], None] | None = None, *,
-                 logs: Mapping[str, str] | None = None, clock: ModelClock | None = None) -> None:
+                 logs: Mapping[str, str] | None = None, clock: ModelClock | None = None,
+                 identity_headers: Sequence[tuple[bytes, bytes]] | None = None,
+                 error_renderer: Callable[[int, str], Response] | None = None) -> None:
+        """`identity_headers` go on every answer (IIS's by default); `error_renderer` words a status fault's
+        answer the way the service words its errors (the harness's plain text by default)."""
         self.service = service
         self.model = model
+        self.identity_headers = list(IIS_HEADERS if identity_headers is None else identity_headers)
+        self.error_renderer = error_renderer or error_response
         self.clock = clock or ModelClock(Scale(), real_epoch=time.time(), model_epoch=datetime.now(UTC))
         self.journal = Journal()
         self.faults = FaultTable(self.clock.now)
@@ -270,7 +276,7 @@ class ControlMiddleware:
             if message["type"] == "http.response.start":
                 answered.status = message["status"]
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], *IIS_HEADERS]
+                message["headers"] = [*message["headers"], *self.control.identity_headers]
             await send(message)
 
         faults = [] if path.startswith(CONTROL_PREFIX) else self.control.faults.take(method, path)
@@ -292,7 +298,7 @@ class ControlMiddleware:
                 await self.app(scope, receive, faulted)
                 answered.note = scope.get("state", {}).get(JOURNAL_NOTE, "")
             else:
-                await fault_response(answer)(scope, receive, faulted)
+                await fault_response(answer, self.control.error_renderer)(scope, receive, faulted)
         finally:  # the faults are noted even when the app dies on the way
             answered.faults = faulted.notes()
             if faulted.cut_short:
@@ -324,10 +330,10 @@ def error_response(status: int, reason: str) -> Response:
     return PlainTextResponse(f"{status} {reason}\n", status_code=status, headers={"X-Harness-Reason": _ascii(reason)})
 
 
-def fault_response(fault: Fault) -> Response:
+def fault_response(fault: Fault, render: Callable[[int, str], Response] = error_response) -> Response:
     """A status fault's answer: its status and reason, and Retry-After (model seconds) when it has one."""
     assert isinstance(fault.effect, Answer)
-    response = error_response(fault.effect.status, fault.reason)
+    response = render(fault.effect.status, fault.reason)
     if fault.effect.retry_after_s is not None:
         response.headers["Retry-After"] = str(fault.effect.retry_after_s)
     return response

@@ -28,6 +28,7 @@ FACTORIES = {
     "clouddp": "harness.emulators.clouddp.app:create_app",
     "client": "harness.client.agent:create_app",
     "network": "harness.net.proxy_api:create_app",
+    "storage": "harness.emulators.storage.app:create_app",
 }
 
 

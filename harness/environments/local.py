@@ -37,7 +37,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFINITION = PROJECT_ROOT / "environments" / "local.toml"
 READY = re.compile(r"^READY (\w+) 127\.0\.0\.1:(\d+)$")
 START_TIMEOUT = 60.0
-PYTHON_SERVICES = ("site", "cmg", "clouddp", "client", "network")
+PYTHON_SERVICES = ("site", "cmg", "clouddp", "client", "network", "storage")
 # The services clients reach through the network's fault proxies (the agent is the harness's own).
 PROXIED = ("site", "cmg", "clouddp", "storage")
 NETWORK_FQDN = "network.harness.example"  # the network process's Toxiproxy API
@@ -129,9 +129,9 @@ class LocalEnvironment:
         for sock in [*sockets.values(), *listeners.values()]:
             sock.close()  # the children hold their own copies
         keys = {topo.cmg_account: generate_account_key(), topo.clouddp_account: generate_account_key()}
-        ports["storage"] = self.start_azurite(pki, workdir, keys)
+        azurite_port = self.start_azurite(pki, workdir, keys)
         endpoints = self.endpoints_for(ports, pki.ca_cert_path, public=public)
-        configs = self.service_configs(endpoints, pki, workdir, keys)
+        configs = self.service_configs(endpoints, pki, workdir, keys, azurite_port=azurite_port)
         configs["network"]["proxies"] = [{"name": name, "upstream": f"127.0.0.1:{ports[name]}",
                                           "listen_fd": listener_fds[name]} for name in PROXIED]
         for name, proc in procs.items():
@@ -155,7 +155,7 @@ class LocalEnvironment:
     def start_azurite(self, pki: TestPKI, workdir: Path, accounts: dict[str, str]) -> int:
         """Azurite with both storage accounts; down() stops it. Returns its port."""
         topo = self.topology
-        cert = pki.issue_server_cert("storage", [f"*.{topo.blob_suffix}", topo.account_host(topo.cmg_account),
+        cert = pki.issue_server_cert("azurite", [f"*.{topo.blob_suffix}", topo.account_host(topo.cmg_account),
                                                  "127.0.0.1"])
         (workdir / "azurite").mkdir()
         self._azurite = AzuriteProcess(executable=find_azurite_blob(PROJECT_ROOT), cert=cert, accounts=accounts,
@@ -191,20 +191,26 @@ class LocalEnvironment:
                  (topo.cmg_deployment_name, "127.0.0.1", "internet"))
         return Endpoints(self.name, self.factor, ca, services, extra_hosts=extra)
 
-    def service_configs(self, endpoints: Endpoints, pki: TestPKI, workdir: Path,
-                        keys: dict[str, str]) -> dict[str, Any]:
-        """Each service's configuration, as it reads it on stdin (the in-process stack builds apps from it)."""
+    def service_configs(self, endpoints: Endpoints, pki: TestPKI, workdir: Path, keys: dict[str, str],
+                        azurite_port: int | None = None) -> dict[str, Any]:
+        """Each service's configuration, as it reads it on stdin (the in-process stack builds apps from it).
+
+        `azurite_port`: where Azurite itself listens, behind the storage front (default: the storage endpoint's
+        own port, as in the in-process stack, which has no front)."""
         topo = self.topology
         clock = ModelClock.starting_now(Scale(self.factor)).to_json()
         key = secrets.token_hex(32)
         names = {"site": [topo.mp_fqdn, topo.branch_dp_fqdn], "cmg": [topo.cmg_fqdn],
-                 "clouddp": [topo.clouddp_fqdn], "client": [topo.agent_fqdn], "network": [NETWORK_FQDN]}
+                 "clouddp": [topo.clouddp_fqdn], "client": [topo.agent_fqdn], "network": [NETWORK_FQDN],
+                 "storage": [f"*.{topo.blob_suffix}", topo.account_host(topo.cmg_account)]}
         tls: dict[str, dict[str, str | bool]] = {name: {"ca": str(pki.ca_cert_path), **_cert_paths(pki, name, hosts)}
                                                  for name, hosts in names.items()}
-        # The site uploads to Azurite directly; SAS URLs name the public port, behind the network's proxy.
+        # The site uploads to Azurite directly (a storage fault never hits distribution); SAS URLs name the
+        # public port, behind the network's proxy and the storage front.
         storage = endpoints["storage"]
+        azurite_port = azurite_port or storage.control_port
         account, clouddp_account = ({"name": name, "key": keys[name],
-                                     "endpoint": f"https://127.0.0.1:{storage.control_port}/{name}",
+                                     "endpoint": f"https://127.0.0.1:{azurite_port}/{name}",
                                      "public_endpoint": f"https://{topo.account_host(name)}:{storage.port}"}
                                     for name in (topo.cmg_account, topo.clouddp_account))
         cmg, clouddp = endpoints["cmg"], endpoints["clouddp"]
@@ -225,6 +231,7 @@ class LocalEnvironment:
             "clouddp": {"tls": tls["clouddp"], "clock": clock, "key": key, "name": topo.clouddp_name,
                         "storage": clouddp_account},
             "network": {"tls": tls["network"], "seed": 0},
+            "storage": {"tls": tls["storage"], "clock": clock, "upstream": f"https://127.0.0.1:{azurite_port}"},
             "client": {"tls": tls["client"], "clock": clock, "workdir": str(workdir / "clients"),
                        "enrollment": {"cert": str(enrollment.cert_path), "key": str(enrollment.key_path)},
                        "default_settings": {"allow_cloud_dp": topo.allow_cloud_dp_default},
@@ -258,7 +265,7 @@ class LocalEnvironment:
         """Reset every service in parallel; returns each one's reset time in milliseconds."""
         services = {service: self.endpoints[name].control_base for service, name in
                     (("site", "mp"), ("cmg", "cmg"), ("clouddp", "clouddp"), ("client", "client"),
-                     ("network", "network"))}
+                     ("network", "network"), ("storage", "storage"))}
         with ThreadPoolExecutor(len(services)) as pool:
             answers = dict(zip(services, pool.map(self._reset_one, services.values()), strict=True))
         return answers
@@ -289,6 +296,9 @@ class LocalEnvironment:
 
 def _bind() -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # Connections accepted on it inherit SO_REUSEADDR; without it a proxy that was down could not listen on
+    # its port again while any of them lingers in FIN_WAIT.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
     sock.set_inheritable(True)

@@ -17,6 +17,10 @@ _SIZE_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
 _TIME_UNITS = {"ms": 0.001, "millisecond": 0.001, "s": 1.0, "sec": 1.0, "second": 1.0,
                "min": 60.0, "minute": 60.0, "h": 3600.0, "hour": 3600.0, "day": 86400.0}
 _QUANTITY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*$")
+# Case matters for b (bits) and B (bytes) only; the prefix is read either way, since no link runs at millibits.
+_BANDWIDTH = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMgGtT]?)(bits?/s|b/s|bps|B/s|Bps)\s*$")
+_ANY_QUANTITY = re.compile(r"^\s*\d+(?:\.\d+)?\s*(\S.*?)\s*$")
+_RATE_PREFIXES = {"": 1.0, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12}
 
 
 def parse_size(text: str) -> int:
@@ -36,6 +40,24 @@ def parse_duration(text: str) -> float:
     if factor is None:
         raise ValueError(f"unknown time unit {unit!r} in {text!r}; use ms, seconds, minutes, hours or days")
     return number * factor
+
+
+def parse_bandwidth(text: str) -> float:
+    """'20 Mbit/s' / '100 Mbps' / '2.5 MB/s' -> Mbit/s (10^6 bits per second, as link speeds are quoted)."""
+    match = _BANDWIDTH.match(text)
+    if match is None:
+        raise _not_a_bandwidth(text)
+    number, prefix, unit = float(match.group(1)), match.group(2).lower(), match.group(3)
+    bits_per_unit = 8 if unit.startswith("B") else 1
+    return number * _RATE_PREFIXES[prefix] * bits_per_unit / 1e6
+
+
+def _not_a_bandwidth(text: str) -> ValueError:
+    quantity = _ANY_QUANTITY.match(text)
+    if quantity is None:
+        return ValueError(f"not a bandwidth: {text!r} (expected a number and a unit, e.g. '20 Mbit/s')")
+    return ValueError(f"unknown bandwidth unit {quantity.group(1)!r} in {text!r}; use bit/s, kbit/s, Mbit/s, "
+                      "Gbit/s (or kbps, Mbps, Gbps) or B/s, kB/s, MB/s, GB/s")
 
 
 def _split(text: str, what: str) -> tuple[float, str]:

@@ -17,7 +17,7 @@ from harness.drivers.run import RunResult
 
 _RUNS = pytest.StashKey[list[dict[str, Any]]]()
 _SCENARIO = pytest.StashKey[dict[str, Any]]()
-_ENVIRONMENT = pytest.StashKey[dict[str, Any]]()
+_ENVIRONMENT = pytest.StashKey[list[dict[str, Any]]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -32,8 +32,8 @@ def record_run(node: pytest.Item | Any, run: RunResult) -> None:
 
 
 def record_environment(config: pytest.Config, info: dict[str, Any]) -> None:
-    """Which environment ran, at what scale, and how long it took to start."""
-    config.stash[_ENVIRONMENT] = info
+    """Which environment ran, at what scale, and how long it took to start (one entry per environment)."""
+    config.stash.setdefault(_ENVIRONMENT, []).append(info)
 
 
 def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
@@ -64,9 +64,10 @@ class SummaryWriter:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         rows = list(self.rows.values())
         totals = {k: sum(1 for r in rows if r["outcome"] == k) for k in ("passed", "failed", "error", "skipped")}
+        environments = session.config.stash.get(_ENVIRONMENT, [])
         summary = {"generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                    "wall_s": round(time.time() - self.started, 3),
-                   "environment": session.config.stash.get(_ENVIRONMENT, None), "totals": totals,
+                   "environment": next(iter(environments), None), "environments": environments, "totals": totals,
                    "scenarios": rows}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text(json.dumps(summary, indent=2), encoding="utf-8")

@@ -1,5 +1,6 @@
-"""The site's distribution point (spec §2.2, §6.3): files, IIS directory browsing, Datalib, WebDAV PROPFIND,
-signatures and the token vdirs, as clients and DP tools see them; and a 4xx naming the problem for bad input."""
+"""The site's distribution point (spec §2.2, §6.3): files and byte ranges, IIS directory browsing, Datalib, WebDAV
+PROPFIND, signatures and the token vdirs, as clients and DP tools see them; and a 4xx naming the problem for bad
+input."""
 
 from __future__ import annotations
 
@@ -13,10 +14,13 @@ from typing import Any
 
 import pytest
 from defusedxml.ElementTree import fromstring
+from hypothesis import given
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from harness.emulators.site.app import create_app as create_site
-from harness.model.content import content_bytes
+from harness.emulators.site.dp import byte_slice
+from harness.model.content import content_bytes, corrupted
 from harness.model.units import ModelClock
 from harness.net.tls import TestPKI
 from harness.protocol.location import ContentLocationRequest, build_location_request, parse_location_reply
@@ -96,6 +100,80 @@ def test_a_file_is_served_from_every_content_vdir_in_any_case(dp: TestClient, pa
     assert response.headers["content-type"] == "application/octet-stream"
     assert response.content == content_bytes(OS, 1, size_of(dp, OS))
     assert parsedate_to_datetime(response.headers["last-modified"]).tzinfo is not None
+
+
+# -- byte ranges (a resumed download) ------------------------------------------------------------------------
+
+FILE = f"{DP}/{OS}/sources/install.esd"
+
+
+def whole(dp: TestClient) -> bytes:
+    return content_bytes(OS, 1, size_of(dp, OS))
+
+
+@pytest.mark.parametrize(("header", "first", "last"), [
+    ("bytes=0-", 0, None),
+    ("bytes=100-", 100, None),
+    ("bytes=100-199", 100, 199),
+    ("bytes=7-7", 7, 7),
+    ("bytes=-100", -100, None),
+    ("bytes=100-99999999999", 100, None),
+    ("BYTES=5-9", 5, 9),
+], ids=["from-0", "rest", "first-last", "one-byte", "suffix", "last-past-the-end", "any-case-unit"])
+def test_a_range_of_a_file_is_206_with_its_content_range(dp: TestClient, header: str, first: int,
+                                                         last: int | None) -> None:
+    content = whole(dp)
+    expected = content[first:] if last is None else content[first:last + 1]
+    start = len(content) - len(expected) if first < 0 else first
+    response = dp.get(FILE, headers={"Range": header})
+    assert response.status_code == 206, response.text
+    assert response.content == expected
+    assert response.headers["content-range"] == f"bytes {start}-{start + len(expected) - 1}/{len(content)}"
+    assert response.headers["content-length"] == str(len(expected))
+    assert response.headers["accept-ranges"] == "bytes"
+
+
+def test_a_file_says_it_accepts_ranges(dp: TestClient) -> None:
+    response = dp.get(FILE)
+    assert response.status_code == 200 and response.headers["accept-ranges"] == "bytes"
+    assert "content-range" not in response.headers
+
+
+@pytest.mark.parametrize("header", ["bytes=9-5", "items=0-5", "bytes=0-1,5-9", "bytes=abc-", "bytes=-", "0-5",
+                                    "bytes=²-".encode("latin-1")])
+def test_a_range_that_is_not_one_bytes_range_is_ignored(dp: TestClient, header: str | bytes) -> None:
+    response = dp.get(FILE, headers={"Range": header} if isinstance(header, str) else {b"Range": header})
+    assert response.status_code == 200
+    assert response.content == whole(dp)
+
+
+@pytest.mark.parametrize("header", ["bytes={size}-", "bytes={size}-{size}", "bytes=-0", "bytes=99999999999999999999-"])
+def test_a_range_past_the_end_is_416_with_the_size(dp: TestClient, header: str) -> None:
+    size = size_of(dp, OS)
+    response = dp.get(FILE, headers={"Range": header.format(size=size)})
+    assert_refused(response, 416, f"({size} bytes)", "Range:")
+    assert response.headers["content-range"] == f"bytes */{size}"
+
+
+def test_a_range_of_a_damaged_copy_is_the_damaged_bytes(dp: TestClient) -> None:
+    assert dp.post(f"/_harness/site/packages/{OS}/damage", json={"on": ["dp"]}).status_code == 200
+    damaged = b"".join(corrupted(iter([whole(dp)])))
+    assert dp.get(FILE, headers={"Range": "bytes=0-9"}).content == damaged[:10]
+    assert dp.get(FILE, headers={"Range": "bytes=1-"}).content == damaged[1:]
+
+
+def test_the_journal_names_the_range_it_served(dp: TestClient) -> None:
+    size = size_of(dp, OS)
+    assert dp.get(FILE, headers={"Range": "bytes=100-"}).status_code == 206
+    entry = dp.get("/_harness/journal").json()[-1]
+    assert (entry["path"], entry["status"]) == (FILE, 206)
+    assert entry["note"] == f"range bytes=100-{size - 1} of {size}"
+
+
+@given(st.lists(st.binary(max_size=9), max_size=6), st.integers(0, 60), st.integers(0, 60))
+def test_byte_slice_is_the_slice_of_the_joined_chunks(chunks: list[bytes], first: int, length: int) -> None:
+    joined = b"".join(chunks)
+    assert b"".join(byte_slice(iter(chunks), first, first + length)) == joined[first:first + length + 1]
 
 
 # -- IIS directory browsing ----------------------------------------------------------------------------------

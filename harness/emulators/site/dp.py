@@ -1,7 +1,7 @@
 """The distribution point's HTTP answers (spec §2.2, §6.3), for each DP the site process serves (the Host header
 says which):
 
-    GET      /SMS_DP_SMSPKG$/<package>/<file>          a file of the package
+    GET      /SMS_DP_SMSPKG$/<package>/<file>          a file of the package; one `Range: bytes=…` gives 206
     GET      /SMS_DP_SMSPKG$/<package>/[<folder>/]     IIS directory browsing; without the slash, 301 to it
     GET      /SMS_DP_SMSPKG$/Datalib                   the content library: a <dir> per package on this DP
     PROPFIND /SMS_DP_SMSPKG$/<package>[/<path>]        WebDAV listing (207) with Depth 0 or 1
@@ -19,7 +19,7 @@ import html
 import io
 import re
 import tarfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -32,7 +32,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from harness.emulators.control import HttpError
+from harness.emulators.control import JOURNAL_NOTE, HttpError, error_response
 from harness.emulators.site.models import DP_PACKAGE_VDIR, DP_SIGNATURE_VDIR, DistributedPackage, SiteModel
 from harness.model.content import corrupted, iter_content
 from harness.protocol.tokens import TokenError, verify_token
@@ -149,6 +149,56 @@ def propfind_depth(header: str | None) -> int:
     return int(value)
 
 
+_BYTES_RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)", re.IGNORECASE)
+
+
+class RangeNotSatisfiable(Exception):
+    """No byte of the file is in the range asked for: 416, with the file's size in Content-Range."""
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The inclusive (first, last) byte positions one `Range: bytes=…` asks for; None to send the whole file.
+
+    As IIS does for static files (RFC 9110 §14): `first-last`, `first-` and the suffix `-length`, a last
+    position past the end cut to it; RangeNotSatisfiable when no byte of the file is in the range. A header
+    that is not one well-formed bytes range is ignored and the whole file sent, as the RFC allows;
+    [INFERENCE] several ranges (multipart/byteranges) are ignored the same way: no client here asks for them.
+    """
+    found = _BYTES_RANGE.fullmatch(header.strip()) if header else None
+    if found is None or found.group(1) + found.group(2) == "":
+        return None
+    first_text, last_text = found.groups()
+    if not first_text:  # the last N bytes
+        if int(last_text) == 0 or size == 0:
+            raise RangeNotSatisfiable()
+        return max(size - int(last_text), 0), size - 1
+    first = int(first_text)
+    if last_text and int(last_text) < first:
+        return None
+    if first >= size:
+        raise RangeNotSatisfiable()
+    return first, min(int(last_text), size - 1) if last_text else size - 1
+
+
+def byte_slice(chunks: Iterator[bytes], first: int, last: int) -> Iterator[bytes]:
+    """Bytes `first` to `last` (inclusive) of the content `chunks` make up."""
+    position = 0
+    for chunk in chunks:
+        start, end = max(first - position, 0), min(last + 1 - position, len(chunk))
+        if start < end:
+            yield chunk[start:end]
+        position += len(chunk)
+        if position > last:
+            return
+
+
+def unsatisfiable(request: Request, size: int) -> Response:
+    response = error_response(416, f"no byte of {request.url.path} ({size} bytes) is in "
+                                   f"Range: {request.headers.get('range')}")
+    response.headers["Content-Range"] = f"bytes */{size}"
+    return response
+
+
 def signature_tar(record: DistributedPackage) -> bytes:
     """[INFERENCE] A real signature .tar holds the content's signature files, whose format is undocumented; this
     one is a deterministic tar with one member, <PackageID>.<version>, listing each file, its size and the
@@ -224,12 +274,23 @@ class DistributionPoint:
 
     def _file(self, request: Request, record: DistributedPackage, name: str) -> Response:
         # One file per package (task_sequence.PackageType.content_file): the package's bytes are the file's.
-        pkg = record.package
-        chunks = iter_content(pkg.package_id, pkg.version, record.files[name])
-        damaged = self._dp(request) in record.damaged
-        return StreamingResponse(corrupted(chunks) if damaged else chunks, media_type=OCTETS,
-                                 headers={"Content-Length": str(record.files[name]),
-                                          "Last-Modified": http_date(record.updated)})
+        pkg, size = record.package, record.files[name]
+        chunks = iter_content(pkg.package_id, pkg.version, size)
+        if self._dp(request) in record.damaged:
+            chunks = corrupted(chunks)
+        headers = {"Accept-Ranges": "bytes", "Last-Modified": http_date(record.updated)}
+        try:
+            wanted = byte_range(request.headers.get("range"), size)
+        except RangeNotSatisfiable:
+            return unsatisfiable(request, size)
+        if wanted is None:
+            return StreamingResponse(chunks, media_type=OCTETS, headers={**headers, "Content-Length": str(size)})
+        first, last = wanted
+        # Resuming clients (BITS, the task sequence engine) ask for the rest of a file they were cut off from.
+        setattr(request.state, JOURNAL_NOTE, f"range bytes={first}-{last} of {size}")
+        return StreamingResponse(byte_slice(chunks, first, last), status_code=206, media_type=OCTETS,
+                                 headers={**headers, "Content-Length": str(last - first + 1),
+                                          "Content-Range": f"bytes {first}-{last}/{size}"})
 
     def _listing(self, request: Request, record: DistributedPackage, root: str, folder: str) -> Response:
         here = f"{root}/{folder}/" if folder else f"{root}/"

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 import pytest
 
-from harness.model.units import ModelClock, Scale, parse_duration, parse_size
+from harness.model.units import ModelClock, Scale, parse_bandwidth, parse_duration, parse_size
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -30,6 +30,29 @@ def test_bad_sizes_name_the_input(text: str) -> None:
 def test_bad_duration_names_the_unit() -> None:
     with pytest.raises(ValueError, match="unknown time unit 'fortnights'"):
         parse_duration("2 fortnights")
+
+
+@pytest.mark.parametrize(("text", "mbit"), [
+    ("20 Mbit/s", 20.0), ("100Mbps", 100.0), ("8 Mb/s", 8.0), ("1.5 Gbit/s", 1500.0), ("1 Gbps", 1000.0),
+    ("512 kbit/s", 0.512), ("512 Kbps", 0.512), ("64000 bit/s", 0.064), ("2 bits/s", 2e-6),
+    ("2.5 MB/s", 20.0), ("125 kB/s", 1.0), ("1 GB/s", 8000.0), ("10 MBps", 80.0), ("  20 mbit/s ", 20.0),
+])
+def test_parse_bandwidth_in_mbit_per_second(text: str, mbit: float) -> None:
+    assert parse_bandwidth(text) == pytest.approx(mbit)
+
+
+def test_bandwidth_bits_and_bytes_differ_by_case() -> None:
+    assert parse_bandwidth("20 MB/s") == 8 * parse_bandwidth("20 Mb/s")
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("20 Mbit", "unknown bandwidth unit 'Mbit'"), ("20 Mbit / s", "unknown bandwidth unit 'Mbit / s'"),
+    ("20 parsecs/s", "unknown bandwidth unit 'parsecs/s'"), ("fast", "not a bandwidth"), ("", "not a bandwidth"),
+    ("-20 Mbit/s", "not a bandwidth"), ("Mbit/s", "not a bandwidth"),
+])
+def test_bad_bandwidths_name_the_problem(text: str, words: str) -> None:
+    with pytest.raises(ValueError, match=words):
+        parse_bandwidth(text)
 
 
 def test_scale_maps_bytes_and_seconds() -> None:

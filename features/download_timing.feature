@@ -1,0 +1,44 @@
+@acceptance @timing @scale:500
+Feature: Download timing in model time
+  With Azure storage sending at most 100 Mbit/s, a 3.2 GB upgrade package takes 256 seconds to arrive.
+  On demand the task sequence starts its first step at once and waits for each package when a step needs
+  it; with "Download all content locally before starting task sequence" everything arrives first. Timings
+  are model time, judged with the tolerances measured on these machines (harness/model/timing.py); these
+  scenarios run at scale 500, where scheduling noise is a tenth of what it is at the default scale.
+
+  Background:
+    Given the CMG serves content from Azure storage
+    And the in-place upgrade task sequence PS100210 references these packages:
+      | package  | name                     | type               | size   |
+      | PS100211 | Windows 11 upgrade media | OS upgrade package | 3.2 GB |
+      | PS100212 | Surface drivers          | Driver package     | 600 MB |
+    And the task sequence has these steps:
+      | step                     | action                   | package  | duration   |
+      | Check Readiness          | Check Readiness          |          | 2 minutes  |
+      | Upgrade Operating System | Upgrade Operating System | PS100211 | 10 minutes |
+      | Apply drivers            | Run Command Line         | PS100212 | 1 minute   |
+    And the packages are distributed to the CMG
+    And Azure storage sends at most 100 Mbit/s
+    And an internet client CLIENT31
+
+  Scenario: On demand, the first step starts at once and each step waits for its own package
+    Given the site runs Configuration Manager version 2010
+    And the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
+    When the user installs the deployment from Software Center
+    Then the task sequence succeeds
+    And the first step starts at once after the task sequence starts
+    And the download of PS100211 takes about 256 seconds
+    And the step "Upgrade Operating System" starts about 120 seconds after the task sequence starts
+    And the step "Apply drivers" starts about 976 seconds after the task sequence starts
+    And the task sequence takes about 1084 seconds
+
+  Scenario: Download all, the content arrives before the task sequence starts
+    Given the site runs Configuration Manager version 2010
+    And the task sequence is deployed as Available with "Download all content locally before starting task sequence"
+    When the user installs the deployment from Software Center
+    Then the task sequence succeeds
+    And the pre-download phase takes between 300 seconds and 320 seconds
+    And the first step starts at once after the task sequence starts
+    And the step "Upgrade Operating System" starts about 120 seconds after the task sequence starts
+    And the download of PS100211 takes about 256 seconds
+    And the task sequence takes about 780 seconds

@@ -1,0 +1,64 @@
+"""How close a measured model-time duration must be to the expected one, on a noisy machine.
+
+A run's timeline is real time multiplied by the scale, so its noise has two parts: a relative one (a shaped
+link holds its rate to about 1 %, a loaded machine slows everything a little) and an absolute one in *real*
+seconds (a thread woken late, a process descheduled), which the scale magnifies. A tolerance therefore has
+both parts, and the absolute part is converted with the scale of the run being judged.
+
+The figures come from benchmarks/timing.py, which repeats a timing scenario 20 times and prints the spread it
+measured; the defaults cover the worst case it saw, idle and with both cores busy (see the constants).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.model.units import Scale
+
+# Measured with benchmarks/timing.py: 20 repetitions at scale 500 on a 2-core machine, idle and with two
+# busy-loop processes. The worst errors over a whole run were 72 ms of real time idle and 65 ms loaded (36 s
+# and 33 s of model time), and 3.3 % relative. Most of it is a fixed cost per download, not noise: TLS
+# handshakes and the manifest request take 20-50 ms real (10-25 s model at scale 500). The defaults, 5 %
+# plus 100 ms real, hold all of it with about 30 % to spare. A scenario that needs finer timing runs at a
+# lower scale (`@scale:50` makes the same 100 ms worth 5 model seconds).
+DEFAULT_RELATIVE = 0.05
+DEFAULT_REAL_SECONDS = 0.1
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    relative: float = DEFAULT_RELATIVE
+    real_seconds: float = DEFAULT_REAL_SECONDS
+
+    def allowed(self, expected_model_s: float, scale: Scale) -> float:
+        """The largest difference, in model seconds, accepted around `expected_model_s`."""
+        return abs(expected_model_s) * self.relative + scale.model_seconds(self.real_seconds)
+
+    def about(self, what: str, measured_model_s: float, expected_model_s: float, scale: Scale) -> None:
+        """Raises AssertionError, in model time, when `measured` is not about `expected`."""
+        allowed = self.allowed(expected_model_s, scale)
+        if abs(measured_model_s - expected_model_s) > allowed:
+            raise AssertionError(f"{what}: measured {model_time(measured_model_s)}, expected about "
+                                 f"{model_time(expected_model_s)} ± {model_time(allowed)} (model time, scale "
+                                 f"{scale.factor:g})")
+
+    def between(self, what: str, measured_model_s: float, low_model_s: float, high_model_s: float,
+                scale: Scale) -> None:
+        """Raises AssertionError when `measured` is outside [low, high] widened by the absolute noise only."""
+        slack = scale.model_seconds(self.real_seconds)
+        if not low_model_s - slack <= measured_model_s <= high_model_s + slack:
+            raise AssertionError(f"{what}: measured {model_time(measured_model_s)}, expected between "
+                                 f"{model_time(low_model_s)} and {model_time(high_model_s)} (± {model_time(slack)} "
+                                 f"of scheduling noise; model time, scale {scale.factor:g})")
+
+
+def model_time(seconds: float) -> str:
+    """'4 min 31.2 s' / '15.0 s' / '-2.0 s': model durations as people read them in a failure message."""
+    sign, seconds = ("-" if seconds < 0 else ""), abs(seconds)
+    if seconds < 60:
+        return f"{sign}{seconds:.1f} s"
+    minutes, rest = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{sign}{int(minutes)} min {rest:.1f} s"
+    hours, minutes = divmod(int(minutes), 60)
+    return f"{sign}{hours} h {minutes} min {rest:.0f} s"

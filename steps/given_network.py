@@ -1,0 +1,103 @@
+"""Given steps: the network between clients and services, and Azure storage's answers.
+
+Network faults act in the fault proxies (Toxiproxy's toxics); storage faults in the storage front's fault API.
+Sizes and durations are model units, converted with the environment's scale.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from pytest_bdd import given, parsers
+
+from harness.drivers.base import ServiceDriver
+from harness.drivers.network import NetworkDriver
+from harness.emulators.site.storage import CONTENT_CONTAINER
+from harness.environments.base import Endpoints
+from harness.model.units import Scale, parse_duration, parse_size
+
+# The services by the names scenarios give them -> their proxy in the network.
+PROXIES = {"the CMG": "cmg", "Azure storage": "storage", "the management point": "site",
+           "the cloud distribution point": "clouddp"}
+
+
+def proxy(service: str) -> str:
+    if service not in PROXIES:
+        raise ValueError(f"unknown service {service!r}; use one of: {', '.join(PROXIES)}")
+    return PROXIES[service]
+
+
+def mbit_per_s(text: str) -> float:
+    """'100 Mbit/s' -> 100.0 (Mbit/s or Gbit/s)."""
+    number, _, unit = text.strip().partition(" ")
+    factor = {"mbit/s": 1.0, "gbit/s": 1000.0}.get(unit.strip().lower())
+    if factor is None:
+        raise ValueError(f"not a bandwidth: {text!r} (expected e.g. '100 Mbit/s' or '1 Gbit/s')")
+    return float(number) * factor
+
+
+@given(parsers.parse("{service} is down"))
+def service_down(network: NetworkDriver, service: str) -> None:
+    """The service's address refuses connections, as a stopped cloud service or a dead link does."""
+    network.set_enabled(proxy(service), False)
+
+
+@given(parsers.re(r"(?P<service>.+?) sends at most (?P<bandwidth>[\d.]+ [MG]bit/s)(?: with "
+                  r"(?P<latency>[\d.]+ ?(?:ms|s|seconds|milliseconds)) latency)?$"))
+def service_link(network: NetworkDriver, service: str, bandwidth: str, latency: str | None) -> None:
+    """The link from the service towards clients: its bandwidth (storage egress, a CMG's outbound) and latency."""
+    network.link(proxy(service), mbit_per_s=mbit_per_s(bandwidth),
+                 latency_s=parse_duration(latency) if latency else None)
+
+
+@given(parsers.parse("every connection to {service} is cut after {size}"))
+def connections_cut(network: NetworkDriver, service: str, size: str) -> None:
+    """Each connection closes after that many model bytes towards the client (Toxiproxy's limit_data)."""
+    network.cut_after(proxy(service), parse_size(size))
+
+
+@given(parsers.re(r"Azure storage throttles the next (?P<count>\d+) requests? for (?P<package>\w+)$"))
+def storage_throttles(storage: ServiceDriver, count: str, package: str) -> None:
+    """503 ServerBusy with Retry-After, as storage answers past its request-rate limit (spec §4.2)."""
+    storage.arm_fault(f"/{CONTENT_CONTAINER}/{package}/", 503, int(count), method="GET", retry_after_s=1,
+                      reason="Operations per second is over the account limit.")
+
+
+@given(parsers.re(r"Azure storage cuts the next download of (?P<package>\w+) after (?P<size>[\d.]+ \w+)$"))
+def storage_cuts(storage: ServiceDriver, endpoints: Endpoints, package: str, size: str) -> None:
+    """The blob's body ends early: the client sees a short read, as when a connection drops mid-download."""
+    physical = Scale(endpoints.scale).physical_bytes(parse_size(size))
+    storage.arm_fault(f"/{CONTENT_CONTAINER}/{package}/", kind="truncate", after_bytes=physical, method="GET")
+
+
+@given(parsers.re(r"Azure storage corrupts the next download of (?P<package>\w+)$"))
+def storage_corrupts(storage: ServiceDriver, package: str) -> None:
+    """Bytes of the blob change on the way: its hash no longer matches the content's."""
+    storage.arm_fault(f"/{CONTENT_CONTAINER}/{package}/", kind="corrupt", every_bytes=4096, method="GET")
+
+
+@pytest.fixture
+def network_schedule(network: NetworkDriver) -> Iterator[list[threading.Timer]]:
+    """Timers that change the network during the run; cancelled when the scenario ends (the environment's
+    reset then restores every proxy)."""
+    timers: list[threading.Timer] = []
+    yield timers
+    for timer in timers:
+        timer.cancel()
+
+
+@given(parsers.parse("{service} goes down {duration} after the task sequence is installed"))
+def service_goes_down_later(network: NetworkDriver, network_schedule: list[threading.Timer], endpoints: Endpoints,
+                            service: str, duration: str) -> None:
+    """A CMG stopped on its egress threshold or a storage outage in the middle of a run (spec §4.2 [S16][S17]).
+
+    The clock starts now, a few real milliseconds before the user clicks Install; give the run room on both
+    sides of the moment (minutes of model time between the downloads that must and must not be affected).
+    """
+    delay = Scale(endpoints.scale).real_seconds(parse_duration(duration))
+    timer = threading.Timer(delay, network.set_enabled, args=(proxy(service), False))
+    timer.daemon = True
+    network_schedule.append(timer)
+    timer.start()

@@ -1,0 +1,23 @@
+"""Then steps on what crossed the network: resumed downloads, as the client recorded them and storage served them."""
+
+from __future__ import annotations
+
+from pytest_bdd import parsers, then
+
+from harness.drivers.base import ServiceDriver
+from harness.drivers.run import RunResult
+from harness.emulators.site.storage import CONTENT_CONTAINER
+from harness.environments.base import Endpoints
+from harness.model.units import Scale, parse_size
+
+
+@then(parsers.parse("the second attempt at {package_id} asks Azure storage only for the rest from {size}"))
+def storage_resumed(run: RunResult, storage: ServiceDriver, endpoints: Endpoints, package_id: str,
+                    size: str) -> None:
+    """The client resumed at the byte where the cut left the blob, and storage answered the Range with 206."""
+    offset = Scale(endpoints.scale).physical_bytes(parse_size(size))
+    resume = run.first("download.resume", package=package_id)
+    assert resume["offset"] == offset, f"resumed at byte {resume['offset']}, expected {offset}\n{run.describe()}"
+    reads = [e for e in storage.journal() if str(e["path"]).startswith(f"/{CONTENT_CONTAINER}/{package_id}/")
+             and e["method"] == "GET"]
+    assert [int(e["status"]) for e in reads] == [200, 206], f"blob reads: {reads}"

@@ -1,0 +1,84 @@
+"""Then steps on model time: when steps start, how long downloads and phases take, how retries are spaced.
+
+Every figure is read from the client's timeline (model seconds since the user clicked Install) and judged
+with a tolerance measured on these machines (harness/model/timing.py); failures say both figures in model
+time.
+"""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+from pytest_bdd import parsers, then
+
+from harness.drivers.run import RunResult
+from harness.environments.base import Endpoints
+from harness.model.timing import Tolerance
+from harness.model.units import Scale, parse_duration
+
+TOLERANCE = Tolerance()
+
+
+def _t(run: RunResult, kind: str, **match: str) -> float:
+    return float(run.first(kind, **match)["t"])
+
+
+@then(parsers.parse('the step "{step}" starts about {duration} after the task sequence starts'))
+def step_starts_about(run: RunResult, endpoints: Endpoints, step: str, duration: str) -> None:
+    measured = _t(run, "step.start", step=step) - _t(run, "ts.start")
+    TOLERANCE.about(f'start of "{step}" after the task sequence started', measured, parse_duration(duration),
+                    Scale(endpoints.scale))
+
+
+@then(parsers.parse("the pre-download phase takes between {low} and {high}"))
+def predownload_between(run: RunResult, endpoints: Endpoints, low: str, high: str) -> None:
+    measured = _t(run, "predownload.end") - _t(run, "predownload.start")
+    TOLERANCE.between("pre-download phase", measured, parse_duration(low), parse_duration(high),
+                      Scale(endpoints.scale))
+
+
+@then(parsers.parse("the download of {package_id} takes about {duration}"))
+def download_takes_about(run: RunResult, endpoints: Endpoints, package_id: str, duration: str) -> None:
+    """From the start of the attempt that succeeded to its end."""
+    end = next((e for e in run.events("download.end", package=package_id) if e["result"] == "succeeded"), None)
+    assert end is not None, f"{package_id} was never downloaded:\n{run.describe()}"
+    start = max(e["t"] for e in run.events("download.start", package=package_id) if e["t"] <= end["t"])
+    TOLERANCE.about(f"download of {package_id}", end["t"] - start, parse_duration(duration),
+                    Scale(endpoints.scale))
+
+
+@then(parsers.parse("the task sequence takes about {duration}"))
+def task_sequence_takes_about(run: RunResult, endpoints: Endpoints, duration: str) -> None:
+    measured = _t(run, "ts.end") - _t(run, "ts.start")
+    TOLERANCE.about("task sequence", measured, parse_duration(duration), Scale(endpoints.scale))
+
+
+@then(parsers.re(r"the download of (?P<package_id>\w+) is retried (?P<times>once|\d+ times), (?P<delay>.+) apart$"))
+def retried_apart(run: RunResult, endpoints: Endpoints, package_id: str, times: str, delay: str) -> None:
+    """Exactly that many retries, each starting `delay` after the failed attempt before it ended."""
+    retries = 1 if times == "once" else int(times.split()[0])
+    attempts = sorted(run.events("download.start", package=package_id) + run.events("download.end",
+                      package=package_id), key=lambda e: e["t"])
+    gaps = [later["t"] - earlier["t"] for earlier, later in pairwise(attempts)
+            if earlier["event"] == "download.end" and earlier["result"] == "failed"
+            and later["event"] == "download.start"]
+    assert len(run.events("download.retry", package=package_id)) == retries == len(gaps), (
+        f"{package_id}: {len(gaps)} retries, expected {retries}:\n{run.describe()}")
+    expected = parse_duration(delay)
+    for number, gap in enumerate(gaps, start=1):
+        TOLERANCE.about(f"retry {number} of {package_id} after the failed attempt", gap, expected,
+                        Scale(endpoints.scale))
+
+
+@then(parsers.parse("the first step starts {what} after the task sequence starts"))
+def first_step_starts(run: RunResult, endpoints: Endpoints, what: str) -> None:
+    """'at once' (before any download) or 'about <duration>'."""
+    measured = _t(run, "step.start") - _t(run, "ts.start")
+    if what == "at once":
+        TOLERANCE.about("first step start", measured, 0.0, Scale(endpoints.scale))
+        return
+    assert what.startswith("about "), f"say 'at once' or 'about <duration>', not {what!r}"
+    TOLERANCE.about("first step start", measured, parse_duration(what.removeprefix("about ")),
+                    Scale(endpoints.scale))
+
+
