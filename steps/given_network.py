@@ -101,3 +101,13 @@ def service_goes_down_later(network: NetworkDriver, network_schedule: list[threa
     timer.daemon = True
     network_schedule.append(timer)
     timer.start()
+
+
+@given("the CMG has the TLS 1.2 content download defect of 1906 and 1910 early ring")
+def tls12_content_defect(cmg: ServiceDriver) -> None:
+    """Known issue: a content-enabled CMG that enforces TLS 1.2 answers every content request with HTTP 400
+    (spec §1.1, §3.4 [S33]; fixed in 1910 GA). The CMG's side of it is an HTTP-level fault; what the client
+    makes of the 400 is the client's own behaviour."""
+    cmg.arm_fault("/downloadrestservice.svc/getcontentxmlsecure", 400, count=None, method="GET",
+                  reason="Bad Request: the underlying connection was closed (TLS 1.2 enforced on the CMG's "
+                         "connection to its storage account)")

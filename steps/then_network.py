@@ -5,6 +5,7 @@ from __future__ import annotations
 from pytest_bdd import parsers, then
 
 from harness.drivers.base import ServiceDriver
+from harness.drivers.cmg import CmgDriver
 from harness.drivers.run import RunResult
 from harness.emulators.site.storage import CONTENT_CONTAINER
 from harness.environments.base import Endpoints
@@ -21,3 +22,12 @@ def storage_resumed(run: RunResult, storage: ServiceDriver, endpoints: Endpoints
     reads = [e for e in storage.journal() if str(e["path"]).startswith(f"/{CONTENT_CONTAINER}/{package_id}/")
              and e["method"] == "GET"]
     assert [int(e["status"]) for e in reads] == [200, 206], f"blob reads: {reads}"
+
+
+@then("the CMG's content service refused the expired token")
+def refused_expired(cmg: CmgDriver) -> None:
+    """The content service's journal: a request refused with 401/403 because the token or URL window had passed."""
+    refused = [e for e in cmg.content_requests() if int(str(e["status"])) in (401, 403)]
+    assert refused, f"no content request was refused: {cmg.content_requests()}"
+    logs = cmg.logs().get("CMGContentService.log", "")
+    assert "expired" in logs or "valid from" in logs, f"CMGContentService.log says no expiry:\n{logs[-2000:]}"
