@@ -4,7 +4,7 @@ what was configured; and what an unshaped link costs against no link at all.
     .venv/bin/python benchmarks/client_link.py [--repeats 5] [--megabytes 3] [--rounds 5]
 
 An HTTPS bulk server runs in its own process; the client is the agent's: `make_client` (name resolver, test CA)
-with `install_link`, reading in the main thread as a client's run thread does, on a kept-alive connection. A
+with the agent's `link_layer`, reading in the main thread as a client's run thread does, on a kept-alive connection. A
 download's rate is its body's bytes over the time from the answer's headers to its last byte (what the link paces);
 an upload's likewise, as the server saw it. "exchange %" is the error over the whole exchange, from sending the
 request to the last byte of the answer. Latency runs at scale 1 (real seconds = model seconds), so the round trip
@@ -35,7 +35,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness.client.link import LinkProfile, install_link  # noqa: E402
+from harness.client.link import LinkProfile, LinkTransport, link_layer  # noqa: E402
 from harness.model.units import Scale  # noqa: E402
 from harness.net.http import make_client  # noqa: E402
 from harness.net.tls import TestPKI  # noqa: E402
@@ -43,6 +43,7 @@ from harness.net.tls import TestPKI  # noqa: E402
 RATES_MBIT = (8, 20, 100)
 HOST = "bulk.link.example"
 LATENCY_MODEL_S = 0.08
+MakeLinked = Callable[[Scale], tuple[httpx.Client, LinkTransport]]
 PAYLOAD = b"\x5a" * 2**20
 
 
@@ -127,8 +128,8 @@ def _error(rate: float, mbit: float) -> float:
     return round(100 * (rate / mbit - 1), 2)
 
 
-def shaped(http: httpx.Client, base: str, repeats: int, size: int) -> dict[str, dict[str, dict[str, float]]]:
-    link = install_link(http, Scale(1000), seed="bench")
+def shaped(make: MakeLinked, base: str, repeats: int, size: int) -> dict[str, dict[str, dict[str, float]]]:
+    http, link = make(Scale(1000))
     download(http, base, 1)  # connect and handshake once: transfers below use the kept-alive connection
     figures: dict[str, dict[str, dict[str, float]]] = {"down": {}, "up": {}}
     for mbit in RATES_MBIT:
@@ -138,9 +139,9 @@ def shaped(http: httpx.Client, base: str, repeats: int, size: int) -> dict[str, 
     return figures
 
 
-def latency(http: httpx.Client, base: str, rounds: int) -> dict[str, float]:
+def latency(make: MakeLinked, base: str, rounds: int) -> dict[str, float]:
     """Round trips of small requests with and without 80 ms of latency (at scale 1), interleaved."""
-    link = install_link(http, Scale(1), seed="bench")
+    http, link = make(Scale(1))
     download(http, base, 1)
     samples: dict[str, list[float]] = {"unshaped": [], "shaped": []}
     for _ in range(rounds * 4):
@@ -153,10 +154,10 @@ def latency(http: httpx.Client, base: str, rounds: int) -> dict[str, float]:
             "unshaped_request_median_ms": round(1000 * statistics.median(samples["unshaped"]), 3)}
 
 
-def pass_through(make: Callable[[], httpx.Client], base: str, rounds: int, size: int) -> dict[str, float]:
+def pass_through(make: Callable[[], httpx.Client], make_linked: MakeLinked, base: str, rounds: int,
+                 size: int) -> dict[str, float]:
     """Unshaped throughput with an unshaped link installed against a client without one, interleaved."""
-    clients = {"no_link": make(), "unshaped_link": make()}
-    install_link(clients["unshaped_link"], Scale(1000))
+    clients = {"no_link": make(), "unshaped_link": make_linked(Scale(1000))[0]}
     samples: dict[str, list[float]] = {name: [] for name in clients}
     try:
         for http in clients.values():
@@ -186,11 +187,14 @@ def main() -> None:
         def make() -> httpx.Client:
             return make_client({HOST: "127.0.0.1"}, ca, timeout=60.0)
 
-        with make() as http:
-            shaped_figures = shaped(http, base, args.repeats, size)
-        with make() as http:
-            latency_figures = latency(http, base, args.rounds)
-        unshaped_figures = pass_through(make, base, args.rounds, 64 * 2**20)
+        def make_linked(scale: Scale) -> tuple[httpx.Client, LinkTransport]:
+            """A client with a link layer, made as the agent makes one."""
+            wrap, link = link_layer(scale, seed="bench")
+            return make_client({HOST: "127.0.0.1"}, ca, timeout=60.0, wrap=wrap), link()
+
+        shaped_figures = shaped(make_linked, base, args.repeats, size)
+        latency_figures = latency(make_linked, base, args.rounds)
+        unshaped_figures = pass_through(make, make_linked, base, args.rounds, 64 * 2**20)
     figures = {"shaped": shaped_figures, "latency": latency_figures, "unshaped": unshaped_figures,
                "repeats": args.repeats, "transfer_bytes": size, "rounds": args.rounds}
     _print_table(figures)

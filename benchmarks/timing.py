@@ -1,6 +1,6 @@
 """The spread of measured model timings over repeated runs, idle and with both cores busy, against the tolerance.
 
-    .venv/bin/python benchmarks/timing.py [--repeats 20] [--scale 500] [--no-load]
+    .venv/bin/python benchmarks/timing.py [--repeats 20] [--scale 250] [--no-load]
 
 Repeats the on-demand run of features/download_timing.feature (storage sending at most 100 Mbit/s, a 3.2 GB
 upgrade package, then a 600 MB one) and compares each timing the scenario asserts with what the model says
@@ -128,7 +128,7 @@ def spread(samples: list[dict[str, float]], scale: Scale, tolerance: Tolerance) 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--scale", type=float, default=500)
+    parser.add_argument("--scale", type=float, default=250)
     parser.add_argument("--no-load", action="store_true", help="skip the runs with both cores busy")
     args = parser.parse_args()
     tolerance, scale = Tolerance(), Scale(args.scale)

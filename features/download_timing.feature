@@ -1,10 +1,10 @@
-@acceptance @timing @scale:500
+@acceptance @timing @scale:250
 Feature: Download timing in model time
   With Azure storage sending at most 100 Mbit/s, a 3.2 GB upgrade package takes 256 seconds to arrive.
   On demand the task sequence starts its first step at once and waits for each package when a step needs
   it; with "Download all content locally before starting task sequence" everything arrives first. Timings
   are model time, judged with the tolerances measured on these machines (harness/model/timing.py); these
-  scenarios run at scale 500, where scheduling noise is a tenth of what it is at the default scale.
+  scenarios run at scale 250, where scheduling noise is a twentieth of what it is at the default scale.
 
   Background:
     Given the CMG serves content from Azure storage

@@ -16,7 +16,7 @@ from harness.drivers.base import ServiceDriver
 from harness.drivers.network import NetworkDriver
 from harness.emulators.site.storage import CONTENT_CONTAINER
 from harness.environments.base import Endpoints
-from harness.model.units import Scale, parse_duration, parse_size
+from harness.model.units import Scale, parse_bandwidth, parse_duration, parse_size
 
 # The services by the names scenarios give them -> their proxy in the network.
 PROXIES = {"the CMG": "cmg", "Azure storage": "storage", "the management point": "site",
@@ -29,15 +29,6 @@ def proxy(service: str) -> str:
     return PROXIES[service]
 
 
-def mbit_per_s(text: str) -> float:
-    """'100 Mbit/s' -> 100.0 (Mbit/s or Gbit/s)."""
-    number, _, unit = text.strip().partition(" ")
-    factor = {"mbit/s": 1.0, "gbit/s": 1000.0}.get(unit.strip().lower())
-    if factor is None:
-        raise ValueError(f"not a bandwidth: {text!r} (expected e.g. '100 Mbit/s' or '1 Gbit/s')")
-    return float(number) * factor
-
-
 @given(parsers.parse("{service} is down"))
 def service_down(network: NetworkDriver, service: str) -> None:
     """The service's address refuses connections, as a stopped cloud service or a dead link does."""
@@ -48,7 +39,7 @@ def service_down(network: NetworkDriver, service: str) -> None:
                   r"(?P<latency>[\d.]+ ?(?:ms|s|seconds|milliseconds)) latency)?$"))
 def service_link(network: NetworkDriver, service: str, bandwidth: str, latency: str | None) -> None:
     """The link from the service towards clients: its bandwidth (storage egress, a CMG's outbound) and latency."""
-    network.link(proxy(service), mbit_per_s=mbit_per_s(bandwidth),
+    network.link(proxy(service), mbit_per_s=parse_bandwidth(bandwidth),
                  latency_s=parse_duration(latency) if latency else None)
 
 

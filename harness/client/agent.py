@@ -35,7 +35,7 @@ from harness.client.channel import SiteEndpoints
 from harness.client.client import EmulatedClient
 from harness.client.engine import TaskSequenceRun
 from harness.client.identity import new_signing_identity
-from harness.client.link import LinkProfile, install_link
+from harness.client.link import LinkProfile, link_layer
 from harness.emulators.control import (
     ControlMiddleware,
     ControlPlane,
@@ -94,8 +94,9 @@ class Agent:
             if site_token is None:
                 issued = self.config.issuer.issue(name)
                 cert = (issued.cert_path, issued.key_path)
-            http = make_client(self._hosts_for(network), self.config.ca_cert, timeout=60.0, cert=cert)
-            shaper = install_link(http, self.config.clock.scale, seed=f"{name}/{seed}", profile=link)
+            wrap, shaper_of = link_layer(self.config.clock.scale, seed=f"{name}/{seed}", profile=link)
+            http = make_client(self._hosts_for(network), self.config.ca_cert, timeout=60.0, cert=cert, wrap=wrap)
+            shaper = shaper_of()
             client = EmulatedClient(name, network, settings, site_token, root, http, cache_size=cache_size,
                                     ad_site=ad_site, identity=new_signing_identity(name, self.config.clock.now()),
                                     seed=seed, link=shaper)

@@ -177,17 +177,18 @@ class LinkTransport(httpx.BaseTransport):
         self._inner.close()
 
 
-def install_link(http: httpx.Client, scale: Scale, *, seed: object = 0,
-                 profile: LinkProfile | None = None) -> LinkTransport:
-    """Puts a `LinkTransport` between `http` and the transport it was made with; returns it (set its `profile`).
+def link_layer(scale: Scale, *, seed: object = 0,
+               profile: LinkProfile | None = None) -> tuple[Callable[[httpx.BaseTransport], httpx.BaseTransport],
+                                                          Callable[[], LinkTransport]]:
+    """(wrap, get): pass `wrap` to harness.net.http.make_client; `get()` then returns the client's LinkTransport
+    (set its `profile` to change the link)."""
+    made: list[LinkTransport] = []
 
-    harness.net.http is the one place clients are made and offers no way to wrap their transport, so this swaps
-    httpx.Client's `_transport`, through which every request without a mount goes. httpx is pinned (pyproject.toml);
-    tests/unit/client/test_link.py fails if a new version moves it.
-    """
-    link = LinkTransport(http._transport, scale, seed=seed, profile=profile)
-    http._transport = link
-    return link
+    def wrap(transport: httpx.BaseTransport) -> httpx.BaseTransport:
+        made.append(LinkTransport(transport, scale, seed=seed, profile=profile))
+        return made[-1]
+
+    return wrap, lambda: made[-1]
 
 
 @dataclass

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import httpx
@@ -24,10 +24,13 @@ def make_client(
     timeout: float = 30.0,
     headers: Mapping[str, str] | None = None,
     cert: tuple[Path, Path] | None = None,
+    wrap: Callable[[httpx.BaseTransport], httpx.BaseTransport] | None = None,
 ) -> httpx.Client:
-    """A client that resolves names through `hosts`; `cert` is (certificate PEM, key PEM) for mutual TLS."""
+    """A client that resolves names through `hosts`; `cert` is (certificate PEM, key PEM) for mutual TLS;
+    `wrap` puts a layer of the caller's between the client and the network (a client's link, for one)."""
+    transport: httpx.BaseTransport = ResolvingTransport(hosts, _ssl_context(ca_cert_path, cert))
     return httpx.Client(
-        transport=ResolvingTransport(hosts, _ssl_context(ca_cert_path, cert)),
+        transport=wrap(transport) if wrap else transport,
         timeout=_timeout(timeout),
         headers=headers,
         follow_redirects=False,

@@ -14,7 +14,7 @@ import http.server
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from starlette.testclient import TestClient
 from harness.client.agent import create_app
 from harness.client.channel import SiteEndpoints
 from harness.client.client import EmulatedClient
-from harness.client.link import CATCH_UP_SECONDS, LinkProfile, LinkTransport, Pacer, install_link
+from harness.client.link import CATCH_UP_SECONDS, LinkProfile, LinkTransport, Pacer, link_layer
 from harness.client.logs import ClientLogs
 from harness.model.client_settings import CloudServicesSettings, NetworkLocation
 from harness.model.units import ModelClock, Scale
@@ -204,6 +204,24 @@ def client(ca: Path) -> Iterator[httpx.Client]:
         yield http
 
 
+Linked = Callable[..., tuple[httpx.Client, LinkTransport]]
+
+
+@pytest.fixture
+def linked(ca: Path) -> Iterator[Callable[..., tuple[httpx.Client, LinkTransport]]]:
+    """linked(scale, profile=…): the agent's kind of client with a link layer, made as the agent makes it."""
+    made: list[httpx.Client] = []
+
+    def make(scale: Scale, **options: Any) -> tuple[httpx.Client, LinkTransport]:
+        wrap, link = link_layer(scale, **options)
+        made.append(make_client({HOST: "127.0.0.1"}, ca, wrap=wrap))
+        return made[-1], link()
+
+    yield make
+    for made_client in made:
+        made_client.close()
+
+
 def body_rate(http: httpx.Client, base: str, size: int) -> float:
     """Mbit/s of a download's body, from its headers to its last byte."""
     received = 0
@@ -216,14 +234,14 @@ def body_rate(http: httpx.Client, base: str, size: int) -> float:
 
 
 @pytest.mark.parametrize(("mbit", "size"), [(8, 2 * MB), (20, 2 * MB), (100, 5 * MB)])
-def test_a_download_holds_the_link_rate(client: httpx.Client, base: str, mbit: float, size: int) -> None:
-    install_link(client, Scale(1000), profile=LinkProfile(mbit))
+def test_a_download_holds_the_link_rate(linked: Linked, base: str, mbit: float, size: int) -> None:
+    client, _ = linked(Scale(1000), profile=LinkProfile(mbit))
     client.get(f"{base}/1")  # connected: the transfer below measures the link, not the handshake
     assert body_rate(client, base, size) == pytest.approx(mbit, rel=RATE_TOLERANCE)
 
 
-def test_an_upload_holds_the_upstream_rate(client: httpx.Client, base: str) -> None:
-    install_link(client, Scale(1000), profile=LinkProfile(100, up_mbit=20))
+def test_an_upload_holds_the_upstream_rate(linked: Linked, base: str) -> None:
+    client, _ = linked(Scale(1000), profile=LinkProfile(100, up_mbit=20))
     client.get(f"{base}/1")
     received, seconds = client.post(f"{base}/", content=b"\x5a" * (2 * MB)).text.split()
     assert int(received) == 2 * MB
@@ -272,8 +290,8 @@ def test_jitter_is_drawn_from_the_seed() -> None:
     assert len(set(round_trips("CLIENT01/0"))) > 1
 
 
-def test_a_request_waits_its_round_trip(client: httpx.Client, base: str) -> None:
-    link = install_link(client, Scale(1))
+def test_a_request_waits_its_round_trip(linked: Linked, base: str) -> None:
+    client, link = linked(Scale(1))
     client.get(f"{base}/1")
     link.profile = LinkProfile(1000, latency_s=0.05)
     started = time.perf_counter()
@@ -281,8 +299,8 @@ def test_a_request_waits_its_round_trip(client: httpx.Client, base: str) -> None
     assert time.perf_counter() - started >= 0.05
 
 
-def test_a_new_profile_applies_to_the_next_request(client: httpx.Client, base: str) -> None:
-    link = install_link(client, Scale(1000), profile=LinkProfile(8))
+def test_a_new_profile_applies_to_the_next_request(linked: Linked, base: str) -> None:
+    client, link = linked(Scale(1000), profile=LinkProfile(8))
     assert client.get(f"{base}/1000").content == b"\x5a" * 1000
     link.profile = LinkProfile(100)
     assert body_rate(client, base, MB) == pytest.approx(100, rel=RATE_TOLERANCE)
@@ -344,7 +362,8 @@ def test_bad_links_are_refused(agent: TestClient, method: str, path: str, body: 
 def test_a_run_logs_the_link_once(tmp_path: Path) -> None:
     http = httpx.Client()
     client = EmulatedClient("CLIENT01", NetworkLocation.INTERNET, CloudServicesSettings(always_on_internet=True),
-                            None, tmp_path, http, link=install_link(http, Scale(5000), profile=LinkProfile(20)))
+                            None, tmp_path, http, link=LinkTransport(httpx.HTTPTransport(), Scale(5000),
+                                                                     profile=LinkProfile(20)))
     logs = ClientLogs(lambda: datetime.now(UTC))
     client.channel(SiteEndpoints("PS1", "https://cm01.corp.contoso.example", "https://cmg.contoso.example/x"),
                    logs, lambda: datetime.now(UTC))
