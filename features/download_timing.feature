@@ -42,3 +42,11 @@ Feature: Download timing in model time
     And the step "Upgrade Operating System" starts about 120 seconds after the task sequence starts
     And the download of PS100211 takes about 256 seconds
     And the task sequence takes about 780 seconds
+
+  Scenario: A content service that answers 10 minutes late holds the download back 10 minutes
+    Given the site runs Configuration Manager version 2010
+    And the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
+    And the CMG's content service answers the next request 10 minutes late
+    When the user installs the deployment from Software Center
+    Then the task sequence succeeds
+    And the download of PS100211 takes about 856 seconds

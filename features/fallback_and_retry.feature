@@ -102,3 +102,14 @@ Feature: Falling back between content sources, retrying, and resuming a cut down
     Then the task sequence fails at step "Upgrade Operating System" with 0x801901F7
     And the download of PS100151 from the CMG is tried 3 times, at least 15 seconds apart
     And the client never tries the on-premises distribution point
+
+  Scenario: Content missing from the CMG's storage account is taken from the cloud DP
+    Given a cloud distribution point created on site version 2010
+    And the packages are distributed to the CMG and the cloud distribution point
+    And the content is missing from the CMG's storage account
+    And an internet client CLIENT31 whose random choices are seeded with 3
+    And the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
+    When the user installs the deployment from Software Center
+    Then the task sequence succeeds
+    And the client tries the CMG first, then the cloud distribution point
+    And every package is downloaded from the cloud distribution point

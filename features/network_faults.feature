@@ -70,3 +70,15 @@ Feature: Outages in the network and in Azure storage
     Then the task sequence succeeds
     And the download of PS100221 from the CMG is tried 2 times, at least 15 seconds apart
     And the second attempt at PS100221 asks Azure storage only for the rest from 1 GB
+
+  Scenario Outline: A connection to storage that <what> fails the download after its retries
+    Given the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
+    And every connection to Azure storage <fault>
+    When the user installs the deployment from Software Center
+    Then the task sequence fails at step "Upgrade Operating System" with <code>
+    And the download of PS100221 from the CMG is tried 3 times, at least 15 seconds apart
+
+    Examples:
+      | what              | fault                                | code       |
+      | stalls and closes | stalls and is closed after 5 minutes | 0x80072EFE |
+      | is reset          | is reset                             | 0x80072EFD |

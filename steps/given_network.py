@@ -49,6 +49,43 @@ def connections_cut(network: NetworkDriver, service: str, size: str) -> None:
     network.cut_after(proxy(service), parse_size(size))
 
 
+@given(parsers.parse("every connection to {service} stalls and is closed after {duration}"))
+def connections_stall(network: NetworkDriver, service: str, duration: str) -> None:
+    """No data flows, then the connection closes (Toxiproxy's timeout toxic): a link that dies mid-transfer."""
+    network.stall(proxy(service), parse_duration(duration))
+
+
+@given(parsers.parse("every connection to {service} is reset"))
+def connections_reset(network: NetworkDriver, service: str) -> None:
+    """The service's side answers each connection with a TCP reset (Toxiproxy's reset_peer)."""
+    network.reset_connections(proxy(service))
+
+
+@given(parsers.re(r"Azure storage throttles every request for (?P<package>\w+) for the first (?P<duration>.+?) of "
+                  r"the run$"))
+def storage_throttles_for_a_while(storage: ServiceDriver, package: str, duration: str) -> None:
+    """503 ServerBusy during a model-time window that opens now (the run starts a few real milliseconds later)."""
+    storage.arm_fault(f"/{CONTENT_CONTAINER}/{package}/", 503, None, method="GET", retry_after_s=1,
+                      window=(0.0, parse_duration(duration)),
+                      reason="Operations per second is over the account limit.")
+
+
+@given(parsers.re(r"the CMG's content service answers the next request (?P<duration>.+?) late$"))
+def content_service_slow(cmg: ServiceDriver, duration: str) -> None:
+    """The answer's headers are held back (an HTTP-level delay fault): a CMG under load."""
+    cmg.arm_fault("/downloadrestservice.svc/getcontentxmlsecure", kind="delay", delay_s=parse_duration(duration),
+                  method="GET", reason="slow content service")
+
+
+@given(parsers.re(r"the content is missing from (?P<source>the CMG|the cloud distribution point)'s storage account$"))
+def content_missing(request: pytest.FixtureRequest, source: str) -> None:
+    """The source's content service finds nothing to list for any package: 404, as the CMG answers when a
+    distribution did not complete (an HTTP-level fault on its content service)."""
+    driver: ServiceDriver = request.getfixturevalue("cmg" if source == "the CMG" else "clouddp")
+    driver.arm_fault("/downloadrestservice.svc/getcontentxmlsecure", 404, None, method="GET",
+                     reason="the content is not in the storage account")
+
+
 @given(parsers.re(r"Azure storage throttles the next (?P<count>\d+) requests? for (?P<package>\w+)$"))
 def storage_throttles(storage: ServiceDriver, count: str, package: str) -> None:
     """503 ServerBusy with Retry-After, as storage answers past its request-rate limit (spec §4.2)."""

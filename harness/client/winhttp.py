@@ -25,7 +25,10 @@ def transport_hresult(error: httpx.HTTPError) -> int:
         return HResult.NAME_NOT_RESOLVED
     if isinstance(error, httpx.TimeoutException):
         return HResult.WINHTTP_TIMEOUT
-    if ssl_cause(error) is not None:
+    cause = ssl_cause(error)
+    if isinstance(cause, ssl.SSLEOFError):
+        return HResult.CONNECTION_ERROR  # closed in the middle of the handshake: the connection, not the certificate
+    if cause is not None:
         return HResult.SECURE_FAILURE
     if isinstance(error, httpx.ConnectError):
         return HResult.CANNOT_CONNECT

@@ -63,6 +63,14 @@ class NetworkDriver:
         """Every connection to the service is closed after this many (model) bytes towards the client."""
         self._replace(proxy, self.toxics.limit_data(model_bytes, name=name))
 
+    def stall(self, proxy: str, model_seconds: float, *, name: str = "stall") -> None:
+        """Every connection stops carrying data, then closes after `model_seconds` (Toxiproxy's timeout)."""
+        self._replace(proxy, self.toxics.timeout(model_seconds, name=name))
+
+    def reset_connections(self, proxy: str, *, after_s: float = 0.0, name: str = "reset") -> None:
+        """Every connection is reset (TCP RST) after `after_s` model seconds (Toxiproxy's reset_peer)."""
+        self._replace(proxy, self.toxics.reset_peer(after_s, name=name))
+
     def _replace(self, proxy: str, toxic: Toxic) -> None:
         names = {t["name"] for t in self._call("GET", f"/proxies/{proxy}/toxics")}
         if toxic.name in names:
