@@ -55,6 +55,13 @@ def connections_stall(network: NetworkDriver, service: str, duration: str) -> No
     network.stall(proxy(service), parse_duration(duration))
 
 
+@given(parsers.re(r"(?P<service>.+?) sends in pieces of (?P<size>\d+ \w+) on the wire, (?P<duration>.+?) apart$"))
+def service_slices(network: NetworkDriver, service: str, size: str, duration: str) -> None:
+    """Toxiproxy's slicer: small TCP writes with a pause between them. The size is physical (segments, not
+    content), the pause model time."""
+    network.slice(proxy(service), parse_size(size), parse_duration(duration))
+
+
 @given(parsers.parse("every connection to {service} is reset"))
 def connections_reset(network: NetworkDriver, service: str) -> None:
     """The service's side answers each connection with a TCP reset (Toxiproxy's reset_peer)."""

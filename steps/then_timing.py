@@ -47,6 +47,17 @@ def download_takes_about(run: RunResult, endpoints: Endpoints, package_id: str, 
                     Scale(endpoints.scale))
 
 
+@then(parsers.parse("the download of {package_id} takes at least {duration}"))
+def download_takes_at_least(run: RunResult, endpoints: Endpoints, package_id: str, duration: str) -> None:
+    """A lower bound: for faults whose exact cost depends on how the bytes happen to be chunked (a slicer)."""
+    end = next((e for e in run.events("download.end", package=package_id) if e["result"] == "succeeded"), None)
+    assert end is not None, f"{package_id} was never downloaded:\n{run.describe()}"
+    start = max(e["t"] for e in run.events("download.start", package=package_id) if e["t"] <= end["t"])
+    slack = Scale(endpoints.scale).model_seconds(TOLERANCE.real_seconds)
+    assert end["t"] - start >= parse_duration(duration) - slack, (
+        f"download of {package_id} took {end['t'] - start:.1f} model s, expected at least {duration}")
+
+
 @then(parsers.parse("the task sequence takes about {duration}"))
 def task_sequence_takes_about(run: RunResult, endpoints: Endpoints, duration: str) -> None:
     measured = _t(run, "ts.end") - _t(run, "ts.start")

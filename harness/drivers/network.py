@@ -71,6 +71,10 @@ class NetworkDriver:
         """Every connection is reset (TCP RST) after `after_s` model seconds (Toxiproxy's reset_peer)."""
         self._replace(proxy, self.toxics.reset_peer(after_s, name=name))
 
+    def slice(self, proxy: str, physical_bytes: int, every_s: float, *, name: str = "slicer") -> None:
+        """Data towards clients in pieces of `physical_bytes` on the wire, `every_s` model seconds apart."""
+        self._replace(proxy, self.toxics.slicer(physical_bytes, 0, every_s, name=name))
+
     def _replace(self, proxy: str, toxic: Toxic) -> None:
         names = {t["name"] for t in self._call("GET", f"/proxies/{proxy}/toxics")}
         if toxic.name in names:
