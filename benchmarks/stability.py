@@ -14,40 +14,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import re
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from busy import busy_cores  # benchmarks/ is on sys.path when this runs as a script
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PYTEST_ARGS = ["features", "-q", "-p", "no:cacheprovider"]
 LOAD_LIMIT_S = 3 * 3600
 _SUMMARY = re.compile(r"=+ (.*) in [\d.]+s")
-
-
-def _spin(until: float) -> None:
-    while time.monotonic() < until:
-        pass
-
-
-@contextmanager
-def busy_cores(count: int = 2) -> Iterator[None]:
-    until = time.monotonic() + LOAD_LIMIT_S
-    workers = [multiprocessing.Process(target=_spin, args=(until,), daemon=True) for _ in range(count)]
-    for worker in workers:
-        worker.start()
-    try:
-        yield
-    finally:
-        for worker in workers:
-            worker.terminate()
-            worker.join()
 
 
 def one_run(pytest_args: list[str]) -> dict[str, Any]:
@@ -81,7 +61,7 @@ def main() -> None:
     if args.load in ("both", "idle"):
         results["idle"] = series("idle", args.runs, pytest_args)
     if args.load in ("both", "loaded"):
-        with busy_cores():
+        with busy_cores(limit_s=LOAD_LIMIT_S):
             results["loaded"] = series("loaded", args.runs, pytest_args)
     print(f"pytest {' '.join(pytest_args)}, {args.runs} runs per condition")
     print(f"{'condition':<10}{'passed runs':>12}{'median wall':>13}{'slowest':>10}  failing tests")

@@ -16,17 +16,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import statistics
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from busy import busy_cores  # noqa: E402  (benchmarks/ is on sys.path when this runs as a script)
 
 from harness.drivers.agent import AgentDriver  # noqa: E402
 from harness.drivers.network import NetworkDriver  # noqa: E402
@@ -89,26 +87,6 @@ def repetitions(env: LocalEnvironment, agent: AgentDriver, repeats: int, label: 
     return samples
 
 
-def _spin(until: float) -> None:
-    while time.monotonic() < until:
-        pass
-
-
-@contextmanager
-def busy_cores(count: int = 2) -> Iterator[None]:
-    """Processes that keep `count` cores busy; bounded in time even if this one dies."""
-    until = time.monotonic() + LOAD_LIMIT_S
-    workers = [multiprocessing.Process(target=_spin, args=(until,), daemon=True) for _ in range(count)]
-    for worker in workers:
-        worker.start()
-    try:
-        yield
-    finally:
-        for worker in workers:
-            worker.terminate()
-            worker.join()
-
-
 def spread(samples: list[dict[str, float]], scale: Scale, tolerance: Tolerance) -> list[dict[str, Any]]:
     rows = []
     for name, expected in EXPECTED.items():
@@ -137,7 +115,7 @@ def main() -> None:
         _, agent = prepare(env)
         results["idle"] = spread(repetitions(env, agent, args.repeats, "idle"), scale, tolerance)
         if not args.no_load:
-            with busy_cores():
+            with busy_cores(limit_s=LOAD_LIMIT_S):
                 results["loaded"] = spread(repetitions(env, agent, args.repeats, "loaded"), scale, tolerance)
     print(f"Model timings over {args.repeats} repetitions at scale {args.scale:g} "
           f"(tolerance: {tolerance.relative:.0%} + {tolerance.real_seconds * 1e3:.0f} ms real)")
