@@ -22,6 +22,7 @@ from harness.protocol.messaging import BOUNDARY, CONTENT_TYPE, CcmMessage, decod
 from harness.protocol.mpcert import parse_mpcert
 from harness.protocol.policy import build_request_assignments
 from harness.protocol.registration import parse_registration_reply
+from tests.contract.raw import raw_get
 
 MakeToken = Callable[..., str]
 SITE_CODE = "PS1"
@@ -320,23 +321,6 @@ def test_dp_literal_dot_segments_reach_no_file(stocked_site: TestClient) -> None
 def test_dp_does_not_serve_a_package_that_is_not_distributed_to_it(site: TestClient) -> None:
     assert site.put(f"/_harness/site/packages/{PACKAGE}", json={"name": "p", "size": "1 MB"}).status_code == 200
     assert_refused(site.get(f"{DP}/{PACKAGE}/content.bin"), 404, f"package {PACKAGE} is not on distribution point")
-
-
-def raw_get(client: TestClient, path: str) -> tuple[int, bytes]:
-    sent: list[dict[str, Any]] = []
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "https",
-             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-             "headers": [(b"host", MP_FQDN.encode())], "client": ("127.0.0.1", 50000), "server": (MP_FQDN, 443)}
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    assert client.portal is not None
-    client.portal.call(client.app, scope, receive, send)
-    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
 
 
 # -- verbs and unknown paths --------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from harness.model.units import ModelClock
 from harness.net.tls import TestPKI
 from harness.protocol.location import ContentLocationRequest, build_location_request, parse_location_reply
 from harness.protocol.messaging import CONTENT_TYPE, CcmMessage, decode_reply, encode_message
+from tests.contract.raw import raw_get
 
 MakeToken = Callable[..., str]
 MP_FQDN = "cm01.corp.contoso.example"
@@ -284,23 +285,6 @@ def test_literal_dot_segments_name_nothing(dp: TestClient) -> None:
     """httpx removes `..` before sending; a raw client (and h11 behind uvicorn) does not."""
     status, body = raw_get(dp, f"/sms_dp_smspkg$/{OS}/sources/../../../windows/win.ini")
     assert (status, b"has no file 'sources/../../../windows/win.ini'" in body) == (404, True)
-
-
-def raw_get(client: TestClient, path: str) -> tuple[int, bytes]:
-    sent: list[dict[str, Any]] = []
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "https",
-             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-             "headers": [(b"host", MP_FQDN.encode())], "client": ("127.0.0.1", 50000), "server": (MP_FQDN, 443)}
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    assert client.portal is not None
-    client.portal.call(client.app, scope, receive, send)
-    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
 
 
 # -- WebDAV PROPFIND -------------------------------------------------------------------------------------------
