@@ -5,6 +5,9 @@ Feature: Download timing in model time
   it; with "Download all content locally before starting task sequence" everything arrives first. Timings
   are model time, judged with the tolerances measured on these machines (harness/model/timing.py); these
   scenarios run at scale 250, where scheduling noise is a twentieth of what it is at the default scale.
+  Latency is one-way, towards the client, per flight of data: the content listing goes over the CMG's open
+  connection (one flight), the blob over a new TLS connection to storage (the handshake's flight, then the
+  answer's).
 
   Background:
     Given the CMG serves content from Azure storage
@@ -50,3 +53,19 @@ Feature: Download timing in model time
     When the user installs the deployment from Software Center
     Then the task sequence succeeds
     And the download of PS100211 takes about 856 seconds
+
+  Scenario: Latency towards the CMG delays its messages, not the bytes that come from storage
+    Given the site runs Configuration Manager version 2010
+    And the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
+    And the CMG sends at most 1000 Mbit/s with 2 minutes latency
+    When the user installs the deployment from Software Center
+    Then the task sequence succeeds
+    And the download of PS100211 takes about 376 seconds
+
+  Scenario: Latency towards storage delays both its TLS handshake and its answer
+    Given the site runs Configuration Manager version 2010
+    And the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
+    And Azure storage sends at most 100 Mbit/s with 2 minutes latency
+    When the user installs the deployment from Software Center
+    Then the task sequence succeeds
+    And the download of PS100211 takes about 496 seconds

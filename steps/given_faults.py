@@ -32,9 +32,10 @@ FAULT_REASON = "fault injected by the scenario"
 
 
 @given(parsers.re(r"(?P<source>the CMG|the cloud distribution point)'s content service fails every request with "
-                  r"(?P<status>5\d\d)$"))
+                  r"(?P<status>[45]\d\d)$"))
 def content_service_fails(request: pytest.FixtureRequest, source: str, status: str) -> None:
-    """Every content request to that source's content service (getcontentxmlsecure) answers the status."""
+    """Every content request to that source's content service (getcontentxmlsecure) answers the status: 5xx for
+    a service that is unavailable, 4xx for one that refuses (404 content not there, 400 a bad request)."""
     driver: ServiceDriver = request.getfixturevalue(CLOUD_SERVICES[source])
     driver.arm_fault(CONTENT_SERVICE, int(status), None, reason=f"content service unavailable ({FAULT_REASON})")
 

@@ -36,7 +36,7 @@ def service_down(network: NetworkDriver, service: str) -> None:
 
 
 @given(parsers.re(r"(?P<service>.+?) sends at most (?P<bandwidth>[\d.]+ [MG]bit/s)(?: with "
-                  r"(?P<latency>[\d.]+ ?(?:ms|s|seconds|milliseconds)) latency)?$"))
+                  r"(?P<latency>[\d.]+ ?[a-z]+) latency)?$"))
 def service_link(network: NetworkDriver, service: str, bandwidth: str, latency: str | None) -> None:
     """The link from the service towards clients: its bandwidth (storage egress, a CMG's outbound) and latency."""
     network.link(proxy(service), mbit_per_s=parse_bandwidth(bandwidth),
@@ -97,6 +97,18 @@ def content_missing(request: pytest.FixtureRequest, source: str) -> None:
 def storage_throttles(storage: ServiceDriver, count: str, package: str) -> None:
     """503 ServerBusy with Retry-After, as storage answers past its request-rate limit (spec §4.2)."""
     storage.arm_fault(f"/{CONTENT_CONTAINER}/{package}/", 503, int(count), method="GET", retry_after_s=1,
+                      reason="Operations per second is over the account limit.")
+
+
+@given(parsers.re(r"Azure storage throttles (?P<percent>\d+) % of the requests for (?P<package>\w+) at random, "
+                  r"seeded with (?P<seed>\d+)$"))
+def storage_throttles_at_random(storage: ServiceDriver, percent: str, package: str, seed: str) -> None:
+    """Intermittent 503 ServerBusy: each request is throttled with that probability, drawn from a seeded
+    generator so a failing run can be replayed exactly."""
+    if not 0 < int(percent) <= 100:
+        raise ValueError(f"a share of requests is 1 to 100 %, not {percent} %")
+    storage.arm_fault(f"/{CONTENT_CONTAINER}/{package}/", 503, None, method="GET", retry_after_s=1,
+                      probability=int(percent) / 100, seed=int(seed),
                       reason="Operations per second is over the account limit.")
 
 

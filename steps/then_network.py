@@ -31,3 +31,16 @@ def refused_expired(cmg: CmgDriver) -> None:
     assert refused, f"no content request was refused: {cmg.content_requests()}"
     logs = cmg.logs().get("CMGContentService.log", "")
     assert "expired" in logs or "valid from" in logs, f"CMGContentService.log says no expiry:\n{logs[-2000:]}"
+
+
+@then(parsers.parse("every request Azure storage throttled for {package_id} cost the client one more attempt"))
+def one_attempt_per_throttle(run: RunResult, storage: ServiceDriver, endpoints: Endpoints, package_id: str) -> None:
+    """Storage's journal is the ground truth of what was throttled; the client's timeline must show one failed
+    attempt for each, and a last attempt that got everything."""
+    reads = [e for e in storage.journal() if str(e["path"]).startswith(f"/{CONTENT_CONTAINER}/{package_id}/")
+             and e["method"] == "GET"]
+    throttled = sum(1 for e in reads if int(e["status"]) == 503)
+    assert throttled, f"storage throttled none of {len(reads)} requests: pick a seed that throttles some"
+    attempts = run.events("download.start", package=package_id)
+    assert len(attempts) == throttled + 1, (f"{len(attempts)} attempts for {throttled} throttled requests of "
+                                            f"{len(reads)}\n{run.describe()}")
