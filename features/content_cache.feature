@@ -67,12 +67,14 @@ Feature: Task sequence content in the cache, its hash, and download retries
     Then the task sequence fails at step "Upgrade Operating System" with 0x80091007
     And the download of PS100071 from the CMG is tried 3 times, at least 15 seconds apart
 
+  @faults
   Scenario: A rejected content access token makes the client ask for locations again
     Given the CMG's content service refuses the next content request with 401
     When the user installs the deployment from Software Center
     Then the task sequence succeeds
     And the content locations for PS100071 are requested 2 times
 
+  @faults
   Scenario: A second rejection fails the step with the HTTP 401 code
     Given the CMG's content service refuses the next 2 content requests with 401
     When the user installs the deployment from Software Center

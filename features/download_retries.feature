@@ -1,4 +1,4 @@
-@acceptance @timing @fallback @scale:50
+@acceptance @timing @fallback @scale:50 @faults
 Feature: Download retries, counted and spaced in model time
   The task sequence engine retries a failed download SMSTSDownloadRetryCount times (default 2), waiting
   SMSTSDownloadRetryDelay seconds (default 15) before each retry (spec §2.6 [S25]). These scenarios run at

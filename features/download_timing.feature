@@ -1,4 +1,4 @@
-@acceptance @timing @scale:250
+@acceptance @timing @scale:250 @faults
 Feature: Download timing in model time
   With Azure storage sending at most 100 Mbit/s, a 3.2 GB upgrade package takes 256 seconds to arrive.
   On demand the task sequence starts its first step at once and waits for each package when a step needs

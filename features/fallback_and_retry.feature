@@ -12,6 +12,7 @@ Feature: Falling back between content sources, retrying, and resuming a cut down
       | Check Readiness          | Check Readiness          |          | 2 minutes  |
       | Upgrade Operating System | Upgrade Operating System | PS100151 | 40 minutes |
 
+  @faults
   Scenario Outline: When the CMG's content service fails, the client falls back to the cloud DP (<content>)
     Given a cloud distribution point created on site version 2010
     And the packages are distributed to the CMG and the cloud distribution point
@@ -29,6 +30,7 @@ Feature: Falling back between content sources, retrying, and resuming a cut down
       | downloaded first | Download all content locally before starting task sequence        | 1        |
       | on demand        | Download content locally when needed by the running task sequence | 3        |
 
+  @faults
   Scenario Outline: When every source fails, <what>
     Given a cloud distribution point created on site version 2010
     And the packages are distributed to the CMG and the cloud distribution point
@@ -46,6 +48,7 @@ Feature: Falling back between content sources, retrying, and resuming a cut down
       | the task sequence does not start        | Download all content locally before starting task sequence        | does not start and fails with 0x87D0027E                  | 1        |
       | the step that needs the content fails   | Download content locally when needed by the running task sequence | fails at step "Upgrade Operating System" with 0x801901F7 | 3        |
 
+  @faults
   Scenario: The retries are SMSTSDownloadRetryCount attempts more, SMSTSDownloadRetryDelay seconds apart
     Given the packages are distributed to the on-premises distribution point
     And the task sequence variable SMSTSDownloadRetryCount is 3
@@ -58,6 +61,7 @@ Feature: Falling back between content sources, retrying, and resuming a cut down
     And the download of PS100151 from the on-premises distribution point is tried 4 times, at least 20 seconds apart
     And the client waits 20 seconds before each of the 3 retries of PS100151
 
+  @faults
   Scenario: With Continue on error a download that fails everywhere fails only its step
     Given the task sequence has these steps:
       | step                     | action                   | package  | duration   | continue on error |
@@ -74,6 +78,7 @@ Feature: Falling back between content sources, retrying, and resuming a cut down
     And the task sequence completes with 0x00000000
     And the download of PS100151 from the CMG is tried 3 times, at least 15 seconds apart
 
+  @faults
   Scenario: A download the distribution point cut off resumes where it stopped
     Given the packages are distributed to the on-premises distribution point
     And the on-premises distribution point cuts the next download of PS100151 after 1 GB
@@ -93,6 +98,7 @@ Feature: Falling back between content sources, retrying, and resuming a cut down
     When each client installs the deployment from Software Center
     Then the CMG and the cloud distribution point each serve at least 25 % of the clients
 
+  @faults
   Scenario: An internet client never falls back to an on-premises distribution point
     Given the packages are distributed to the CMG and the on-premises distribution point
     And the CMG's content service fails every request with 503
@@ -103,6 +109,7 @@ Feature: Falling back between content sources, retrying, and resuming a cut down
     And the download of PS100151 from the CMG is tried 3 times, at least 15 seconds apart
     And the client never tries the on-premises distribution point
 
+  @faults
   Scenario: Content missing from the CMG's storage account is taken from the cloud DP
     Given a cloud distribution point created on site version 2010
     And the packages are distributed to the CMG and the cloud distribution point

@@ -1,4 +1,4 @@
-@acceptance @fallback
+@acceptance @fallback @faults
 Feature: Every fault against both deployment options
   The same fault lands differently depending on the deployment option. On demand, the task sequence engine
   downloads when a step needs the content and retries SMSTSDownloadRetryCount times, SMSTSDownloadRetryDelay

@@ -1,4 +1,4 @@
-@acceptance @fallback @scale:1000
+@acceptance @fallback @scale:1000 @faults
 Feature: Faults that last a while
   A fault can be armed for a window of model time instead of a number of requests: storage that throttles
   for half an hour, then recovers. These scenarios run at scale 1000, where the few real milliseconds

@@ -1,4 +1,4 @@
-@acceptance @download_all
+@acceptance @download_all @faults
 Feature: Documented product defects the harness reproduces
   Some failures come from product defects that were fixed later. Reproducing them lets a QA team show a
   regression suite would have caught them, and tell them apart from configuration mistakes.

@@ -1,4 +1,4 @@
-@acceptance @network
+@acceptance @network @faults
 Feature: Outages in the network and in Azure storage
   The fault proxies in front of each service stand in for the network: a stopped CMG (on its egress threshold,
   spec §4.2 [S16][S17]) or an unreachable storage account refuses connections. Internet clients reach the site

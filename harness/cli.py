@@ -1,7 +1,10 @@
 """`cmg-harness`: bring the emulated topology up, or run the acceptance suite and build its reports.
 
-    cmg-harness up [--scale N] [--json]     start the local environment; print its endpoints; stop on Ctrl+C
-    cmg-harness run [pytest args…]          run the acceptance suite; write reports/
+    cmg-harness up [--env local|containers] [--scale N] [--json] [--write-external FILE]
+                                            start an environment; print its endpoints; stop on Ctrl+C
+    cmg-harness run [--env E] [--append] [pytest args…]
+                                            run the acceptance suite on an environment; write reports/
+    cmg-harness images build|base|list|prune  container images of the emulators (the containers environment)
     cmg-harness matrix [--json]             the capability matrix by site version
 """
 
@@ -18,7 +21,8 @@ import threading
 import time
 from pathlib import Path
 
-from harness.environments.local import PROJECT_ROOT, LocalEnvironment
+from harness.environments import select
+from harness.environments.emulated import PROJECT_ROOT, EmulatedEnvironment
 from harness.model import matrix as capability_matrix
 
 log = logging.getLogger("cmg_harness")
@@ -28,13 +32,29 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cmg-harness", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    up = commands.add_parser("up", help="start the local environment and keep it up until interrupted")
+    up = commands.add_parser("up", help="start an environment and keep it up until interrupted")
+    up.add_argument("--env", default="local", choices=["local", "containers"], help="processes or containers")
     up.add_argument("--scale", type=float, default=None, help="model units per physical unit (default: local.toml)")
     up.add_argument("--json", action="store_true", help="print the endpoints as one JSON object on stdout")
+    up.add_argument("--write-external", type=Path, metavar="FILE",
+                    help="also write an external-environment file pointing at it (for `--env external=FILE`)")
     run = commands.add_parser("run", help="run the acceptance suite and write reports/",
                               description="Extra arguments are passed to pytest (e.g. -k, -x, --scale).")
+    run.add_argument("--env", default="local", metavar="local|containers|external[=FILE]",
+                     help="where the services run (default: local)")
     run.add_argument("--reports", type=Path, default=PROJECT_ROOT / "reports", help="report folder (default: reports/)")
+    run.add_argument("--append", action="store_true",
+                     help="add to the Allure results already in the report folder (one report, several environments)")
     run.add_argument("--no-html", action="store_true", help="skip building the Allure HTML report")
+    images = commands.add_parser("images", help="container images of the emulators")
+    images.add_argument("action", choices=["build", "base", "list", "prune"],
+                        help="build: the images of the current sources (skips what exists); base: an offline base "
+                             "image made with debootstrap (no registry needed); list: the harness's images (* = "
+                             "current sources); prune: remove images of older sources")
+    images.add_argument("--base-image", default=None,
+                        help="base image for build (default: $CMG_HARNESS_BASE_IMAGE, else public Python and Node "
+                             "images, else the offline base)")
+    images.add_argument("--mirror", default=None, help="Debian mirror for `base` (default: the one apt uses)")
     matrix = commands.add_parser("matrix", help="print the capability matrix by site version (spec §1.7)")
     matrix.add_argument("--json", action="store_true", help="as one JSON object")
     args, extra = parser.parse_known_args(argv)
@@ -42,20 +62,50 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "matrix":
         print(json.dumps(capability_matrix.as_json()) if args.json else capability_matrix.as_table())
         return 0
+    if args.command != "run" and extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "images":
+        return command_images(args.action, args.base_image, args.mirror)
     if args.command == "up":
-        if extra:
-            parser.error(f"unrecognized arguments: {' '.join(extra)}")
-        return command_up(args.scale, args.json)
-    return command_run(args.reports, extra, html=not args.no_html)
+        return command_up(args.env, args.scale, args.json, args.write_external)
+    try:
+        spec = select.parse_spec(args.env)
+    except ValueError as error:
+        parser.error(f"--env: {error}")
+    return command_run(spec, args.reports, extra, html=not args.no_html, append=args.append)
 
 
-def command_up(scale: float | None, as_json: bool) -> int:
+def command_images(action: str, base_image: str | None, mirror: str | None) -> int:
+    from harness.environments import images
+
+    try:
+        if action == "base":
+            print(images.build_offline_base(mirror=mirror))
+        elif action == "build":
+            for service, name in images.ensure_images(base_image=base_image).items():
+                print(f"{service:<8} {name}")
+        elif action == "prune":
+            for name in images.remove_images():
+                print(f"removed {name}")
+        else:
+            for info in images.list_images():
+                mark = "*" if info.current else " "
+                print(f"{mark} {info.name:<48} {info.size_bytes / 1e6:7.0f} MB  {info.created}")
+    except images.ImageError as error:
+        log.error("%s", error)
+        return 1
+    return 0
+
+
+def command_up(kind: str, scale: float | None, as_json: bool, external_file: Path | None) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, lambda *_: stop.set())
-    env = LocalEnvironment(scale=scale)
+    env = _emulated(kind, scale)
     try:
         endpoints = env.up()
+        if external_file is not None:
+            _write_external(env, external_file)
         if as_json:
             print(json.dumps(endpoints.to_json()), flush=True)
         else:
@@ -77,12 +127,35 @@ def _describe(data: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
-def command_run(reports: Path, pytest_args: list[str], *, html: bool) -> int:
+def _emulated(kind: str, scale: float | None) -> EmulatedEnvironment:
+    if kind == "containers":
+        from harness.environments.containers import ContainersEnvironment  # needs testcontainers
+        return ContainersEnvironment(scale=scale)
+    from harness.environments.local import LocalEnvironment
+    return LocalEnvironment(scale=scale)
+
+
+def _write_external(env: EmulatedEnvironment, path: Path) -> None:
+    """The file `--env external=FILE` reads, pointing at this environment; prints what must be set to use it."""
+    from harness.environments.external import write_external_file
+
+    for assignment in write_external_file(env, path):
+        print(f"export {assignment}", file=sys.stderr)
+    log.info("external environment file written to %s", path)
+
+
+def command_run(spec: select.EnvironmentSpec, reports: Path, pytest_args: list[str], *, html: bool,
+                append: bool = False) -> int:
+    """The acceptance suite on one environment. Files other than Allure's are named after a non-local
+    environment (junit-containers.xml), so several environments can report into one folder."""
     results = reports / "allure-results"
     reports.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "pytest", "features", "--alluredir", str(results), "--clean-alluredir",
-               "--junitxml", str(reports / "junit.xml"), "--cucumberjson", str(reports / "cucumber.json"),
-               "--summary-json", str(reports / "summary.json"), *pytest_args]
+    suffix = "" if spec.kind == "local" else f"-{spec.kind}"
+    command = [sys.executable, "-m", "pytest", "features", "--env", str(spec), "--alluredir", str(results),
+               *([] if append else ["--clean-alluredir"]),
+               "--junitxml", str(reports / f"junit{suffix}.xml"),
+               "--cucumberjson", str(reports / f"cucumber{suffix}.json"),
+               "--summary-json", str(reports / f"summary{suffix}.json"), *pytest_args]
     log.info("running: %s", " ".join(command))
     started = time.perf_counter()
     code = subprocess.call(command, cwd=PROJECT_ROOT)
@@ -90,7 +163,8 @@ def command_run(reports: Path, pytest_args: list[str], *, html: bool) -> int:
     if html:
         build_html(results, reports / "html")
     print(f"Reports written to {reports}:")
-    for name in ("html/index.html", "junit.xml", "cucumber.json", "summary.json", "allure-results"):
+    for name in ("html/index.html", f"junit{suffix}.xml", f"cucumber{suffix}.json", f"summary{suffix}.json",
+                 "allure-results"):
         if (reports / name).exists():
             print(f"  {reports / name}")
     return code

@@ -15,9 +15,10 @@ from harness.drivers.cmg import CmgDriver
 from harness.drivers.network import NetworkDriver
 from harness.drivers.site import SiteDriver
 from harness.emulators.control import DELIBERATE, FAULT
-from harness.environments.base import Endpoints
-from harness.environments.local import LocalEnvironment
+from harness.environments import select
+from harness.environments.base import CONTROL, FAULTS, Endpoints, Environment
 from harness.model.units import Scale
+from harness.reporting.attach import label_environment
 from harness.reporting.pytest_plugin import record_environment
 from steps.task_sequence_table import build_tree
 
@@ -28,6 +29,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="model units per physical byte and second (default: environments/local.toml)")
     group.addoption("--keep-environment-files", action="store_true",
                     help="keep the environment's working folder (service logs, certificates) after the run")
+    group.addoption("--env", default="local", metavar="local|containers|external[=FILE]",
+                    help="where the services run: processes (local, the default), containers, or the endpoints of "
+                         "an external environment file (default environments/external.toml)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A bad --env fails the run at once, naming what was wrong, not at the first scenario."""
+    try:
+        config.stash[_SPEC] = select.parse_spec(config.getoption("--env"))
+    except ValueError as error:
+        raise pytest.UsageError(f"--env: {error}") from None
+
+
+_SPEC = pytest.StashKey[select.EnvironmentSpec]()
 
 
 def pytest_bdd_apply_tag(tag: str, function: object) -> bool | None:
@@ -43,27 +58,42 @@ def pytest_bdd_apply_tag(tag: str, function: object) -> bool | None:
 
 
 class EnvironmentPool:
-    """One local environment per scale, started when a scenario first needs it and stopped at the end.
+    """One environment per scale, started when a scenario first needs it and stopped at the end.
 
     Timing scenarios run at a lower scale than the rest (`@scale:500`): one real millisecond of scheduling noise
     is 5 model seconds at the default 5000, a tenth of that at 500. Starting a second environment costs about
-    as much as the first (1.5 s), once per session.
+    as much as the first (1.5 s locally), once per session. An external environment runs at the one scale its
+    services were started with: scenarios at another scale are skipped there.
     """
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
+        self.spec = config.stash[_SPEC]
         self.default_scale = config.getoption("--scale")
-        self._environments: dict[float | None, LocalEnvironment] = {}
+        self._environments: dict[float | None, Environment] = {}
 
-    def get(self, scale: float | None = None) -> LocalEnvironment:
+    def get(self, scale: float | None = None) -> Environment:
         key = scale if scale is not None else self.default_scale
+        if self.spec.kind == "external":
+            return self._external(key)
         if key not in self._environments:
-            env = LocalEnvironment(scale=key, keep_workdir=self.config.getoption("--keep-environment-files"))
-            self._environments[key] = env
-            env.up()
-            record_environment(self.config, {"name": env.name, "scale": env.factor,
-                                             "start_s": round(env.timings["start_s"], 3)})
+            self._environments[key] = self._start(key)
         return self._environments[key]
+
+    def _external(self, scale: float | None) -> Environment:
+        if None not in self._environments:
+            self._environments[None] = self._start(None)
+        env = self._environments[None]
+        if scale is not None and scale != env.factor:
+            pytest.skip(f"runs at scale {scale:g}; the external environment's services run at scale {env.factor:g}")
+        return env
+
+    def _start(self, scale: float | None) -> Environment:
+        env = select.create(self.spec, scale=scale, keep_workdir=self.config.getoption("--keep-environment-files"))
+        env.up()
+        record_environment(self.config, {"name": env.name, "scale": env.factor,
+                                         "start_s": round(env.timings["start_s"], 3)})
+        return env
 
     def stop(self) -> None:
         for env in self._environments.values():
@@ -82,14 +112,22 @@ def environment_pool(request: pytest.FixtureRequest) -> Iterator[EnvironmentPool
 
 
 @pytest.fixture
-def harness_environment(environment_pool: EnvironmentPool, request: pytest.FixtureRequest) -> LocalEnvironment:
-    """The environment this scenario runs in: the session's default one, or the one at its `@scale:`."""
+def harness_environment(environment_pool: EnvironmentPool, request: pytest.FixtureRequest) -> Environment:
+    """The environment this scenario runs in: the session's default one, or the one at its `@scale:`. Skipped,
+    with the reason, where the environment cannot do what the scenario needs."""
     marker = request.node.get_closest_marker("scale")
-    return environment_pool.get(float(marker.args[0]) if marker else None)
+    env = environment_pool.get(float(marker.args[0]) if marker else None)
+    if CONTROL not in env.capabilities:
+        pytest.skip(f"the {env.name} environment has no control API: this scenario defines the site's task "
+                    "sequences, content and deployments through it")
+    if request.node.get_closest_marker("faults") and FAULTS not in env.capabilities:
+        pytest.skip(f"the {env.name} environment has no fault API (@faults scenarios inject HTTP or network faults)")
+    label_environment(env.name)
+    return env
 
 
 @pytest.fixture
-def environment(harness_environment: LocalEnvironment) -> Iterator[LocalEnvironment]:
+def environment(harness_environment: Environment) -> Iterator[Environment]:
     """Reset before each scenario; afterwards fail on any server error, even one no step looked at."""
     harness_environment.reset()
     yield harness_environment
@@ -100,7 +138,7 @@ def environment(harness_environment: LocalEnvironment) -> Iterator[LocalEnvironm
     assert not errors, f"services answered with server errors: {errors}"
 
 
-def _drivers(env: LocalEnvironment) -> dict[str, ServiceDriver]:
+def _drivers(env: Environment) -> dict[str, ServiceDriver]:
     return {"site": SiteDriver(env.http, env.endpoints["mp"].control_base),
             "cmg": CmgDriver(env.http, env.endpoints["cmg"].control_base),
             "clouddp": CloudDpDriver(env.http, env.endpoints["clouddp"].control_base),
@@ -109,40 +147,40 @@ def _drivers(env: LocalEnvironment) -> dict[str, ServiceDriver]:
 
 
 @pytest.fixture
-def endpoints(environment: LocalEnvironment) -> Endpoints:
+def endpoints(environment: Environment) -> Endpoints:
     return environment.endpoints
 
 
 @pytest.fixture
-def site(environment: LocalEnvironment) -> SiteDriver:
+def site(environment: Environment) -> SiteDriver:
     return SiteDriver(environment.http, environment.endpoints["mp"].control_base)
 
 
 @pytest.fixture
-def cmg(environment: LocalEnvironment) -> CmgDriver:
+def cmg(environment: Environment) -> CmgDriver:
     return CmgDriver(environment.http, environment.endpoints["cmg"].control_base)
 
 
 @pytest.fixture
-def clouddp(environment: LocalEnvironment) -> CloudDpDriver:
+def clouddp(environment: Environment) -> CloudDpDriver:
     return CloudDpDriver(environment.http, environment.endpoints["clouddp"].control_base)
 
 
 @pytest.fixture
-def storage(environment: LocalEnvironment) -> ServiceDriver:
+def storage(environment: Environment) -> ServiceDriver:
     """Azure storage's front: the fault API and journal in front of Azurite."""
     return ServiceDriver(environment.http, environment.endpoints["storage"].control_base)
 
 
 @pytest.fixture
-def network(environment: LocalEnvironment) -> NetworkDriver:
+def network(environment: Environment) -> NetworkDriver:
     """The fault proxies between clients and services (Toxiproxy's API); reset with the environment."""
     return NetworkDriver(environment.http, environment.endpoints["network"].control_base,
                          Scale(environment.endpoints.scale))
 
 
 @pytest.fixture
-def agent(environment: LocalEnvironment) -> AgentDriver:
+def agent(environment: Environment) -> AgentDriver:
     return AgentDriver(environment.http, environment.endpoints["client"].control_base)
 
 

@@ -7,6 +7,8 @@ time.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from itertools import pairwise
 
 from pytest_bdd import parsers, then
@@ -19,6 +21,15 @@ from harness.model.units import Scale, parse_duration
 TOLERANCE = Tolerance()
 
 
+@contextmanager
+def _explained(run: RunResult) -> Iterator[None]:
+    """A timing that is off comes with the run's timeline: which part of the run took the time."""
+    try:
+        yield
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n{run.describe()}") from None
+
+
 def _t(run: RunResult, kind: str, **match: str) -> float:
     return float(run.first(kind, **match)["t"])
 
@@ -26,15 +37,17 @@ def _t(run: RunResult, kind: str, **match: str) -> float:
 @then(parsers.parse('the step "{step}" starts about {duration} after the task sequence starts'))
 def step_starts_about(run: RunResult, endpoints: Endpoints, step: str, duration: str) -> None:
     measured = _t(run, "step.start", step=step) - _t(run, "ts.start")
-    TOLERANCE.about(f'start of "{step}" after the task sequence started', measured, parse_duration(duration),
-                    Scale(endpoints.scale))
+    with _explained(run):
+        TOLERANCE.about(f'start of "{step}" after the task sequence started', measured, parse_duration(duration),
+                        Scale(endpoints.scale))
 
 
 @then(parsers.parse("the pre-download phase takes between {low} and {high}"))
 def predownload_between(run: RunResult, endpoints: Endpoints, low: str, high: str) -> None:
     measured = _t(run, "predownload.end") - _t(run, "predownload.start")
-    TOLERANCE.between("pre-download phase", measured, parse_duration(low), parse_duration(high),
-                      Scale(endpoints.scale))
+    with _explained(run):
+        TOLERANCE.between("pre-download phase", measured, parse_duration(low), parse_duration(high),
+                          Scale(endpoints.scale))
 
 
 @then(parsers.parse("the download of {package_id} takes about {duration}"))
@@ -43,8 +56,9 @@ def download_takes_about(run: RunResult, endpoints: Endpoints, package_id: str, 
     end = next((e for e in run.events("download.end", package=package_id) if e["result"] == "succeeded"), None)
     assert end is not None, f"{package_id} was never downloaded:\n{run.describe()}"
     start = max(e["t"] for e in run.events("download.start", package=package_id) if e["t"] <= end["t"])
-    TOLERANCE.about(f"download of {package_id}", end["t"] - start, parse_duration(duration),
-                    Scale(endpoints.scale))
+    with _explained(run):
+        TOLERANCE.about(f"download of {package_id}", end["t"] - start, parse_duration(duration),
+                        Scale(endpoints.scale))
 
 
 @then(parsers.parse("the download of {package_id} takes at least {duration}"))
@@ -61,7 +75,8 @@ def download_takes_at_least(run: RunResult, endpoints: Endpoints, package_id: st
 @then(parsers.parse("the task sequence takes about {duration}"))
 def task_sequence_takes_about(run: RunResult, endpoints: Endpoints, duration: str) -> None:
     measured = _t(run, "ts.end") - _t(run, "ts.start")
-    TOLERANCE.about("task sequence", measured, parse_duration(duration), Scale(endpoints.scale))
+    with _explained(run):
+        TOLERANCE.about("task sequence", measured, parse_duration(duration), Scale(endpoints.scale))
 
 
 @then(parsers.re(r"the download of (?P<package_id>\w+) is retried (?P<times>once|\d+ times), (?P<delay>.+) apart$"))
@@ -77,8 +92,9 @@ def retried_apart(run: RunResult, endpoints: Endpoints, package_id: str, times: 
         f"{package_id}: {len(gaps)} retries, expected {retries}:\n{run.describe()}")
     expected = parse_duration(delay)
     for number, gap in enumerate(gaps, start=1):
-        TOLERANCE.about(f"retry {number} of {package_id} after the failed attempt", gap, expected,
-                        Scale(endpoints.scale))
+        with _explained(run):
+            TOLERANCE.about(f"retry {number} of {package_id} after the failed attempt", gap, expected,
+                            Scale(endpoints.scale))
 
 
 @then(parsers.parse("the first step starts {what} after the task sequence starts"))
@@ -86,10 +102,12 @@ def first_step_starts(run: RunResult, endpoints: Endpoints, what: str) -> None:
     """'at once' (before any download) or 'about <duration>'."""
     measured = _t(run, "step.start") - _t(run, "ts.start")
     if what == "at once":
-        TOLERANCE.about("first step start", measured, 0.0, Scale(endpoints.scale))
+        with _explained(run):
+            TOLERANCE.about("first step start", measured, 0.0, Scale(endpoints.scale))
         return
     assert what.startswith("about "), f"say 'at once' or 'about <duration>', not {what!r}"
-    TOLERANCE.about("first step start", measured, parse_duration(what.removeprefix("about ")),
-                    Scale(endpoints.scale))
+    with _explained(run):
+        TOLERANCE.about("first step start", measured, parse_duration(what.removeprefix("about ")),
+                        Scale(endpoints.scale))
 
 

@@ -26,8 +26,10 @@ def transport_hresult(error: httpx.HTTPError) -> int:
     if isinstance(error, httpx.TimeoutException):
         return HResult.WINHTTP_TIMEOUT
     cause = ssl_cause(error)
-    if isinstance(cause, ssl.SSLEOFError):
-        return HResult.CONNECTION_ERROR  # closed in the middle of the handshake: the connection, not the certificate
+    if isinstance(cause, (ssl.SSLEOFError, ssl.SSLZeroReturnError)):
+        # Closed in the middle of the handshake: the connection, not the certificate. OpenSSL reports it as
+        # either, depending on its version and on how the peer closed.
+        return HResult.CONNECTION_ERROR
     if cause is not None:
         return HResult.SECURE_FAILURE
     if isinstance(error, httpx.ConnectError):

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import httpx
+
 
 @dataclass(frozen=True)
 class ServiceEndpoint:
@@ -68,12 +70,27 @@ class Endpoints:
         return json.dumps(self.to_json(), indent=2)
 
 
+# What an environment lets scenarios do beyond running clients against it.
+CONTROL = "control"  # configure the emulated site, CMG and cloud DP through their control APIs (and reset them)
+FAULTS = "faults"    # HTTP faults in the services and network faults in the proxies in front of them
+ALL_CAPABILITIES = frozenset({CONTROL, FAULTS})
+
+
 class Environment(Protocol):
     """up -> endpoints, reset between scenarios, down at the end (also on failure or interrupt)."""
 
     name: str
+    factor: float  # the model scale the services run at
+    timings: dict[str, float]  # "start_s" at least, once up
+    capabilities: frozenset[str]
 
     def up(self) -> Endpoints: ...
+
+    @property
+    def endpoints(self) -> Endpoints: ...
+
+    @property
+    def http(self) -> httpx.Client: ...
 
     def reset(self) -> dict[str, float]: ...
 

@@ -8,114 +8,44 @@ reports its port, every service gets the full name map. Start time is about Azur
 from __future__ import annotations
 
 import json
-import logging
 import re
-import secrets
-import shutil
 import socket
 import sys
-import tempfile
-import time
-import tomllib
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import httpx
 
 from harness.environments.azurite import AzuriteProcess, find_azurite_blob, generate_account_key
-from harness.environments.base import Endpoints, ServiceEndpoint
+from harness.environments.base import Endpoints
+from harness.environments.emulated import (
+    DEFINITION,
+    NETWORK_FQDN,
+    PROJECT_ROOT,
+    PROXIED,
+    PYTHON_SERVICES,
+    START_TIMEOUT,
+    EmulatedEnvironment,
+    Topology,
+)
 from harness.environments.processes import ManagedProcess, ProcessGroup
-from harness.model.units import ModelClock, Scale
 from harness.net.http import make_client
 from harness.net.tls import TestPKI
 
-log = logging.getLogger("cmg_harness.environment")
+__all__ = ["DEFINITION", "NETWORK_FQDN", "PROJECT_ROOT", "PROXIED", "PYTHON_SERVICES", "LocalEnvironment", "Topology"]
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFINITION = PROJECT_ROOT / "environments" / "local.toml"
 READY = re.compile(r"^READY (\w+) 127\.0\.0\.1:(\d+)$")
-START_TIMEOUT = 60.0
-PYTHON_SERVICES = ("site", "cmg", "clouddp", "client", "network", "storage")
-# The services clients reach through the network's fault proxies (the agent is the harness's own).
-PROXIED = ("site", "cmg", "clouddp", "storage")
-NETWORK_FQDN = "network.harness.example"  # the network process's Toxiproxy API
 
 
 @dataclass
-class Topology:
-    """Names and identities, from environments/local.toml."""
-
-    site_code: str
-    version: int
-    mp_fqdn: str
-    branch_dp_fqdn: str
-    cmg_name: str
-    cmg_fqdn: str
-    cmg_mp_id: str
-    cmg_account: str
-    cmg_serve_content: bool
-    cmg_deployment_name: str
-    clouddp_name: str
-    clouddp_fqdn: str
-    clouddp_account: str
-    clouddp_installed: bool
-    blob_suffix: str
-    agent_fqdn: str
-    allow_cloud_dp_default: bool
-    scale: float
-
-    @classmethod
-    def load(cls, path: Path = DEFINITION) -> Topology:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        site, cmg, clouddp = data["site"], data["cmg"], data["clouddp"]
-        return cls(site_code=site["site_code"], version=int(site["version"]), mp_fqdn=site["management_point"],
-                   branch_dp_fqdn=site["branch_dp"],
-                   cmg_name=cmg["name"], cmg_fqdn=cmg["service_name"], cmg_mp_id=str(cmg["mp_id"]),
-                   cmg_account=cmg["storage_account"], cmg_serve_content=bool(cmg["serve_content"]),
-                   cmg_deployment_name=cmg["deployment_name"],
-                   clouddp_name=clouddp["name"], clouddp_fqdn=clouddp["service_name"],
-                   clouddp_account=clouddp["storage_account"], clouddp_installed=bool(clouddp["installed"]),
-                   blob_suffix=data["storage"]["blob_suffix"], agent_fqdn=data["client_agent"]["hostname"],
-                   allow_cloud_dp_default=bool(data["client_agent"].get("allow_cloud_dp", True)),
-                   scale=float(data["run"]["scale"]))
-
-    def account_host(self, account: str) -> str:
-        return f"{account}.{self.blob_suffix}"
-
-
-@dataclass
-class LocalEnvironment:
-    scale: float | None = None
-    topology: Topology = field(default_factory=Topology.load)
+class LocalEnvironment(EmulatedEnvironment):
     name: str = "local"
-    keep_workdir: bool = False
 
     def __post_init__(self) -> None:
-        self.factor = Scale(self.scale if self.scale is not None else self.topology.scale).factor
+        super().__post_init__()
         self._group = ProcessGroup()
-        self._workdir: Path | None = None
-        self._endpoints: Endpoints | None = None
-        self._http: httpx.Client | None = None
         self._azurite: AzuriteProcess | None = None
-        self.timings: dict[str, float] = {}
-
-    # -- up ------------------------------------------------------------------------------------
-
-    def up(self) -> Endpoints:
-        started = time.perf_counter()
-        try:
-            self._endpoints = self._start()
-        except BaseException:
-            self.down()
-            raise
-        self.timings["start_s"] = time.perf_counter() - started
-        log.info("local environment up in %.2f s", self.timings["start_s"])
-        return self._endpoints
 
     def _start(self) -> Endpoints:
-        workdir = self._workdir = Path(tempfile.mkdtemp(prefix="cmg-harness-"))
+        workdir = self._new_workdir("cmg-harness-")
         topo = self.topology
         pki = TestPKI.create(workdir / "pki")
         sockets = {name: _bind() for name in PYTHON_SERVICES}
@@ -164,134 +94,11 @@ class LocalEnvironment:
         self.timings["azurite_ready_s"] = self._azurite.ready_seconds or 0.0
         return port
 
-    def endpoints_for(self, ports: dict[str, int], ca: Path, public: dict[str, int] | None = None) -> Endpoints:
-        """`ports`: each service's own port; `public`: the fault proxy's port in front of it, where clients go
-        (none: clients reach the service directly, as in the in-process stack)."""
-        topo = self.topology
-        public = public or {}
-
-        def endpoint(name: str, service: str, hostname: str, path: str, zone: str = "internet") -> ServiceEndpoint:
-            return ServiceEndpoint(name, hostname, public.get(service, ports[service]), path, zone=zone,
-                                   control_port=ports[service])
-
-        services = {
-            "mp": endpoint("mp", "site", topo.mp_fqdn, "/", "intranet"),
-            # A second on-premises DP for boundary groups, served by the site process under its own name.
-            "branch_dp": endpoint("branch_dp", "site", topo.branch_dp_fqdn, "/SMS_DP_SMSPKG$/", "intranet"),
-            "cmg": endpoint("cmg", "cmg", topo.cmg_fqdn, f"/CCM_Proxy_MutualAuth/{topo.cmg_mp_id}"),
-            "storage": endpoint("storage", "storage", topo.account_host(topo.cmg_account), "/"),
-            "clouddp": endpoint("clouddp", "clouddp", topo.clouddp_fqdn, "/"),
-            "client": endpoint("client", "client", topo.agent_fqdn, "/", "control"),
-        }
-        if "network" in ports:
-            services["network"] = endpoint("network", "network", NETWORK_FQDN, "/", "control")
-        # The cloud DP's storage account is another name for the same Azurite.
-        # The CMG's deployment name resolves to it as a CNAME would, but its certificate does not cover it.
-        extra = ((topo.account_host(topo.clouddp_account), "127.0.0.1", "internet"),
-                 (topo.cmg_deployment_name, "127.0.0.1", "internet"))
-        return Endpoints(self.name, self.factor, ca, services, extra_hosts=extra)
-
-    def service_configs(self, endpoints: Endpoints, pki: TestPKI, workdir: Path, keys: dict[str, str],
-                        azurite_port: int | None = None) -> dict[str, Any]:
-        """Each service's configuration, as it reads it on stdin (the in-process stack builds apps from it).
-
-        `azurite_port`: where Azurite itself listens, behind the storage front (default: the storage endpoint's
-        own port, as in the in-process stack, which has no front)."""
-        topo = self.topology
-        clock = ModelClock.starting_now(Scale(self.factor)).to_json()
-        key = secrets.token_hex(32)
-        names = {"site": [topo.mp_fqdn, topo.branch_dp_fqdn], "cmg": [topo.cmg_fqdn],
-                 "clouddp": [topo.clouddp_fqdn], "client": [topo.agent_fqdn], "network": [NETWORK_FQDN],
-                 "storage": [f"*.{topo.blob_suffix}", topo.account_host(topo.cmg_account)]}
-        tls: dict[str, dict[str, str | bool]] = {name: {"ca": str(pki.ca_cert_path), **_cert_paths(pki, name, hosts)}
-                                                 for name, hosts in names.items()}
-        # The site uploads to Azurite directly (a storage fault never hits distribution); SAS URLs name the
-        # public port, behind the network's proxy and the storage front.
-        storage = endpoints["storage"]
-        azurite_port = azurite_port or storage.control_port
-        account, clouddp_account = ({"name": name, "key": keys[name],
-                                     "endpoint": f"https://127.0.0.1:{azurite_port}/{name}",
-                                     "public_endpoint": f"https://{topo.account_host(name)}:{storage.port}"}
-                                    for name in (topo.cmg_account, topo.clouddp_account))
-        cmg, clouddp = endpoints["cmg"], endpoints["clouddp"]
-        tls["cmg"]["client_certificates"] = True  # PKI clients on CCM_Proxy_MutualAuth
-        enrollment = pki.enrollment_ca()
-        return {
-            "site": {"tls": tls["site"], "clock": clock, "key": key, "site_code": topo.site_code,
-                     "version": topo.version, "mp_fqdn": topo.mp_fqdn, "mp_port": endpoints["mp"].port,
-                     "other_dps": [{"name": "dp2", "fqdn": topo.branch_dp_fqdn}],
-                     "cloud_sources": [{"name": topo.cmg_name, "kind": "cmg", "fqdn": topo.cmg_fqdn,
-                                        "port": cmg.port, "serve_content": topo.cmg_serve_content,
-                                        "deployment_name": topo.cmg_deployment_name, "storage": account},
-                                       {"name": topo.clouddp_name, "kind": "clouddp", "fqdn": topo.clouddp_fqdn,
-                                        "port": clouddp.port, "installed": topo.clouddp_installed,
-                                        "storage": clouddp_account}]},
-            "cmg": {"tls": tls["cmg"], "clock": clock, "key": key, "cmg_id": topo.cmg_mp_id,
-                    "mp_url": endpoints["mp"].base, "hosts": endpoints.hosts("intranet"), "storage": account},
-            "clouddp": {"tls": tls["clouddp"], "clock": clock, "key": key, "name": topo.clouddp_name,
-                        "storage": clouddp_account},
-            "network": {"tls": tls["network"], "seed": 0},
-            "storage": {"tls": tls["storage"], "clock": clock, "upstream": f"https://127.0.0.1:{azurite_port}"},
-            "client": {"tls": tls["client"], "clock": clock, "workdir": str(workdir / "clients"),
-                       "enrollment": {"cert": str(enrollment.cert_path), "key": str(enrollment.key_path)},
-                       "default_settings": {"allow_cloud_dp": topo.allow_cloud_dp_default},
-                       "zones": {"internet": endpoints.hosts("internet"), "intranet": endpoints.hosts("intranet")},
-                       "endpoints": {"site_code": topo.site_code, "mp_url": endpoints["mp"].base,
-                                     "cmg_url": cmg.url}},
-        }
-
-    def __enter__(self) -> LocalEnvironment:
-        self.up()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.down()
-
-    # -- between scenarios -----------------------------------------------------------------------
-
-    @property
-    def endpoints(self) -> Endpoints:
-        if self._endpoints is None:
-            raise RuntimeError("the environment is not up")
-        return self._endpoints
-
-    @property
-    def http(self) -> httpx.Client:
-        if self._http is None:
-            raise RuntimeError("the environment is not up")
-        return self._http
-
-    def reset(self) -> dict[str, float]:
-        """Reset every service in parallel; returns each one's reset time in milliseconds."""
-        services = {service: self.endpoints[name].control_base for service, name in
-                    (("site", "mp"), ("cmg", "cmg"), ("clouddp", "clouddp"), ("client", "client"),
-                     ("network", "network"), ("storage", "storage"))}
-        with ThreadPoolExecutor(len(services)) as pool:
-            answers = dict(zip(services, pool.map(self._reset_one, services.values()), strict=True))
-        return answers
-
-    def _reset_one(self, base: str) -> float:
-        started = time.perf_counter()
-        self.http.post(f"{base}/_harness/reset").raise_for_status()
-        return (time.perf_counter() - started) * 1e3
-
-    # -- down ------------------------------------------------------------------------------------
-
-    def down(self) -> None:
-        if self._http is not None:
-            self._http.close()
-            self._http = None
+    def _stop_services(self) -> None:
         if self._azurite is not None:
             self._azurite.stop()
             self._azurite = None
         self._group.stop_all()
-        if self._workdir is not None and not self.keep_workdir:
-            shutil.rmtree(self._workdir, ignore_errors=True)
-        self._workdir = None
-
-    @property
-    def workdir(self) -> Path | None:
-        return self._workdir
 
 
 def _bind() -> socket.socket:
@@ -303,8 +110,3 @@ def _bind() -> socket.socket:
     sock.listen(128)
     sock.set_inheritable(True)
     return sock
-
-
-def _cert_paths(pki: TestPKI, service: str, hostnames: list[str]) -> dict[str, str]:
-    cert = pki.issue_server_cert(service, [*hostnames, "127.0.0.1"])
-    return {"cert": str(cert.cert_path), "key": str(cert.key_path)}

@@ -34,3 +34,9 @@ def attach_service_logs(service: str, logs: dict[str, str]) -> None:
     """A service's logs, each named "<service>: <file>" (e.g. "site: MP_Location.log")."""
     for name in sorted(logs):
         attach_text(f"{service}: {name}", logs[name])
+
+
+def label_environment(name: str) -> None:
+    """The `environment` label: allurerc.mjs splits the report by it, so results from local and containers
+    runs merged into one report stay apart and can be compared test by test."""
+    allure.dynamic.label("environment", name)  # type: ignore[no-untyped-call]

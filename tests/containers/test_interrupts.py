@@ -1,0 +1,129 @@
+"""No container of the harness outlives its runner: Ctrl+C, SIGKILL (the reaper), and SIGKILL of the runner and
+its reaper both (the next start removes what they left)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+docker = pytest.importorskip("docker", reason="the docker SDK comes with testcontainers: pip install -e .[dev]")
+
+from harness.environments.containers import LABEL_ENVIRONMENT, ContainersEnvironment  # noqa: E402
+
+pytestmark = pytest.mark.containers
+
+ROOT = Path(__file__).resolve().parents[2]
+RUNNER = ROOT / "tests" / "containers" / "hold_environment.py"
+SERVICES = 7  # six emulators and Azurite
+UP_TIMEOUT_S = 240.0  # the first start may build the images
+GONE_TIMEOUT_S = 20.0
+
+
+@pytest.fixture(scope="module")
+def engine() -> Any:
+    try:
+        client = docker.from_env()
+        client.ping()
+    except Exception as error:
+        pytest.skip(f"no Docker engine answers ({error}): run scripts/docker-engine")
+    return client
+
+
+def harness_containers(client: Any, environment: str | None = None) -> list[Any]:
+    label = LABEL_ENVIRONMENT if environment is None else f"{LABEL_ENVIRONMENT}={environment}"
+    return list(client.containers.list(all=True, filters={"label": label}))
+
+
+def environments_running(client: Any) -> set[str]:
+    return {c.labels[LABEL_ENVIRONMENT] for c in harness_containers(client)}
+
+
+@dataclass
+class Runner:
+    process: subprocess.Popen[str]
+    environment: str  # the id its containers are labelled with
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+
+@pytest.fixture
+def runner(engine: Any) -> Iterator[Runner]:
+    """pytest holding a containers environment, in a process group of its own (a terminal's foreground job)."""
+    before = environments_running(engine)
+    process = subprocess.Popen([sys.executable, "-m", "pytest", str(RUNNER), "--env", "containers", "-s", "-q",
+                                "-p", "no:cacheprovider"], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        wait_for_hold(process)
+        new = environments_running(engine) - before
+        assert len(new) == 1, f"expected one new environment, found {new}"
+        environment = new.pop()
+        assert len(harness_containers(engine, environment)) == SERVICES
+        yield Runner(process, environment)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        assert process.stdout is not None
+        process.stdout.close()
+
+
+def wait_for_hold(process: subprocess.Popen[str]) -> None:
+    assert process.stdout is not None
+    deadline = time.monotonic() + UP_TIMEOUT_S
+    seen = []
+    for line in process.stdout:
+        seen.append(line)
+        if "HELD containers" in line:
+            return
+        if time.monotonic() > deadline:
+            break
+    pytest.fail("the runner did not bring the environment up:\n" + "".join(seen[-30:]))
+
+
+def wait_until_gone(client: Any, environment: str) -> list[Any]:
+    deadline = time.monotonic() + GONE_TIMEOUT_S
+    while (left := harness_containers(client, environment)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return left
+
+
+def test_ctrl_c_stops_the_run_and_removes_every_container(engine: Any,
+                                                          runner: Runner) -> None:
+    os.killpg(runner.pid, signal.SIGINT)
+    assert runner.process.wait(60) != 0
+    assert wait_until_gone(engine, runner.environment) == []
+
+
+def test_a_killed_runner_leaves_its_reaper_to_remove_the_containers(engine: Any,
+                                                                   runner: Runner) -> None:
+    os.killpg(runner.pid, signal.SIGKILL)
+    runner.process.wait(10)
+    assert wait_until_gone(engine, runner.environment) == []
+
+
+def test_containers_left_by_a_runner_killed_with_its_reaper_are_removed_by_the_next_start(
+        engine: Any, runner: Runner) -> None:
+    environment = runner.environment
+    reaper = subprocess.run(["pgrep", "-f", f"harness.environments.reaper {LABEL_ENVIRONMENT}={environment}"],
+                            capture_output=True, text=True, check=False).stdout.split()
+    assert len(reaper) == 1, f"expected the environment's reaper, found {reaper}"
+    os.kill(int(reaper[0]), signal.SIGKILL)
+    os.killpg(runner.pid, signal.SIGKILL)
+    runner.process.wait(10)
+    time.sleep(1.0)
+    assert len(harness_containers(engine, environment)) == SERVICES, "nothing else should have removed them yet"
+    with ContainersEnvironment():
+        pass
+    assert harness_containers(engine, environment) == []
