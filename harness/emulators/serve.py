@@ -51,7 +51,11 @@ def build_app(service: str, config: dict[str, Any]) -> ASGIApp:
 def _listening_socket(args: argparse.Namespace) -> socket.socket:
     if args.fd is not None:
         return socket.socket(fileno=args.fd)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio turns Nagle off (TCP_NODELAY) only on connections whose socket says it is TCP,
+    # and accepted sockets take the listener's proto. With proto 0 every answer written in two pieces waits
+    # for the client's delayed ACK: 40 ms per request (seen in the containers environment). A socket from
+    # `--fd` learns its proto from the kernel, so `local` never had the delay.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", args.port))
     sock.listen(128)
