@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 import httpx
 
@@ -95,3 +95,36 @@ class Environment(Protocol):
     def reset(self) -> dict[str, float]: ...
 
     def down(self) -> None: ...
+
+
+class RunningEnvironment:
+    """What every environment does alike once `up()` has set `_endpoints` and `_http`: the two properties, and
+    `with environment:` for up and a down that runs however the block ends."""
+
+    _endpoints: Endpoints | None
+    _http: httpx.Client | None
+
+    def up(self) -> Endpoints:
+        raise NotImplementedError
+
+    def down(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.up()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.down()
+
+    @property
+    def endpoints(self) -> Endpoints:
+        if self._endpoints is None:
+            raise RuntimeError("the environment is not up")
+        return self._endpoints
+
+    @property
+    def http(self) -> httpx.Client:
+        if self._http is None:
+            raise RuntimeError("the environment is not up")
+        return self._http

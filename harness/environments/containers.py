@@ -37,7 +37,7 @@ from testcontainers.core.wait_strategies import HttpWaitStrategy
 from harness.environments.azurite import azurite_accounts_value, generate_account_key
 from harness.environments.base import Endpoints
 from harness.environments.emulated import PROXIED, PYTHON_SERVICES, START_TIMEOUT, EmulatedEnvironment
-from harness.environments.reaper import Reaper, remove_labelled
+from harness.environments.reaper import Reaper, list_labelled, remove_labelled
 from harness.net.http import make_client
 from harness.net.tls import TestPKI
 
@@ -227,7 +227,7 @@ def _configure_testcontainers(client: Any) -> None:
 def _remove_orphans(client: Any) -> None:
     """Containers of a harness on this host that is no longer running (killed along with its reaper)."""
     host = socket.gethostname()
-    for container in client.containers.list(all=True, filters={"label": LABEL_OWNER}):
+    for container in list_labelled(client, LABEL_OWNER):
         owner_host, _, pid = container.labels.get(LABEL_OWNER, "").rpartition(":")
         if owner_host == host and pid.isdigit() and not _running(int(pid)):
             log.warning("removing container %s left by harness process %s", container.name, pid)

@@ -16,11 +16,11 @@ import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
-from harness.environments.base import ALL_CAPABILITIES, Endpoints, ServiceEndpoint
+from harness.environments.base import ALL_CAPABILITIES, Endpoints, RunningEnvironment, ServiceEndpoint
 from harness.model.units import ModelClock, Scale
 from harness.net.tls import TestPKI
 
@@ -78,7 +78,7 @@ class Topology:
 
 
 @dataclass
-class EmulatedEnvironment:
+class EmulatedEnvironment(RunningEnvironment):
     """Every service emulated by the harness; subclasses say how the services run (`_start`, `_stop_services`)."""
 
     scale: float | None = None
@@ -196,26 +196,7 @@ class EmulatedEnvironment:
                                      "cmg_url": cmg.url}},
         }
 
-    def __enter__(self) -> Self:
-        self.up()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.down()
-
     # -- between scenarios -----------------------------------------------------------------------
-
-    @property
-    def endpoints(self) -> Endpoints:
-        if self._endpoints is None:
-            raise RuntimeError("the environment is not up")
-        return self._endpoints
-
-    @property
-    def http(self) -> httpx.Client:
-        if self._http is None:
-            raise RuntimeError("the environment is not up")
-        return self._http
 
     def reset(self) -> dict[str, float]:
         """Reset every service in parallel; returns each one's reset time in milliseconds."""

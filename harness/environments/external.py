@@ -35,7 +35,7 @@ from urllib.parse import SplitResult, urlsplit
 
 import httpx
 
-from harness.environments.base import CONTROL, FAULTS, Endpoints, ServiceEndpoint
+from harness.environments.base import CONTROL, FAULTS, Endpoints, RunningEnvironment, ServiceEndpoint
 from harness.environments.processes import ManagedProcess, ProcessGroup
 from harness.model.units import ModelClock, Scale
 from harness.net.http import make_client
@@ -337,7 +337,7 @@ def read_secret(config: ExternalConfig, name: str) -> str:
 # -- the environment ---------------------------------------------------------------------------------------
 
 
-class ExternalEnvironment:
+class ExternalEnvironment(RunningEnvironment):
     """Services elsewhere, clients here. Scenarios that configure or fault the services need CONTROL / FAULTS.
 
     `scale`, when given, must be the one the services run at (an external environment cannot change it)."""
@@ -458,26 +458,7 @@ class ExternalEnvironment:
                 raise RuntimeError(f"{self.config.path}: {name}'s control API at {service.control_base} does not "
                                    f"answer /_harness/health: {type(error).__name__}: {error}") from None
 
-    def __enter__(self) -> ExternalEnvironment:
-        self.up()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.down()
-
     # -- between scenarios ---------------------------------------------------------------------
-
-    @property
-    def endpoints(self) -> Endpoints:
-        if self._endpoints is None:
-            raise RuntimeError("the environment is not up")
-        return self._endpoints
-
-    @property
-    def http(self) -> httpx.Client:
-        if self._http is None:
-            raise RuntimeError("the environment is not up")
-        return self._http
 
     @property
     def workdir(self) -> Path | None:

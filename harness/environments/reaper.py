@@ -23,12 +23,24 @@ import docker
 
 # How long the harness waits for a reaper it released (it has found nothing to remove by then).
 _RELEASE_WAIT_S = 10.0
+_LIST_ATTEMPTS = 5
+
+
+def list_labelled(client: Any, label: str) -> list[Any]:
+    """Every container, running or not, with `label` (`key` or `key=value`).
+
+    The SDK lists, then inspects each container: one removed in between (by its owner, by a reaper) raises
+    NotFound. The listing is then simply taken again."""
+    for _ in range(_LIST_ATTEMPTS - 1):
+        with contextlib.suppress(docker.errors.NotFound):
+            return list(client.containers.list(all=True, filters={"label": label}))
+    return list(client.containers.list(all=True, filters={"label": label}))
 
 
 def remove_labelled(client: Any, label: str) -> list[str]:
     """Force-removes every container, running or not, with `label` (`key=value`); returns their names."""
     removed = []
-    for container in client.containers.list(all=True, filters={"label": label}):
+    for container in list_labelled(client, label):
         with contextlib.suppress(docker.errors.NotFound):  # removed meanwhile by its owner
             container.remove(force=True, v=True)
             removed.append(container.name)

@@ -34,17 +34,6 @@ LABEL_TEST = "org.cmg-harness.test"
 
 
 @pytest.fixture(scope="module")
-def engine() -> Any:
-    try:
-        client = docker.from_env()
-        client.ping()
-    except Exception as error:
-        pytest.skip(f"no Docker engine answers ({error}): run scripts/docker-engine")
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="module")
 def built(engine: Any) -> dict[str, str]:
     """Every image of the current sources ({BUILD_TIMEOUT_NOTE}); skips when no base image can be had."""
     try:

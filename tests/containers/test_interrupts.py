@@ -18,6 +18,7 @@ import pytest
 docker = pytest.importorskip("docker", reason="the docker SDK comes with testcontainers: pip install -e .[dev]")
 
 from harness.environments.containers import LABEL_ENVIRONMENT, ContainersEnvironment  # noqa: E402
+from harness.environments.reaper import list_labelled  # noqa: E402
 
 pytestmark = pytest.mark.containers
 
@@ -28,19 +29,9 @@ UP_TIMEOUT_S = 240.0  # the first start may build the images
 GONE_TIMEOUT_S = 20.0
 
 
-@pytest.fixture(scope="module")
-def engine() -> Any:
-    try:
-        client = docker.from_env()
-        client.ping()
-    except Exception as error:
-        pytest.skip(f"no Docker engine answers ({error}): run scripts/docker-engine")
-    return client
-
-
 def harness_containers(client: Any, environment: str | None = None) -> list[Any]:
     label = LABEL_ENVIRONMENT if environment is None else f"{LABEL_ENVIRONMENT}={environment}"
-    return list(client.containers.list(all=True, filters={"label": label}))
+    return list_labelled(client, label)
 
 
 def environments_running(client: Any) -> set[str]:
@@ -102,8 +93,10 @@ def wait_until_gone(client: Any, environment: str) -> list[Any]:
 def test_ctrl_c_stops_the_run_and_removes_every_container(engine: Any,
                                                           runner: Runner) -> None:
     os.killpg(runner.pid, signal.SIGINT)
-    assert runner.process.wait(60) != 0
-    assert wait_until_gone(engine, runner.environment) == []
+    output, _ = runner.process.communicate(timeout=60)
+    assert runner.process.returncode != 0, f"the run was not interrupted:\n{output}"
+    left = wait_until_gone(engine, runner.environment)
+    assert left == [], f"left behind: {[c.name for c in left]}; the runner said:\n{output}"
 
 
 def test_a_killed_runner_leaves_its_reaper_to_remove_the_containers(engine: Any,

@@ -93,3 +93,20 @@ def test_release_without_start_does_nothing() -> None:
 
 if sys.platform != "linux":  # pragma: no cover
     pytestmark = pytest.mark.skip(reason="process sessions as on Linux")
+
+
+def test_a_listing_that_races_a_removal_is_taken_again() -> None:
+    """docker's list inspects each container it found: one removed meanwhile raises NotFound."""
+
+    class Racing(FakeContainers):
+        calls = 0
+
+        def list(self, all: bool = False, filters: dict[str, Any] | None = None) -> list[FakeContainer]:
+            self.calls += 1
+            if self.calls == 1:
+                raise docker.errors.NotFound("No such container: 9e70")
+            return super().list(all, filters)
+
+    containers = Racing([FakeContainer("site", {"env": "a"})])
+    assert [c.name for c in reaper.list_labelled(FakeClient(containers), "env=a")] == ["site"]
+    assert containers.calls == 2
