@@ -215,12 +215,16 @@ def _docker() -> Any:
 
 
 def _configure_testcontainers(client: Any) -> None:
-    """Ryuk only where its image is present: it cannot be pulled without a registry, and the harness's own
-    reaper does its job anyway."""
+    """Ryuk only where it can work: its image present (it cannot be pulled without a registry) and a bridge
+    network to publish its port on (an engine started for host networking only has none). The harness's own
+    reaper does its job in any case."""
     from testcontainers.core.config import testcontainers_config
     try:
         client.images.get(testcontainers_config.ryuk_image)
+        usable = bool(client.networks.list(names=["bridge"]))
     except Exception:
+        usable = False
+    if not usable:
         testcontainers_config.ryuk_disabled = True
 
 
