@@ -30,6 +30,14 @@ def _explained(run: RunResult) -> Iterator[None]:
         raise AssertionError(f"{error}\n{run.describe()}") from None
 
 
+def _successful_attempt(run: RunResult, package_id: str) -> tuple[float, float]:
+    """(start, end) in model seconds of the attempt at the package that succeeded."""
+    end = next((e for e in run.events("download.end", package=package_id) if e["result"] == "succeeded"), None)
+    assert end is not None, f"{package_id} was never downloaded:\n{run.describe()}"
+    start = max(e["t"] for e in run.events("download.start", package=package_id) if e["t"] <= end["t"])
+    return float(start), float(end["t"])
+
+
 def _t(run: RunResult, kind: str, **match: str) -> float:
     return float(run.first(kind, **match)["t"])
 
@@ -53,23 +61,19 @@ def predownload_between(run: RunResult, endpoints: Endpoints, low: str, high: st
 @then(parsers.parse("the download of {package_id} takes about {duration}"))
 def download_takes_about(run: RunResult, endpoints: Endpoints, package_id: str, duration: str) -> None:
     """From the start of the attempt that succeeded to its end."""
-    end = next((e for e in run.events("download.end", package=package_id) if e["result"] == "succeeded"), None)
-    assert end is not None, f"{package_id} was never downloaded:\n{run.describe()}"
-    start = max(e["t"] for e in run.events("download.start", package=package_id) if e["t"] <= end["t"])
+    start, end = _successful_attempt(run, package_id)
     with _explained(run):
-        TOLERANCE.about(f"download of {package_id}", end["t"] - start, parse_duration(duration),
+        TOLERANCE.about(f"download of {package_id}", end - start, parse_duration(duration),
                         Scale(endpoints.scale))
 
 
 @then(parsers.parse("the download of {package_id} takes at least {duration}"))
 def download_takes_at_least(run: RunResult, endpoints: Endpoints, package_id: str, duration: str) -> None:
     """A lower bound: for faults whose exact cost depends on how the bytes happen to be chunked (a slicer)."""
-    end = next((e for e in run.events("download.end", package=package_id) if e["result"] == "succeeded"), None)
-    assert end is not None, f"{package_id} was never downloaded:\n{run.describe()}"
-    start = max(e["t"] for e in run.events("download.start", package=package_id) if e["t"] <= end["t"])
+    start, end = _successful_attempt(run, package_id)
     slack = Scale(endpoints.scale).model_seconds(TOLERANCE.real_seconds)
-    assert end["t"] - start >= parse_duration(duration) - slack, (
-        f"download of {package_id} took {end['t'] - start:.1f} model s, expected at least {duration}")
+    assert end - start >= parse_duration(duration) - slack, (
+        f"download of {package_id} took {end - start:.1f} model s, expected at least {duration}")
 
 
 @then(parsers.parse("the task sequence takes about {duration}"))

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, Self
 
 import httpx
+
+log = logging.getLogger("cmg_harness.environment")
 
 
 @dataclass(frozen=True)
@@ -101,10 +105,24 @@ class RunningEnvironment:
     """What every environment does alike once `up()` has set `_endpoints` and `_http`: the two properties, and
     `with environment:` for up and a down that runs however the block ends."""
 
+    name: str
+    timings: dict[str, float]
     _endpoints: Endpoints | None
     _http: httpx.Client | None
 
     def up(self) -> Endpoints:
+        """`_start()`, timed; whatever it started is stopped again if it fails or is interrupted."""
+        started = time.perf_counter()
+        try:
+            self._endpoints = self._start()
+        except BaseException:
+            self.down()
+            raise
+        self.timings["start_s"] = time.perf_counter() - started
+        log.info("%s environment up in %.2f s", self.name, self.timings["start_s"])
+        return self._endpoints
+
+    def _start(self) -> Endpoints:
         raise NotImplementedError
 
     def down(self) -> None:

@@ -97,20 +97,6 @@ class EmulatedEnvironment(RunningEnvironment):
 
     # -- up ------------------------------------------------------------------------------------
 
-    def up(self) -> Endpoints:
-        started = time.perf_counter()
-        try:
-            self._endpoints = self._start()
-        except BaseException:
-            self.down()
-            raise
-        self.timings["start_s"] = time.perf_counter() - started
-        log.info("%s environment up in %.2f s", self.name, self.timings["start_s"])
-        return self._endpoints
-
-    def _start(self) -> Endpoints:
-        raise NotImplementedError
-
     def _stop_services(self) -> None:
         raise NotImplementedError
 

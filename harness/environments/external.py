@@ -365,17 +365,6 @@ class ExternalEnvironment(RunningEnvironment):
 
     # -- up ------------------------------------------------------------------------------------
 
-    def up(self) -> Endpoints:
-        started = time.perf_counter()
-        try:
-            self._endpoints = self._start()
-        except BaseException:
-            self.down()
-            raise
-        self.timings["start_s"] = time.perf_counter() - started
-        log.info("external environment %s up in %.2f s", self.config.path, self.timings["start_s"])
-        return self._endpoints
-
     def _start(self) -> Endpoints:
         workdir = self._workdir = Path(tempfile.mkdtemp(prefix="cmg-harness-external-"))
         pki = TestPKI.create(workdir / "pki")  # the agent's own server certificate, so the harness can reach it
