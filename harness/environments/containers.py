@@ -39,6 +39,7 @@ from harness.environments.base import Endpoints
 from harness.environments.emulated import PROXIED, PYTHON_SERVICES, START_TIMEOUT, EmulatedEnvironment
 from harness.environments.reaper import Reaper, list_labelled, remove_labelled
 from harness.net.http import make_client
+from harness.net.ports import free_ports
 from harness.net.tls import TestPKI
 
 log = logging.getLogger("cmg_harness.environment")
@@ -74,8 +75,9 @@ class ContainersEnvironment(EmulatedEnvironment):
         workdir = self._new_workdir("cmg-harness-containers-")
         topo = self.topology
         pki = TestPKI.create(workdir / "pki")
-        ports = {name: _free_port() for name in [*PYTHON_SERVICES, AZURITE]}
-        public = {name: _free_port() for name in PROXIED}
+        chosen = free_ports([*PYTHON_SERVICES, AZURITE, *(f"public:{name}" for name in PROXIED)])
+        ports = {name: chosen[name] for name in [*PYTHON_SERVICES, AZURITE]}
+        public = {name: chosen[f"public:{name}"] for name in PROXIED}
         keys = {topo.cmg_account: generate_account_key(), topo.clouddp_account: generate_account_key()}
         endpoints = self.endpoints_for({n: ports[n] for n in PYTHON_SERVICES}, pki.ca_cert_path, public=public)
         configs = self.service_configs(endpoints, pki, workdir, keys, azurite_port=ports[AZURITE])
@@ -252,14 +254,6 @@ def _running(pid: int) -> bool:
 
 def _owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _free_port() -> int:
-    """A port free now; the container binds it a moment later (with SO_REUSEADDR, as the services do)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _remove(container: Any) -> None:

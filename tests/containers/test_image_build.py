@@ -21,6 +21,7 @@ from harness.environments import images  # noqa: E402
 from harness.environments.azurite import azurite_accounts_value, generate_account_key  # noqa: E402
 from harness.environments.images import AZURITE, SERVICES, ImageError  # noqa: E402
 from harness.environments.local import PROXIED, LocalEnvironment  # noqa: E402
+from harness.net.ports import free_ports  # noqa: E402
 from harness.net.tls import TestPKI  # noqa: E402
 
 pytestmark = [pytest.mark.containers, pytest.mark.slow]
@@ -89,12 +90,13 @@ def test_a_second_call_builds_nothing(built: dict[str, str]) -> None:
 
 def test_every_service_starts_from_its_image_answers_and_goes_healthy(built: dict[str, str], run: Any,
                                                                       tmp_path: Path) -> None:
-    ports = {name: _free_port() for name in (*SERVICES, AZURITE)}
+    ports = free_ports([*SERVICES, AZURITE, *(f"public:{name}" for name in PROXIED)])
     pki = TestPKI.create(tmp_path / "pki")
-    containers = {name: run(built[name], *_arguments(name, ports, pki, tmp_path)) for name in ports}
+    containers = {name: run(built[name], *_arguments(name, ports, pki, tmp_path)) for name in (*SERVICES, AZURITE)}
     with ThreadPoolExecutor(len(containers)) as pool:
-        answered = dict(zip(containers, pool.map(lambda name: _wait_for_answer(name, ports[name], pki),
-                                                 containers), strict=True))
+        waits = {name: pool.submit(_wait_for_answer, name, container, ports[name], pki)
+                 for name, container in containers.items()}
+    answered = {name: wait.result() for name, wait in waits.items()}
     print("answered after (s):", {name: round(seconds, 2) for name, seconds in answered.items()})
     for name, container in containers.items():
         _wait_for_healthy(name, container)
@@ -110,7 +112,7 @@ def _arguments(name: str, ports: dict[str, int], pki: TestPKI, workdir: Path) ->
                  "--disableTelemetry", "--skipApiVersionCheck", "--loose", "--cert", str(cert.cert_path),
                  "--key", str(cert.key_path)],
                 {"HARNESS_PORT": str(ports[AZURITE]), "AZURITE_ACCOUNTS": azurite_accounts_value(keys)})
-    public = {proxied: _free_port() for proxied in PROXIED}
+    public = {proxied: ports[f"public:{proxied}"] for proxied in PROXIED}
     endpoints = env.endpoints_for({service: ports[service] for service in SERVICES}, pki.ca_cert_path, public=public)
     config = env.service_configs(endpoints, pki, workdir, keys, azurite_port=ports[AZURITE])[name]
     path = workdir / f"{name}.json"
@@ -119,13 +121,23 @@ def _arguments(name: str, ports: dict[str, int], pki: TestPKI, workdir: Path) ->
             {"HARNESS_PORT": str(ports[name]), "HARNESS_CA": str(pki.ca_cert_path)})
 
 
-def _wait_for_answer(name: str, port: int, pki: TestPKI) -> float:
+def _wait_for_answer(name: str, container: Any, port: int, pki: TestPKI) -> float:
+    """Seconds until the service answers; fails at once, with its output, if the container stops first."""
     started = time.perf_counter()
     while time.perf_counter() - started < ANSWER_TIMEOUT_S:
         if _answers(name, port, pki):
             return time.perf_counter() - started
+        container.reload()
+        assert container.status == "running", f"{name} stopped before answering: {_described(container)}"
         time.sleep(0.05)
-    raise AssertionError(f"{name} did not answer on 127.0.0.1:{port} within {ANSWER_TIMEOUT_S:g} s")
+    raise AssertionError(f"{name} did not answer on 127.0.0.1:{port} within {ANSWER_TIMEOUT_S:g} s: "
+                         f"{_described(container)}")
+
+
+def _described(container: Any) -> str:
+    state = container.attrs["State"]
+    return (f"status {state.get('Status')}, exit code {state.get('ExitCode')}, error {state.get('Error')!r}; "
+            f"its output:\n{container.logs().decode(errors='replace')[-2000:]}")
 
 
 def _answers(name: str, port: int, pki: TestPKI) -> bool:
@@ -149,14 +161,7 @@ def _wait_for_healthy(name: str, container: Any) -> None:
         health = container.attrs["State"].get("Health") or {}
         if health.get("Status") == "healthy":
             return
-        assert container.status == "running", f"{name} exited:\n{container.logs().decode()[-2000:]}"
+        assert container.status == "running", f"{name} stopped: {_described(container)}"
         assert health.get("Status") != "unhealthy", f"{name} is unhealthy: {health.get('Log')}"
         time.sleep(0.2)
     raise AssertionError(f"{name} was not healthy within {HEALTHY_TIMEOUT_S:g} s: {health}")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
