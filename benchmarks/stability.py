@@ -4,8 +4,9 @@
 
 Each run is a fresh `python -m pytest` process (default arguments: `features -q -p no:cacheprovider`), so each
 starts its own environments, as CI does. Runs go on after a failure, so the count of failures is honest; the
-failing tests of each run are listed. The busy loops stop by themselves when the benchmark ends, and after
-LOAD_LIMIT_S in any case.
+failing tests of each run are listed as it ends, and its whole pytest output is kept in
+reports/stability/<condition>-run-<N>.log (a failure seen once is worth reading). The busy loops stop by
+themselves when the benchmark ends, and after LOAD_LIMIT_S in any case.
 
 Prints a table for people and, as its last line, one JSON object with the same figures.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -26,27 +28,34 @@ from busy import busy_cores  # benchmarks/ is on sys.path when this runs as a sc
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PYTEST_ARGS = ["features", "-q", "-p", "no:cacheprovider"]
+FAILED_RUN_LOGS = ROOT / "reports" / "stability"
 LOAD_LIMIT_S = 3 * 3600
 _SUMMARY = re.compile(r"=+ (.*) in [\d.]+s")
 
 
-def one_run(pytest_args: list[str]) -> dict[str, Any]:
+def one_run(pytest_args: list[str], log: Path) -> dict[str, Any]:
     started = time.perf_counter()
     result = subprocess.run([sys.executable, "-m", "pytest", *pytest_args], cwd=ROOT, capture_output=True,
                             text=True, check=False)
     summary = _SUMMARY.findall(result.stdout)
-    return {"exit_code": result.returncode, "wall_s": round(time.perf_counter() - started, 1),
-            "summary": summary[-1] if summary else result.stdout.strip().splitlines()[-1:],
-            "failed": re.findall(r"^(?:FAILED|ERROR) (\S+)", result.stdout, re.MULTILINE)}
+    outcome = {"exit_code": result.returncode, "wall_s": round(time.perf_counter() - started, 1),
+               "summary": summary[-1] if summary else result.stdout.strip().splitlines()[-1:],
+               "failed": re.findall(r"^(?:FAILED|ERROR) (\S+)", result.stdout, re.MULTILINE)}
+    if result.returncode != 0:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(result.stdout + result.stderr, encoding="utf-8")
+        outcome["log"] = str(log.relative_to(ROOT))
+    return outcome
 
 
 def series(condition: str, runs: int, pytest_args: list[str]) -> list[dict[str, Any]]:
     results = []
     for number in range(runs):
-        result = one_run(pytest_args)
+        result = one_run(pytest_args, FAILED_RUN_LOGS / f"{condition}-run-{number + 1}.log")
         results.append(result)
+        failing = f", failing: {' '.join(result['failed'])} (output: {result['log']})" if "log" in result else ""
         print(f"  {condition} run {number + 1}/{runs}: exit {result['exit_code']}, {result['wall_s']} s, "
-              f"{result['summary']}", file=sys.stderr, flush=True)
+              f"{result['summary']}{failing}", file=sys.stderr, flush=True)
     return results
 
 
@@ -57,6 +66,7 @@ def main() -> None:
     parser.add_argument("pytest_args", nargs="*", help="after --: arguments for pytest")
     args = parser.parse_args()
     pytest_args = args.pytest_args or DEFAULT_PYTEST_ARGS
+    shutil.rmtree(FAILED_RUN_LOGS, ignore_errors=True)  # logs of an earlier series would read as this one's
     results: dict[str, list[dict[str, Any]]] = {}
     if args.load in ("both", "idle"):
         results["idle"] = series("idle", args.runs, pytest_args)

@@ -82,9 +82,7 @@ def test_every_image_is_of_the_current_sources_with_its_entrypoint_and_healthche
 
 def test_a_second_call_builds_nothing(built: dict[str, str]) -> None:
     said: list[str] = []
-    started = time.perf_counter()
     assert images.ensure_images(progress=said.append) == built
-    assert time.perf_counter() - started < 5.0
     assert not [line for line in said if line.startswith(("building", "tagged"))]
 
 
