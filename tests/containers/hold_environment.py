@@ -5,11 +5,17 @@ It brings the session's environment up through the same fixtures scenarios use, 
 
 from __future__ import annotations
 
+import signal
 import time
 
 from harness.environments.base import Environment
 
 HOLD_S = 120.0
+
+# Ctrl+C in a terminal reaches a foreground job whose SIGINT raises KeyboardInterrupt. A runner started from a
+# background job (`cmd &` in a script, nohup) inherits SIGINT ignored, and Python then leaves it ignored: the
+# test would be interrupting a process that cannot be interrupted. Give it the foreground job's handler.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def test_hold_the_environment(harness_environment: Environment) -> None:
