@@ -1,4 +1,4 @@
-"""Ports for servers that bind their own sockets later (containers, `cmg-harness up` services)."""
+"""Ports for servers that bind their own sockets later: the services of the containers environment."""
 
 from __future__ import annotations
 
