@@ -1,9 +1,8 @@
-@acceptance @timing @fallback @scale:50 @faults
+@acceptance @timing @fallback @faults
 Feature: Download retries, counted and spaced in model time
   The task sequence engine retries a failed download SMSTSDownloadRetryCount times (default 2), waiting
-  SMSTSDownloadRetryDelay seconds (default 15) before each retry (spec §2.6 [S25]). These scenarios run at
-  scale 50, where the tolerated scheduling noise (200 ms real) is 10 model seconds: a retry spacing is
-  judged to within about ten seconds.
+  SMSTSDownloadRetryDelay seconds (default 15) before each retry (spec §2.6 [S25]). On the virtual clock a
+  retry spacing is judged to the second.
 
   Background:
     Given the CMG serves content from Azure storage

@@ -1,9 +1,9 @@
-@acceptance @timing @scale:500
+@acceptance @timing
 Feature: Client link profiles
   A client's network link, in model units, shapes everything the client sends and receives: a 3.2 GB package
   takes about 21 minutes to arrive over a 20 Mbit/s link, five times as long as over 100 Mbit/s, and latency adds
-  a round trip to each request, not to the transfer. Timings are model time, judged with the tolerances measured
-  on these machines (harness/model/timing.py), at scale 500 like the other timing scenarios.
+  a round trip to each request, not to the transfer. Timings are model time, judged to the second on the
+  virtual clock (with the tolerances measured on these machines on the real clock, harness/model/timing.py).
 
   Background:
     Given the CMG serves content from Azure storage

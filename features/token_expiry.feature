@@ -1,10 +1,10 @@
-@acceptance @fallback @scale:100000 @faults
+@acceptance @fallback @faults
 Feature: Content access tokens and URL windows that expire during a run
   The management point hands out a content access token valid for 24 hours with the content locations, and
   the content URL is valid for 8 hours (spec §2.2, §2.3 [S11][S33][S34]). A download retried after those have
   passed is refused by the content service, and the client asks for locations again (spec §8).
-  These scenarios let up to two model days pass between attempts, so they run at scale 100000: 48 hours are
-  1.7 real seconds, and a retry within the window still has 7 model hours (a quarter of a real second) to spare.
+  These scenarios let up to two model days pass between attempts: on the virtual clock that costs no real time
+  at all, and a retry within the window has exactly the 7 model hours to spare that the model says.
 
   Background:
     Given the CMG serves content from Azure storage

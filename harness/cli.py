@@ -1,8 +1,8 @@
 """`cmg-harness`: bring the emulated topology up, or run the acceptance suite and build its reports.
 
-    cmg-harness up [--env local|containers] [--scale N] [--json] [--write-external FILE]
+    cmg-harness up [--env local|containers] [--clock virtual|real] [--scale N] [--json] [--write-external FILE]
                                             start an environment; print its endpoints; stop on Ctrl+C
-    cmg-harness run [--env E] [--append] [pytest args…]
+    cmg-harness run [--env E] [--clock virtual|real] [--append] [pytest args…]
                                             run the acceptance suite on an environment; write reports/
     cmg-harness images build|base|list|prune  container images of the emulators (the containers environment)
     cmg-harness matrix [--json]             the capability matrix by site version
@@ -21,6 +21,7 @@ import threading
 import time
 from pathlib import Path
 
+from harness.clock.model_clock import CLOCK_MODES
 from harness.environments import select
 from harness.environments.emulated import PROJECT_ROOT, EmulatedEnvironment
 from harness.model import matrix as capability_matrix
@@ -34,7 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="start an environment and keep it up until interrupted")
     up.add_argument("--env", default="local", choices=["local", "containers"], help="processes or containers")
-    up.add_argument("--scale", type=float, default=None, help="model units per physical unit (default: local.toml)")
+    up.add_argument("--scale", type=float, default=None, help="model bytes per physical byte (default: local.toml)")
+    up.add_argument("--clock", choices=CLOCK_MODES, default=select.DEFAULT_CLOCK,
+                    help="model time: virtual (moves when every actor waits; GET/POST /_harness/clock on the network "
+                         "service) or real (real time × scale); default %(default)s")
     up.add_argument("--json", action="store_true", help="print the endpoints as one JSON object on stdout")
     up.add_argument("--write-external", type=Path, metavar="FILE",
                     help="also write an external-environment file pointing at it (for `--env external=FILE`)")
@@ -43,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--env", default="local", metavar="local|containers|external[=FILE]",
                      help="where the services run (default: local)")
     run.add_argument("--reports", type=Path, default=PROJECT_ROOT / "reports", help="report folder (default: reports/)")
+    run.add_argument("--clock", choices=CLOCK_MODES, default=None,
+                     help=f"model time: virtual or real (default {select.DEFAULT_CLOCK}; an external environment is "
+                          "always real)")
     run.add_argument("--append", action="store_true",
                      help="add to the Allure results already in the report folder (one report, several environments)")
     run.add_argument("--no-html", action="store_true", help="skip building the Allure HTML report")
@@ -67,12 +74,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "images":
         return command_images(args.action, args.base_image, args.mirror)
     if args.command == "up":
-        return command_up(args.env, args.scale, args.json, args.write_external)
+        if args.write_external is not None and args.clock != "real":
+            parser.error("--write-external: an external environment keeps real time; start this one with --clock real")
+        return command_up(args.env, args.scale, args.clock, args.json, args.write_external)
     try:
         spec = select.parse_spec(args.env)
     except ValueError as error:
         parser.error(f"--env: {error}")
-    return command_run(spec, args.reports, extra, html=not args.no_html, append=args.append)
+    clock = ["--clock", args.clock] if args.clock else []
+    return command_run(spec, args.reports, [*clock, *extra], html=not args.no_html, append=args.append)
 
 
 def command_images(action: str, base_image: str | None, mirror: str | None) -> int:
@@ -97,11 +107,11 @@ def command_images(action: str, base_image: str | None, mirror: str | None) -> i
     return 0
 
 
-def command_up(kind: str, scale: float | None, as_json: bool, external_file: Path | None) -> int:
+def command_up(kind: str, scale: float | None, clock: str, as_json: bool, external_file: Path | None) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, lambda *_: stop.set())
-    env = _emulated(kind, scale)
+    env = _emulated(kind, scale, clock)
     try:
         endpoints = env.up()
         if external_file is not None:
@@ -122,17 +132,18 @@ def command_up(kind: str, scale: float | None, as_json: bool, external_file: Pat
 def _describe(data: dict[str, object]) -> str:
     services = data["services"]
     assert isinstance(services, dict)
-    lines = [f"environment {data['environment']} (scale {data['scale']}), CA certificate {data['ca_cert']}"]
+    lines = [f"environment {data['environment']} (scale {data['scale']}, {data['clock']} clock), "
+             f"CA certificate {data['ca_cert']}"]
     lines += [f"  {name:<8} {info['url']:<80} {info['address']}" for name, info in services.items()]
     return "\n".join(lines)
 
 
-def _emulated(kind: str, scale: float | None) -> EmulatedEnvironment:
+def _emulated(kind: str, scale: float | None, clock: str) -> EmulatedEnvironment:
     if kind == "containers":
         from harness.environments.containers import ContainersEnvironment  # needs testcontainers
-        return ContainersEnvironment(scale=scale)
+        return ContainersEnvironment(scale=scale, clock_mode=clock)
     from harness.environments.local import LocalEnvironment
-    return LocalEnvironment(scale=scale)
+    return LocalEnvironment(scale=scale, clock_mode=clock)
 
 
 def _write_external(env: EmulatedEnvironment, path: Path) -> None:

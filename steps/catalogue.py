@@ -80,13 +80,21 @@ def _summary(context: StepFunctionContext) -> str:
 # The tags that change how a scenario runs (tests/unit/test_fault_tags.py and test_matrix_coverage.py keep
 # the first and last honest).
 TAGS = (
+    "Model time: scenarios run on a virtual clock by default. Time stands still while the steps set things up",
+    "and jumps whenever every actor of the emulated world waits, so durations are exact (timing steps judge",
+    "them to the second) and a 4-hour step costs no more real time than a 4-minute one. Durations and sizes are",
+    "always written in model units; `--clock real` runs on real time × scale instead.",
+    "",
     "Tags that change how a scenario runs:",
     "",
     "- `@faults` — the scenario arms an HTTP or network fault (any step of `steps/given_network.py`, and the",
     "  fault steps of `steps/given_faults.py` and `steps/given_site.py`); required on those and only those, and",
     "  such scenarios are skipped on an environment without a fault API (`--env external` on a lab).",
-    "- `@scale:<factor>` — runs in an environment at that scale (timing scenarios: 250 or 1000); skipped on an",
-    "  external environment at another scale.",
+    "- `@scale:<factor>` — runs in an environment at that scale (model bytes per physical byte; a real-clock",
+    "  timing scenario uses 250); skipped on an external environment at another scale.",
+    "- `@clock:real` — runs on the real clock: for faults that do not wait on the virtual clock yet (the fault",
+    "  proxy's bandwidth, latency and slicer, a content service's delay); such timings are judged with the",
+    "  tolerance measured for the real clock.",
     "- `@matrix:<capability>` — the capability-matrix row the scenario exercises (`cmg-harness matrix`).",
 )
 

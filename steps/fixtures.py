@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from harness.clock.actor import Actor, NoActor
+from harness.clock.model_clock import CLOCK_MODES
 from harness.drivers.agent import AgentDriver
 from harness.drivers.base import ServiceDriver
 from harness.drivers.clouddp import CloudDpDriver
@@ -32,6 +34,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--env", default="local", metavar="local|containers|external[=FILE]",
                     help="where the services run: processes (local, the default), containers, or the endpoints of "
                          "an external environment file (default environments/external.toml)")
+    group.addoption("--clock", default=None, choices=CLOCK_MODES,
+                    help="model time: virtual (jumps to the next wake-up whenever every actor waits) or real "
+                         f"(real time × scale); default {select.DEFAULT_CLOCK} on local and containers, always real "
+                         "on an external environment")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -40,6 +46,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[_SPEC] = select.parse_spec(config.getoption("--env"))
     except ValueError as error:
         raise pytest.UsageError(f"--env: {error}") from None
+    if config.stash[_SPEC].kind == "external" and config.getoption("--clock") == "virtual":
+        raise pytest.UsageError("--clock virtual: an external environment keeps real time (its services do)")
 
 
 _SPEC = pytest.StashKey[select.EnvironmentSpec]()
@@ -47,51 +55,61 @@ _SPEC = pytest.StashKey[select.EnvironmentSpec]()
 
 def pytest_bdd_apply_tag(tag: str, function: object) -> bool | None:
     """`@matrix:<capability>` names the capability-matrix row a scenario exercises (see cmg-harness matrix);
-    `@scale:<factor>` runs the scenario in an environment at that scale."""
+    `@scale:<factor>` runs the scenario in an environment at that scale, `@clock:<real|virtual>` in one on that
+    clock."""
     if tag.startswith("matrix:"):
         pytest.mark.capability(tag.split(":", 1)[1])(function)
         return True
     if tag.startswith("scale:"):
         pytest.mark.scale(float(tag.split(":", 1)[1]))(function)
         return True
+    if tag.startswith("clock:"):
+        mode = tag.split(":", 1)[1]
+        if mode not in CLOCK_MODES:
+            raise ValueError(f"@{tag}: the clock is real or virtual")
+        pytest.mark.clock(mode)(function)
+        return True
     return None
 
 
 class EnvironmentPool:
-    """One environment per scale, started when a scenario first needs it and stopped at the end.
+    """One environment per scale and clock, started when a scenario first needs it and stopped at the end.
 
-    Timing scenarios run at a lower scale than the rest (`@scale:500`): one real millisecond of scheduling noise
-    is 5 model seconds at the default 5000, a tenth of that at 500. Starting a second environment costs about
-    as much as the first (1.5 s locally), once per session. An external environment runs at the one scale its
-    services were started with: scenarios at another scale are skipped there.
+    Scenarios whose faults do not wait on the virtual clock yet run on the real clock (`@clock:real`), at a
+    lower scale for timing (`@scale:250`): one real millisecond of scheduling noise is 5 model seconds at the
+    default 5000, a twentieth of that at 250. Starting a second environment costs about as much as the first
+    (1.5 s locally), once per session. An external environment runs at the one scale its services were started
+    with, on the real clock: scenarios at another scale are skipped there.
     """
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.spec = config.stash[_SPEC]
         self.default_scale = config.getoption("--scale")
-        self._environments: dict[float | None, Environment] = {}
+        self.default_clock = config.getoption("--clock")
+        self._environments: dict[tuple[float | None, str | None], Environment] = {}
 
-    def get(self, scale: float | None = None) -> Environment:
-        key = scale if scale is not None else self.default_scale
+    def get(self, scale: float | None = None, clock: str | None = None) -> Environment:
+        key = (scale if scale is not None else self.default_scale, clock or self.default_clock)
         if self.spec.kind == "external":
-            return self._external(key)
+            return self._external(key[0])
         if key not in self._environments:
-            self._environments[key] = self._start(key)
+            self._environments[key] = self._start(*key)
         return self._environments[key]
 
     def _external(self, scale: float | None) -> Environment:
-        if None not in self._environments:
-            self._environments[None] = self._start(None)
-        env = self._environments[None]
+        if (None, None) not in self._environments:
+            self._environments[None, None] = self._start(None, None)
+        env = self._environments[None, None]
         if scale is not None and scale != env.factor:
             pytest.skip(f"runs at scale {scale:g}; the external environment's services run at scale {env.factor:g}")
         return env
 
-    def _start(self, scale: float | None) -> Environment:
-        env = select.create(self.spec, scale=scale, keep_workdir=self.config.getoption("--keep-environment-files"))
+    def _start(self, scale: float | None, clock: str | None) -> Environment:
+        env = select.create(self.spec, scale=scale, keep_workdir=self.config.getoption("--keep-environment-files"),
+                            clock=clock)
         env.up()
-        record_environment(self.config, {"name": env.name, "scale": env.factor,
+        record_environment(self.config, {"name": env.name, "scale": env.factor, "clock": env.endpoints.clock,
                                          "start_s": round(env.timings["start_s"], 3)})
         return env
 
@@ -115,8 +133,8 @@ def environment_pool(request: pytest.FixtureRequest) -> Iterator[EnvironmentPool
 def harness_environment(environment_pool: EnvironmentPool, request: pytest.FixtureRequest) -> Environment:
     """The environment this scenario runs in: the session's default one, or the one at its `@scale:`. Skipped,
     with the reason, where the environment cannot do what the scenario needs."""
-    marker = request.node.get_closest_marker("scale")
-    env = environment_pool.get(float(marker.args[0]) if marker else None)
+    scale, clock = request.node.get_closest_marker("scale"), request.node.get_closest_marker("clock")
+    env = environment_pool.get(float(scale.args[0]) if scale else None, str(clock.args[0]) if clock else None)
     if CONTROL not in env.capabilities:
         pytest.skip(f"the {env.name} environment has no control API: this scenario defines the site's task "
                     "sequences, content and deployments through it")
@@ -131,6 +149,18 @@ def environment(harness_environment: Environment) -> Iterator[Environment]:
     """Reset before each scenario; afterwards fail on any server error, even one no step looked at."""
     harness_environment.reset()
     yield harness_environment
+    _check_server_errors(harness_environment)
+
+
+@pytest.fixture
+def scenario_clock(environment: Environment) -> Iterator[Actor | NoActor]:
+    """The scenario as an actor of a virtual clock: busy (time stands still) while its steps set things up,
+    idle while it waits for runs to end. A no-op on the real clock."""
+    with environment.model_clock.join("scenario") as actor:
+        yield actor
+
+
+def _check_server_errors(harness_environment: Environment) -> None:
     errors = {name: [e for e in driver.journal() if int(e["status"]) >= 500
                      and not str(e["note"]).startswith((DELIBERATE, FAULT))]
               for name, driver in _drivers(harness_environment).items()}
@@ -180,8 +210,8 @@ def network(environment: Environment) -> NetworkDriver:
 
 
 @pytest.fixture
-def agent(environment: Environment) -> AgentDriver:
-    return AgentDriver(environment.http, environment.endpoints["client"].control_base)
+def agent(environment: Environment, scenario_clock: Actor | NoActor) -> AgentDriver:
+    return AgentDriver(environment.http, environment.endpoints["client"].control_base, clock=scenario_clock)
 
 
 @dataclass

@@ -6,16 +6,16 @@ Sizes and durations are model units, converted with the environment's scale.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
 from pytest_bdd import given, parsers
 
+from harness.clock.timer import ModelTimer
 from harness.drivers.base import ServiceDriver
 from harness.drivers.network import NetworkDriver
 from harness.emulators.site.storage import CONTENT_CONTAINER
-from harness.environments.base import Endpoints
+from harness.environments.base import Endpoints, Environment
 from harness.model.units import Scale, parse_bandwidth, parse_duration, parse_size
 
 # The services by the names scenarios give them -> their proxy in the network.
@@ -126,28 +126,28 @@ def storage_corrupts(storage: ServiceDriver, package: str) -> None:
 
 
 @pytest.fixture
-def network_schedule(network: NetworkDriver) -> Iterator[list[threading.Timer]]:
+def network_schedule(network: NetworkDriver) -> Iterator[list[ModelTimer]]:
     """Timers that change the network during the run; cancelled when the scenario ends (the environment's
     reset then restores every proxy)."""
-    timers: list[threading.Timer] = []
+    timers: list[ModelTimer] = []
     yield timers
     for timer in timers:
         timer.cancel()
 
 
 @given(parsers.parse("{service} goes down {duration} after the task sequence is installed"))
-def service_goes_down_later(network: NetworkDriver, network_schedule: list[threading.Timer], endpoints: Endpoints,
+def service_goes_down_later(network: NetworkDriver, network_schedule: list[ModelTimer], environment: Environment,
                             service: str, duration: str) -> None:
     """A CMG stopped on its egress threshold or a storage outage in the middle of a run (spec §4.2 [S16][S17]).
 
-    The clock starts now, a few real milliseconds before the user clicks Install; give the run room on both
-    sides of the moment (minutes of model time between the downloads that must and must not be affected).
+    On a virtual clock the moment is exact: the scenario holds time still until the user clicks Install. On the
+    real clock the timer starts a few real milliseconds before the click; give the run room on both sides of the
+    moment (minutes of model time between the downloads that must and must not be affected).
     """
-    delay = Scale(endpoints.scale).real_seconds(parse_duration(duration))
-    timer = threading.Timer(delay, network.set_enabled, args=(proxy(service), False))
-    timer.daemon = True
-    network_schedule.append(timer)
-    timer.start()
+    clock = environment.model_clock
+    name = f"{proxy(service)}-down-{len(network_schedule) + 1}"
+    network_schedule.append(ModelTimer(clock, parse_duration(duration),
+                                       lambda: network.set_enabled(proxy(service), False), name=name))
 
 
 @given("the CMG has the TLS 1.2 content download defect of 1906 and 1910 early ring")

@@ -1,8 +1,8 @@
 """Then steps on model time: when steps start, how long downloads and phases take, how retries are spaced.
 
-Every figure is read from the client's timeline (model seconds since the user clicked Install) and judged
-with a tolerance measured on these machines (harness/model/timing.py); failures say both figures in model
-time.
+Every figure is read from the client's timeline (model seconds since the user clicked Install) and judged to
+the second on a virtual clock, or with the tolerance measured on these machines on the real clock
+(harness/model/timing.py); failures say both figures in model time and print the run's timeline.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from harness.environments.base import Endpoints
 from harness.model.timing import Tolerance
 from harness.model.units import Scale, parse_duration
 
-TOLERANCE = Tolerance()
+
+def _tolerance(endpoints: Endpoints) -> Tolerance:
+    return Tolerance.for_clock(endpoints.clock)
 
 
 @contextmanager
@@ -46,15 +48,15 @@ def _t(run: RunResult, kind: str, **match: str) -> float:
 def step_starts_about(run: RunResult, endpoints: Endpoints, step: str, duration: str) -> None:
     measured = _t(run, "step.start", step=step) - _t(run, "ts.start")
     with _explained(run):
-        TOLERANCE.about(f'start of "{step}" after the task sequence started', measured, parse_duration(duration),
-                        Scale(endpoints.scale))
+        _tolerance(endpoints).about(f'start of "{step}" after the task sequence started', measured,
+                                    parse_duration(duration), Scale(endpoints.scale))
 
 
 @then(parsers.parse("the pre-download phase takes between {low} and {high}"))
 def predownload_between(run: RunResult, endpoints: Endpoints, low: str, high: str) -> None:
     measured = _t(run, "predownload.end") - _t(run, "predownload.start")
     with _explained(run):
-        TOLERANCE.between("pre-download phase", measured, parse_duration(low), parse_duration(high),
+        _tolerance(endpoints).between("pre-download phase", measured, parse_duration(low), parse_duration(high),
                           Scale(endpoints.scale))
 
 
@@ -63,7 +65,7 @@ def download_takes_about(run: RunResult, endpoints: Endpoints, package_id: str, 
     """From the start of the attempt that succeeded to its end."""
     start, end = _successful_attempt(run, package_id)
     with _explained(run):
-        TOLERANCE.about(f"download of {package_id}", end - start, parse_duration(duration),
+        _tolerance(endpoints).about(f"download of {package_id}", end - start, parse_duration(duration),
                         Scale(endpoints.scale))
 
 
@@ -71,7 +73,7 @@ def download_takes_about(run: RunResult, endpoints: Endpoints, package_id: str, 
 def download_takes_at_least(run: RunResult, endpoints: Endpoints, package_id: str, duration: str) -> None:
     """A lower bound: for faults whose exact cost depends on how the bytes happen to be chunked (a slicer)."""
     start, end = _successful_attempt(run, package_id)
-    slack = Scale(endpoints.scale).model_seconds(TOLERANCE.real_seconds)
+    slack = _tolerance(endpoints).slack(Scale(endpoints.scale))
     assert end - start >= parse_duration(duration) - slack, (
         f"download of {package_id} took {end - start:.1f} model s, expected at least {duration}")
 
@@ -80,7 +82,7 @@ def download_takes_at_least(run: RunResult, endpoints: Endpoints, package_id: st
 def task_sequence_takes_about(run: RunResult, endpoints: Endpoints, duration: str) -> None:
     measured = _t(run, "ts.end") - _t(run, "ts.start")
     with _explained(run):
-        TOLERANCE.about("task sequence", measured, parse_duration(duration), Scale(endpoints.scale))
+        _tolerance(endpoints).about("task sequence", measured, parse_duration(duration), Scale(endpoints.scale))
 
 
 @then(parsers.re(r"the download of (?P<package_id>\w+) is retried (?P<times>once|\d+ times), (?P<delay>.+) apart$"))
@@ -97,7 +99,7 @@ def retried_apart(run: RunResult, endpoints: Endpoints, package_id: str, times: 
     expected = parse_duration(delay)
     for number, gap in enumerate(gaps, start=1):
         with _explained(run):
-            TOLERANCE.about(f"retry {number} of {package_id} after the failed attempt", gap, expected,
+            _tolerance(endpoints).about(f"retry {number} of {package_id} after the failed attempt", gap, expected,
                             Scale(endpoints.scale))
 
 
@@ -107,11 +109,11 @@ def first_step_starts(run: RunResult, endpoints: Endpoints, what: str) -> None:
     measured = _t(run, "step.start") - _t(run, "ts.start")
     if what == "at once":
         with _explained(run):
-            TOLERANCE.about("first step start", measured, 0.0, Scale(endpoints.scale))
+            _tolerance(endpoints).about("first step start", measured, 0.0, Scale(endpoints.scale))
         return
     assert what.startswith("about "), f"say 'at once' or 'about <duration>', not {what!r}"
     with _explained(run):
-        TOLERANCE.about("first step start", measured, parse_duration(what.removeprefix("about ")),
+        _tolerance(endpoints).about("first step start", measured, parse_duration(what.removeprefix("about ")),
                         Scale(endpoints.scale))
 
 

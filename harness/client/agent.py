@@ -35,7 +35,8 @@ from harness.client.channel import SiteEndpoints
 from harness.client.client import EmulatedClient
 from harness.client.engine import TaskSequenceRun
 from harness.client.identity import new_signing_identity
-from harness.client.link import LinkProfile, link_layer
+from harness.client.link import LinkProfile, LinkTiming, link_layer
+from harness.clock.model_clock import ModelClock
 from harness.emulators.control import (
     ControlMiddleware,
     ControlPlane,
@@ -46,7 +47,7 @@ from harness.emulators.control import (
 )
 from harness.model.client_settings import DEFAULT_CACHE_SIZE, CloudServicesSettings, NetworkLocation
 from harness.model.deployment import LaunchMode, Trigger
-from harness.model.units import ModelClock, parse_size
+from harness.model.units import parse_size
 from harness.net.http import make_client
 from harness.net.tls import ClientCertIssuer, ServerCert
 
@@ -94,7 +95,8 @@ class Agent:
             if site_token is None:
                 issued = self.config.issuer.issue(name)
                 cert = (issued.cert_path, issued.key_path)
-            wrap, shaper_of = link_layer(self.config.clock.scale, seed=f"{name}/{seed}", profile=link)
+            wrap, shaper_of = link_layer(self.config.clock.scale, seed=f"{name}/{seed}", profile=link,
+                                         timing=LinkTiming.of(self.config.clock))
             http = make_client(self._hosts_for(network), self.config.ca_cert, timeout=60.0, cert=cert, wrap=wrap)
             shaper = shaper_of()
             client = EmulatedClient(name, network, settings, site_token, root, http, cache_size=cache_size,
@@ -123,8 +125,12 @@ class Agent:
             if any(r.client is client and not r.done.is_set() for r in self.runs.values()):
                 raise HttpError(409, f"client {client.name} is already running a task sequence")
             run_id = f"{client.name}-{next(self._ids)}"
+            # Named by client and its own count of runs, never by the agent's counter: a wake-up tie between two
+            # clients' runs goes by name, and the same scenario must name them the same wherever it runs.
+            ordinal = sum(1 for r in self.runs.values() if r.client is client) + 1
+            actor = self.config.clock.join(f"client/{client.name}/run/{ordinal}", queued=True)
             run = TaskSequenceRun(run_id, client, deployment_id, launch, self.config.endpoints, self.config.clock,
-                                  trigger)
+                                  trigger, actor=actor)
             self.runs[run_id] = run
         threading.Thread(target=run.run, name=f"ts-{run_id}", daemon=True).start()
         return run
@@ -140,7 +146,7 @@ class Agent:
             runs, clients = list(self.runs.values()), list(self.clients.values())
             self.runs, self.clients = {}, {}
         for run in runs:
-            run.cancel.set()
+            run.stop()
         for run in runs:
             run.done.wait(RUN_JOIN_SECONDS)
         for client in clients:

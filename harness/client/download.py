@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import httpx
 from defusedxml import ElementTree
 
+from harness.client.link import CONTENT
 from harness.client.logs import ClientLogs
 from harness.client.timeline import Timeline
 from harness.client.winhttp import ssl_cause, transport_hresult
@@ -283,7 +284,7 @@ class ContentDownloader:
         headers = {"User-Agent": DOWNLOAD_AGENT, **({"Range": f"bytes={offset}-"} if offset else {})}
         self._say(f"Downloading file from {remote.url.split('?')[0]} to {target.name}")
         try:
-            with self.http.stream("GET", remote.url, headers=headers) as response:
+            with self.http.stream("GET", remote.url, headers=headers, extensions={CONTENT: True}) as response:
                 start = self._start(response, remote, offset, attempts)
                 size = self._write(response, target, start, partial(attempts.reached, remote.name))
         except httpx.HTTPError as error:

@@ -20,6 +20,8 @@ from harness.client.executor import Executor, is_true
 from harness.client.logs import ClientLogs
 from harness.client.outcome import Cancelled, RunFailed, RunOutcome, StepFailed
 from harness.client.timeline import Timeline
+from harness.clock.actor import Actor, ClockCancelled, NoActor, bound
+from harness.clock.model_clock import ModelClock
 from harness.model.deployment import (
     APTSINTRANETONLY,
     Deployment,
@@ -31,7 +33,6 @@ from harness.model.deployment import (
 )
 from harness.model.errors import HResult, hresult_text
 from harness.model.rules import internet_refusal
-from harness.model.units import ModelClock
 from harness.model.versions import SiteVersion
 from harness.protocol import policy as pol
 from harness.protocol.cmtrace import Severity
@@ -42,7 +43,10 @@ FINAL_LOG = "Windows/CCM/Logs/smsts.log"
 
 class TaskSequenceRun:
     def __init__(self, run_id: str, client: EmulatedClient, deployment_id: str, launch: LaunchMode,
-                 endpoints: SiteEndpoints, clock: ModelClock, trigger: Trigger = Trigger.USER) -> None:
+                 endpoints: SiteEndpoints, clock: ModelClock, trigger: Trigger = Trigger.USER,
+                 actor: Actor | NoActor | None = None) -> None:
+        """`actor`: the run's membership of a virtual clock, joined when the run is created (so time cannot move
+        between Install and the run's first step); the run leaves the clock when it ends."""
         self.run_id = run_id
         self.trigger = trigger
         self.client = client
@@ -50,7 +54,8 @@ class TaskSequenceRun:
         self.launch = launch
         self.endpoints = endpoints
         self.clock = clock
-        self.timeline = Timeline(clock.scale)
+        self.actor = actor or NoActor()
+        self.timeline = Timeline(clock.scale, clock.seconds if clock.mode == "virtual" else None)
         self.logs = ClientLogs(clock.now)
         self.outcome = RunOutcome()
         self.cancel = threading.Event()
@@ -59,6 +64,16 @@ class TaskSequenceRun:
     # -- lifecycle -------------------------------------------------------------------------------
 
     def run(self) -> None:
+        with self.actor, bound(self.actor):
+            try:
+                self.actor.turn()  # runs started at one instant take their turns in a fixed order
+            except ClockCancelled:
+                self._finish("cancelled", HResult.E_FAIL, "the run was cancelled by an environment reset")
+                self.done.set()
+                return
+            self._run_to_the_end()
+
+    def _run_to_the_end(self) -> None:
         try:
             self._run()
             self._finish("succeeded", HResult.S_OK, "")
@@ -80,8 +95,15 @@ class TaskSequenceRun:
         self.timeline.record("run.end", status=status, exit_code=hresult_text(hresult), reason=reason)
 
     def sleep(self, model_seconds: float) -> None:
-        if self.cancel.wait(self.clock.scale.real_seconds(model_seconds)):
-            raise Cancelled()
+        try:
+            self.clock.sleep(model_seconds, self.cancel)
+        except ClockCancelled:
+            raise Cancelled() from None
+
+    def stop(self) -> None:
+        """From another thread (an environment reset): the run ends as cancelled at its next wait."""
+        self.cancel.set()
+        self.actor.cancel()
 
     def checkpoint(self) -> None:
         if self.cancel.is_set():

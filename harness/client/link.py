@@ -11,9 +11,12 @@ What a link does (ideas from the fault proxy's toxics; bandwidth is unchanged by
   (if one is set), paced against the clock (`Pacer`), so late wake-ups are made up and a transfer holds its rate.
   One pacer per direction per link: transfers at the same time share the link.
 
-What it does not: headers are not paced. Protocol messages (policy, location replies, manifests) are physical bytes
-at every scale, unlike content, so their bodies cost `scale` times more model time than a real message's; at
-20 Mbit/s and scale 5000 a 4 KB reply takes about 8 model seconds.
+Content and protocol bytes: a content body (a request marked with the `CONTENT` extension: a blob or a DP file)
+is scaled down, each physical byte standing for `scale` model bytes; a protocol message (policy, a location reply,
+a manifest) is its real size at every scale. The link paces model bytes, so a 4 KB reply takes the 1.6 model
+milliseconds it takes on a real 20 Mbit/s link, and a 3.2 GB package its 1280 seconds.
+
+What it does not: headers are not paced.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import Any
 
 import httpx
 
+from harness.clock.model_clock import ModelClock
 from harness.model.units import Scale, parse_bandwidth, parse_duration
 
 # A paced transfer is released in pieces of this much of the link's time, so 8 Mbit/s trickles rather than bursts.
@@ -38,6 +42,8 @@ QUANTUM_SECONDS = 0.005
 # 2-core machine busy, 20 ms (the fault proxy's) lost up to 5 % of a 2 MB transfer; 100 ms, under 1 %.
 CATCH_UP_SECONDS = 0.1
 _BYTES_PER_MBIT = 125_000
+# A request extension: its body (either way) is content, scaled down by the environment's scale.
+CONTENT = "cmg_harness.content"
 _FIELDS = ("down", "up", "latency", "jitter")
 
 
@@ -101,34 +107,41 @@ class Pacer:
     """
 
     def __init__(self, mbit_per_s: float, *, clock: Callable[[], float] = time.perf_counter,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, quantum: float | None = QUANTUM_SECONDS) -> None:
+        """`quantum`: seconds of the link's time per piece; None releases each chunk whole (on a virtual clock,
+        where a wait costs a message to the clock authority and nothing is gained by trickling)."""
         _check_rate("pacer", mbit_per_s)
         self.bytes_per_second = mbit_per_s * _BYTES_PER_MBIT
         self._clock = clock
         self._sleep = sleep
+        self._quantum = quantum
         self._free_at = -math.inf  # when the link has carried everything handed to it so far
         self._lock = threading.Lock()
 
     def now(self) -> float:
         return self._clock()
 
-    def paced(self, chunks: Iterable[bytes], started: float | None = None) -> Iterator[bytes]:
+    def paced(self, chunks: Iterable[bytes], started: float | None = None, weight: float = 1.0) -> Iterator[bytes]:
         """`chunks` as the link delivers them: in pieces, each once the link has carried it. The transfer starts
-        at `started` (the pacer's `now()`), or when the first chunk is there."""
+        at `started` (the pacer's `now()`), or when the first chunk is there. `weight`: what a byte costs the link
+        (1 for content; 1 / scale for a protocol message, whose physical bytes are its model bytes)."""
         for chunk in chunks:
             if started is None:
                 started = self._clock()
             for piece in self._pieces(chunk):
-                self._wait(len(piece), started)
+                self._wait(len(piece) * weight, started)
                 yield piece
 
     def _pieces(self, chunk: bytes) -> Iterator[bytes]:
-        size = max(1, int(self.bytes_per_second * QUANTUM_SECONDS))
+        if self._quantum is None:
+            yield chunk
+            return
+        size = max(1, int(self.bytes_per_second * self._quantum))
         view = memoryview(chunk)
         for offset in range(0, len(chunk), size):
             yield bytes(view[offset:offset + size])
 
-    def _wait(self, size: int, started: float) -> None:
+    def _wait(self, size: float, started: float) -> None:
         with self._lock:
             now = self._clock()
             begin = max(self._free_at, started, now - CATCH_UP_SECONDS)
@@ -143,11 +156,11 @@ class LinkTransport(httpx.BaseTransport):
     the new one, transfers under way finish at the old rate. Without a profile, requests pass straight through."""
 
     def __init__(self, inner: httpx.BaseTransport, scale: Scale, *, seed: object = 0,
-                 profile: LinkProfile | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+                 profile: LinkProfile | None = None, timing: LinkTiming | None = None) -> None:
         self._inner = inner
         self._scale = scale
         self._seed = seed
-        self._sleep = sleep
+        self._timing = timing or LinkTiming()
         self._revisions = itertools.count()
         self._link: _Link | None = None
         self.profile = profile
@@ -161,7 +174,7 @@ class LinkTransport(httpx.BaseTransport):
     def profile(self, profile: LinkProfile | None) -> None:
         # Each profile draws its jitter afresh from the seed, as a Toxiproxy update rolls afresh.
         rng = random.Random(f"{self._seed}/{next(self._revisions)}")
-        self._link = None if profile is None else _Link(profile, self._scale, rng)
+        self._link = None if profile is None else _Link(profile, self._scale, rng, self._timing)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         link = self._link  # one profile for the whole request, whatever happens meanwhile
@@ -169,23 +182,40 @@ class LinkTransport(httpx.BaseTransport):
             return self._inner.handle_request(request)
         round_trip = link.round_trip()
         if round_trip > 0:
-            self._sleep(round_trip)
-        response = self._inner.handle_request(link.upload(request))
-        return link.download(response)
+            self._timing.sleep(round_trip)
+        weight = 1.0 if request.extensions.get(CONTENT) else 1 / self._scale.factor
+        response = self._inner.handle_request(link.upload(request, weight))
+        return link.download(response, weight)
 
     def close(self) -> None:
         self._inner.close()
 
 
-def link_layer(scale: Scale, *, seed: object = 0,
-               profile: LinkProfile | None = None) -> tuple[Callable[[httpx.BaseTransport], httpx.BaseTransport],
+@dataclass(frozen=True)
+class LinkTiming:
+    """The clock a link keeps, on the physical timescale (model seconds / scale): real time by default; a virtual
+    model clock's physical view on a virtual clock, where a wait is the run's sleep at the clock authority."""
+
+    now: Callable[[], float] = time.perf_counter
+    sleep: Callable[[float], None] = time.sleep
+    quantum: float | None = QUANTUM_SECONDS
+
+    @classmethod
+    def of(cls, clock: ModelClock) -> LinkTiming:
+        if clock.mode == "real":
+            return cls()
+        return cls(clock.physical_now, clock.physical_sleep, quantum=None)
+
+
+def link_layer(scale: Scale, *, seed: object = 0, profile: LinkProfile | None = None,
+               timing: LinkTiming | None = None) -> tuple[Callable[[httpx.BaseTransport], httpx.BaseTransport],
                                                           Callable[[], LinkTransport]]:
     """(wrap, get): pass `wrap` to harness.net.http.make_client; `get()` then returns the client's LinkTransport
     (set its `profile` to change the link)."""
     made: list[LinkTransport] = []
 
     def wrap(transport: httpx.BaseTransport) -> httpx.BaseTransport:
-        made.append(LinkTransport(transport, scale, seed=seed, profile=profile))
+        made.append(LinkTransport(transport, scale, seed=seed, profile=profile, timing=timing))
         return made[-1]
 
     return wrap, lambda: made[-1]
@@ -198,13 +228,18 @@ class _Link:
     profile: LinkProfile
     scale: Scale
     rng: random.Random
+    timing: LinkTiming
     down: Pacer = field(init=False)
     up: Pacer | None = field(init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        self.down = Pacer(self.profile.down_mbit)
-        self.up = None if self.profile.up_mbit is None else Pacer(self.profile.up_mbit)
+        self.down = self._pacer(self.profile.down_mbit)
+        self.up = None if self.profile.up_mbit is None else self._pacer(self.profile.up_mbit)
+
+    def _pacer(self, mbit_per_s: float) -> Pacer:
+        timing = self.timing
+        return Pacer(mbit_per_s, clock=timing.now, sleep=timing.sleep, quantum=timing.quantum)
 
     def round_trip(self) -> float:
         """Real seconds this request's round trip adds."""
@@ -213,30 +248,31 @@ class _Link:
             spread = self.rng.uniform(-jitter, jitter) if jitter else 0.0
         return self.scale.real_seconds(max(0.0, self.profile.latency_s + spread))
 
-    def upload(self, request: httpx.Request) -> httpx.Request:
+    def upload(self, request: httpx.Request, weight: float = 1.0) -> httpx.Request:
         if self.up is None:
             return request
         # Passing `stream=` keeps the headers exactly as they are (Content-Length included).
-        stream = _PacedStream(_sync(request.stream), self.up, self.up.now())
+        stream = _PacedStream(_sync(request.stream), self.up, self.up.now(), weight)
         return httpx.Request(request.method, request.url, headers=request.headers, stream=stream,
                              extensions=request.extensions)
 
-    def download(self, response: httpx.Response) -> httpx.Response:
+    def download(self, response: httpx.Response, weight: float = 1.0) -> httpx.Response:
         """The body's transfer starts with the headers: a server slow to its first byte, or a reader slow to read,
         is made up (up to CATCH_UP_SECONDS), as a link carries what a server sent while nobody read."""
-        stream = _PacedStream(_sync(response.stream), self.down, self.down.now())
+        stream = _PacedStream(_sync(response.stream), self.down, self.down.now(), weight)
         return httpx.Response(response.status_code, headers=response.headers, stream=stream,
                               extensions=response.extensions)
 
 
 class _PacedStream(httpx.SyncByteStream):
-    def __init__(self, inner: httpx.SyncByteStream, pacer: Pacer, started: float) -> None:
+    def __init__(self, inner: httpx.SyncByteStream, pacer: Pacer, started: float, weight: float) -> None:
         self._inner = inner
         self._pacer = pacer
         self._started = started
+        self._weight = weight
 
     def __iter__(self) -> Iterator[bytes]:
-        yield from self._pacer.paced(self._inner, self._started)
+        yield from self._pacer.paced(self._inner, self._started, self._weight)
 
     def close(self) -> None:
         self._inner.close()

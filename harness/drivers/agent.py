@@ -7,6 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
+import httpx
+
+from harness.clock.actor import Actor, NoActor
 from harness.drivers.base import ServiceDriver
 from harness.drivers.run import RunResult
 
@@ -18,7 +21,14 @@ class RunTimeout(AssertionError):
 
 
 class AgentDriver(ServiceDriver):
+    """`clock`: the caller's actor on a virtual clock (the scenario's), idle while `wait` polls; model time moves
+    only while it is idle, so everything a scenario sets up before `wait` happens at one model instant."""
+
     service = "client agent"
+
+    def __init__(self, http: httpx.Client, base: str, *, clock: Actor | NoActor | None = None) -> None:
+        super().__init__(http, base)
+        self.clock = clock or NoActor()
 
     def create_client(self, name: str, *, network: str, site_token: str | None = None,
                       cache_size: str | None = None, ad_site: str = "Default-First-Site-Name",
@@ -58,12 +68,11 @@ class AgentDriver(ServiceDriver):
     def wait(self, client: str, run: str, timeout: float) -> RunResult:
         """Poll until the run ends; a run still going after `timeout` real seconds fails loudly."""
         deadline = time.monotonic() + timeout
-        while True:
-            state = self.run_state(client, run)
-            if state["status"] != "running":
-                logs = {name: self.log(client, run, name) for name in state["logs"]}
-                return RunResult(state, logs)
-            if time.monotonic() > deadline:
-                raise RunTimeout(f"run {run} of client {client} still running after {timeout:.0f} s; "
-                                 f"last events: {state['timeline'][-5:]}")
-            time.sleep(POLL_SECONDS)
+        with self.clock.waiting():
+            while (state := self.run_state(client, run))["status"] == "running":
+                if time.monotonic() > deadline:
+                    raise RunTimeout(f"run {run} of client {client} still running after {timeout:.0f} s; "
+                                     f"last events: {state['timeline'][-5:]}")
+                time.sleep(POLL_SECONDS)
+        logs = {name: self.log(client, run, name) for name in state["logs"]}
+        return RunResult(state, logs)

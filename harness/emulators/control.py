@@ -7,6 +7,8 @@
     GET/POST/DELETE /_harness/faults   HTTP-level faults: list, arm one, clear (faults.py has the JSON)
     GET  /_harness/logs      the service's CMTrace logs (spec §3.3) that have lines: name and size
     GET  /_harness/logs/{name}   one log's text
+    GET  /_harness/clock     the model clock: mode, scale, model time now (the authority adds its actors)
+    POST /_harness/clock/advance   {"seconds": S}: moves a virtual clock on by hand (the network service only)
 
 The same routes work in-process (respx.ASGIHandler) and in the server process.
 """
@@ -28,9 +30,11 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from harness.clock.authority import Authority
+from harness.clock.model_clock import ModelClock
 from harness.emulators.fault_effects import FaultedSend, cut_on_purpose, quiet_uvicorn_about_deliberate_cuts
 from harness.emulators.faults import Answer, Fault, FaultError, FaultTable
-from harness.model.units import ModelClock, Scale
+from harness.model.units import Scale
 from harness.protocol.cmtrace import CMTraceWriter, Severity
 
 CONTROL_PREFIX = "/_harness"
@@ -154,9 +158,11 @@ class ControlPlane:
     def __init__(self, service: str, model: ServiceModel, extra_reset: Callable[[], None] | None = None, *,
                  logs: Mapping[str, str] | None = None, clock: ModelClock | None = None,
                  identity_headers: Sequence[tuple[bytes, bytes]] | None = None,
-                 error_renderer: Callable[[int, str], Response] | None = None) -> None:
+                 error_renderer: Callable[[int, str], Response] | None = None,
+                 authority: Authority | None = None) -> None:
         """`identity_headers` go on every answer (IIS's by default); `error_renderer` words a status fault's
-        answer the way the service words its errors (the harness's plain text by default)."""
+        answer the way the service words its errors (the harness's plain text by default); `authority` is the
+        virtual clock's, in the service that hosts it (the network)."""
         self.service = service
         self.model = model
         self.identity_headers = list(IIS_HEADERS if identity_headers is None else identity_headers)
@@ -166,12 +172,15 @@ class ControlPlane:
         self.faults = FaultTable(self.clock.now)
         self.logs = ServiceLogs(logs or {}, self.clock.now)
         self._extra_reset = extra_reset
+        self.authority = authority
         self.started = time.time()
 
     def reset(self) -> None:
         self.model.reset()
         if self._extra_reset is not None:
             self._extra_reset()
+        if self.authority is not None:
+            self.authority.reset()  # every scenario starts at the model epoch: the same seed, the same timeline
         self.faults.clear()
         self.journal.clear()
         self.logs.clear()
@@ -185,6 +194,8 @@ class ControlPlane:
             Route(f"{CONTROL_PREFIX}/faults", self._faults, methods=["GET", "POST", "DELETE"]),
             Route(f"{CONTROL_PREFIX}/logs", self._logs, methods=["GET"]),
             Route(f"{CONTROL_PREFIX}/logs/{{name}}", self._log, methods=["GET"]),
+            Route(f"{CONTROL_PREFIX}/clock", self._clock, methods=["GET"]),
+            Route(f"{CONTROL_PREFIX}/clock/advance", self._advance, methods=["POST"]),
         ]
 
     async def _health(self, request: Request) -> Response:
@@ -214,6 +225,25 @@ class ControlPlane:
 
     async def _logs(self, request: Request) -> Response:
         return JSONResponse(self.logs.sizes())
+
+    async def _clock(self, request: Request) -> Response:
+        clock = self.clock
+        answer: dict[str, Any] = {"service": self.service, "mode": clock.mode, "scale": clock.scale.factor,
+                                  "now": clock.now().isoformat(), "model_seconds": round(clock.seconds(), 6)}
+        if self.authority is not None:
+            answer["authority"] = {"address": self.authority.address, **self.authority.snapshot()}
+        return JSONResponse(answer)
+
+    async def _advance(self, request: Request) -> Response:
+        if self.authority is None:
+            where = "the network service's control API" if self.clock.mode == "virtual" else "nowhere"
+            raise HttpError(409, f"{self.service} keeps no clock of its own ({self.clock.mode} clock); "
+                                 f"model time is moved by hand at {where}")
+        body = await read_json(request)
+        seconds = body.get("seconds") if isinstance(body, dict) else None
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds < 10**9:
+            raise HttpError(400, "body must be {\"seconds\": S}: the model seconds to move on, 0 or more")
+        return JSONResponse({"service": self.service, **self.authority.advance(float(seconds))})
 
     async def _log(self, request: Request) -> Response:
         name = request.path_params["name"]

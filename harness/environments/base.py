@@ -11,6 +11,8 @@ from typing import Any, Protocol, Self
 
 import httpx
 
+from harness.clock.model_clock import ModelClock
+
 log = logging.getLogger("cmg_harness.environment")
 
 
@@ -54,6 +56,7 @@ class Endpoints:
     ca_cert: Path
     services: dict[str, ServiceEndpoint]
     extra_hosts: tuple[tuple[str, str, str], ...] = ()  # (hostname, ip, zone) not tied to a service
+    clock: str = "real"  # how model time passes: real (real time × scale) or virtual (the clock authority's)
 
     def __getitem__(self, name: str) -> ServiceEndpoint:
         try:
@@ -67,7 +70,8 @@ class Endpoints:
         return {host: ip for host, ip, zone in entries if not zones or zone in zones}
 
     def to_json(self) -> dict[str, Any]:
-        return {"environment": self.environment, "scale": self.scale, "ca_cert": str(self.ca_cert),
+        return {"environment": self.environment, "scale": self.scale, "clock": self.clock,
+                "ca_cert": str(self.ca_cert),
                 "services": {name: s.to_json() for name, s in self.services.items()}}
 
     def dumps(self) -> str:
@@ -95,6 +99,11 @@ class Environment(Protocol):
 
     @property
     def http(self) -> httpx.Client: ...
+
+    @property
+    def model_clock(self) -> ModelClock:
+        """The model clock the environment's clients keep: real, or the virtual clock of its authority."""
+        ...
 
     def reset(self) -> dict[str, float]: ...
 

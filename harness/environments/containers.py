@@ -75,12 +75,16 @@ class ContainersEnvironment(EmulatedEnvironment):
         workdir = self._new_workdir("cmg-harness-containers-")
         topo = self.topology
         pki = TestPKI.create(workdir / "pki")
-        chosen = free_ports([*PYTHON_SERVICES, AZURITE, *(f"public:{name}" for name in PROXIED)])
+        chosen = free_ports([*PYTHON_SERVICES, AZURITE, *(f"public:{name}" for name in PROXIED), "authority"])
         ports = {name: chosen[name] for name in [*PYTHON_SERVICES, AZURITE]}
         public = {name: chosen[f"public:{name}"] for name in PROXIED}
         keys = {topo.cmg_account: generate_account_key(), topo.clouddp_account: generate_account_key()}
         endpoints = self.endpoints_for({n: ports[n] for n in PYTHON_SERVICES}, pki.ca_cert_path, public=public)
-        configs = self.service_configs(endpoints, pki, workdir, keys, azurite_port=ports[AZURITE])
+        virtual = self.clock_mode == "virtual"
+        configs = self.service_configs(endpoints, pki, workdir, keys, azurite_port=ports[AZURITE],
+                                       authority_port=chosen["authority"] if virtual else None)
+        if virtual:
+            configs["network"]["authority"] = {"listen": f"127.0.0.1:{chosen['authority']}"}
         configs["network"]["proxies"] = [{"name": name, "upstream": f"127.0.0.1:{ports[name]}",
                                           "listen": f"127.0.0.1:{public[name]}"} for name in PROXIED]
         self._reaper = Reaper(f"{LABEL_ENVIRONMENT}={self.id}")

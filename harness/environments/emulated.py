@@ -20,8 +20,9 @@ from typing import Any
 
 import httpx
 
+from harness.clock.model_clock import CLOCK_MODES, ModelClock, VirtualTime
 from harness.environments.base import ALL_CAPABILITIES, Endpoints, RunningEnvironment, ServiceEndpoint
-from harness.model.units import ModelClock, Scale
+from harness.model.units import Scale
 from harness.net.tls import TestPKI
 
 log = logging.getLogger("cmg_harness.environment")
@@ -85,9 +86,13 @@ class EmulatedEnvironment(RunningEnvironment):
     topology: Topology = field(default_factory=Topology.load)
     name: str = "emulated"
     keep_workdir: bool = False
+    clock_mode: str = "real"  # "virtual": model time from the network process's clock authority
+
 
     def __post_init__(self) -> None:
         self.factor = Scale(self.scale if self.scale is not None else self.topology.scale).factor
+        if self.clock_mode not in CLOCK_MODES:
+            raise ValueError(f"unknown clock {self.clock_mode!r}: use real or virtual")
         self.capabilities = ALL_CAPABILITIES
         self._workdir: Path | None = None
         self._endpoints: Endpoints | None = None
@@ -129,17 +134,23 @@ class EmulatedEnvironment(RunningEnvironment):
         # The CMG's deployment name resolves to it as a CNAME would, but its certificate does not cover it.
         extra = ((topo.account_host(topo.clouddp_account), "127.0.0.1", "internet"),
                  (topo.cmg_deployment_name, "127.0.0.1", "internet"))
-        return Endpoints(self.name, self.factor, ca, services, extra_hosts=extra)
+        return Endpoints(self.name, self.factor, ca, services, extra_hosts=extra, clock=self.clock_mode)
 
     def service_configs(self, endpoints: Endpoints, pki: TestPKI, workdir: Path, keys: dict[str, str],
-                        azurite_port: int | None = None) -> dict[str, Any]:
+                        azurite_port: int | None = None, authority_port: int | None = None) -> dict[str, Any]:
         """Each service's configuration, as it reads it on stdin (the in-process stack builds apps from it).
 
         `azurite_port`: where Azurite itself listens, behind the storage front (default: the storage endpoint's
-        own port, as in the in-process stack, which has no front)."""
+        own port, as in the in-process stack, which has no front). `authority_port`: where the network process
+        serves the virtual clock's actors (virtual clock only)."""
         topo = self.topology
+        virtual = None
+        if self.clock_mode == "virtual":
+            if authority_port is None:
+                raise ValueError("a virtual clock needs the port of its authority")
+            virtual = VirtualTime(workdir / "model-time", f"127.0.0.1:{authority_port}")
         # Kept: an external-environment file written for these services gives their clients the same clock.
-        self.clock = ModelClock.starting_now(Scale(self.factor))
+        self.clock = ModelClock.starting_now(Scale(self.factor), virtual)
         clock = self.clock.to_json()
         key = secrets.token_hex(32)
         names = {"site": [topo.mp_fqdn, topo.branch_dp_fqdn], "cmg": [topo.cmg_fqdn],
@@ -172,7 +183,7 @@ class EmulatedEnvironment(RunningEnvironment):
                     "mp_url": endpoints["mp"].base, "hosts": endpoints.hosts("intranet"), "storage": account},
             "clouddp": {"tls": tls["clouddp"], "clock": clock, "key": key, "name": topo.clouddp_name,
                         "storage": clouddp_account},
-            "network": {"tls": tls["network"], "seed": 0},
+            "network": {"tls": tls["network"], "seed": 0, "clock": clock},
             "storage": {"tls": tls["storage"], "clock": clock, "upstream": f"https://127.0.0.1:{azurite_port}"},
             "client": {"tls": tls["client"], "clock": clock, "workdir": str(workdir / "clients"),
                        "enrollment": {"cert": str(enrollment.cert_path), "key": str(enrollment.key_path)},
@@ -208,6 +219,12 @@ class EmulatedEnvironment(RunningEnvironment):
         if self._workdir is not None and not self.keep_workdir:
             shutil.rmtree(self._workdir, ignore_errors=True)
         self._workdir = None
+
+    @property
+    def model_clock(self) -> ModelClock:
+        if self.clock is None:
+            raise RuntimeError("the environment is not up")
+        return self.clock
 
     @property
     def workdir(self) -> Path | None:

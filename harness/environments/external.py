@@ -35,9 +35,10 @@ from urllib.parse import SplitResult, urlsplit
 
 import httpx
 
+from harness.clock.model_clock import ModelClock
 from harness.environments.base import CONTROL, FAULTS, Endpoints, RunningEnvironment, ServiceEndpoint
 from harness.environments.processes import ManagedProcess, ProcessGroup
-from harness.model.units import ModelClock, Scale
+from harness.model.units import Scale
 from harness.net.http import make_client
 from harness.net.tls import TestPKI
 
@@ -359,6 +360,7 @@ class ExternalEnvironment(RunningEnvironment):
         self._workdir: Path | None = None
         self._endpoints: Endpoints | None = None
         self._http: httpx.Client | None = None
+        self._lab_clock: ModelClock | None = None
 
     def __repr__(self) -> str:
         return f"ExternalEnvironment({str(self.config.path)!r}, scale={self.factor:g})"
@@ -409,8 +411,14 @@ class ExternalEnvironment(RunningEnvironment):
     def _clock(self) -> ModelClock:
         if self.config.clock is not None:
             return self.config.clock
-        # Not given (a real lab): model time is wall-clock time from now, at the services' scale.
-        return ModelClock(Scale(self.factor), real_epoch=time.time(), model_epoch=datetime.now(UTC))
+        if self._lab_clock is None:
+            # Not given (a real lab): model time is wall-clock time from now, at the services' scale.
+            self._lab_clock = ModelClock(Scale(self.factor), real_epoch=time.time(), model_epoch=datetime.now(UTC))
+        return self._lab_clock
+
+    @property
+    def model_clock(self) -> ModelClock:
+        return self._clock()
 
     def _enrollment(self, pki: TestPKI) -> dict[str, str]:
         """Where PKI clients get their certificates. Without one in the file they come from a throw-away CA the

@@ -53,15 +53,21 @@ class LocalEnvironment(EmulatedEnvironment):
         ports = {name: s.getsockname()[1] for name, s in sockets.items()}
         public = {name: s.getsockname()[1] for name, s in listeners.items()}
         listener_fds = {name: s.fileno() for name, s in listeners.items()}  # the same numbers in the child
-        procs = {name: self._spawn(name, sockets[name], workdir,
-                                   extra_fds=list(listener_fds.values()) if name == "network" else [])
+        authority = _bind() if self.clock_mode == "virtual" else None  # the virtual clock's, in the network
+        authority_port, authority_fd = authority.getsockname()[1] if authority else None, \
+            authority.fileno() if authority else None
+        network_fds = [*listener_fds.values(), *([authority_fd] if authority_fd is not None else [])]
+        procs = {name: self._spawn(name, sockets[name], workdir, extra_fds=network_fds if name == "network" else [])
                  for name in PYTHON_SERVICES}
-        for sock in [*sockets.values(), *listeners.values()]:
+        for sock in [*sockets.values(), *listeners.values(), *([authority] if authority else [])]:
             sock.close()  # the children hold their own copies
         keys = {topo.cmg_account: generate_account_key(), topo.clouddp_account: generate_account_key()}
         azurite_port = self.start_azurite(pki, workdir, keys)
         endpoints = self.endpoints_for(ports, pki.ca_cert_path, public=public)
-        configs = self.service_configs(endpoints, pki, workdir, keys, azurite_port=azurite_port)
+        configs = self.service_configs(endpoints, pki, workdir, keys, azurite_port=azurite_port,
+                                       authority_port=authority_port)
+        if authority_fd is not None:
+            configs["network"]["authority"] = {"listen_fd": authority_fd}
         configs["network"]["proxies"] = [{"name": name, "upstream": f"127.0.0.1:{ports[name]}",
                                           "listen_fd": listener_fds[name]} for name in PROXIED]
         for name, proc in procs.items():

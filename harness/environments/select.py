@@ -14,6 +14,7 @@ from pathlib import Path
 from harness.environments.base import Environment
 
 KINDS = ("local", "containers", "external")
+DEFAULT_CLOCK = "virtual"  # for local and containers
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_EXTERNAL_FILE = PROJECT_ROOT / "environments" / "external.toml"
 
@@ -43,14 +44,21 @@ def parse_spec(text: str) -> EnvironmentSpec:
     return EnvironmentSpec(kind, path.resolve())
 
 
-def create(spec: EnvironmentSpec, *, scale: float | None = None, keep_workdir: bool = False) -> Environment:
-    """A new environment, not yet up. Imports lazily: `local` needs neither Docker nor testcontainers."""
+def create(spec: EnvironmentSpec, *, scale: float | None = None, keep_workdir: bool = False,
+           clock: str | None = None) -> Environment:
+    """A new environment, not yet up. Imports lazily: `local` needs neither Docker nor testcontainers.
+
+    `clock`: "real" or "virtual" (None: the environment's default). An external environment keeps real time."""
+    mode = clock or DEFAULT_CLOCK
     if spec.kind == "local":
         from harness.environments.local import LocalEnvironment
-        return LocalEnvironment(scale=scale, keep_workdir=keep_workdir)
+        return LocalEnvironment(scale=scale, keep_workdir=keep_workdir, clock_mode=mode)
     if spec.kind == "containers":
         from harness.environments.containers import ContainersEnvironment
-        return ContainersEnvironment(scale=scale, keep_workdir=keep_workdir)
+        return ContainersEnvironment(scale=scale, keep_workdir=keep_workdir, clock_mode=mode)
     from harness.environments.external import ExternalEnvironment
     assert spec.file is not None
+    if clock == "virtual":
+        raise ValueError("an external environment runs on the real clock (its services keep real time); "
+                         "use --clock real or leave --clock out")
     return ExternalEnvironment(spec.file, scale=scale, keep_workdir=keep_workdir)

@@ -8,9 +8,8 @@ unchanged. Reports always show model time.
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 _SIZE_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
                "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
@@ -90,34 +89,3 @@ class Scale:
 
 # Model time starts here for every environment, so logs and content URLs look like a real day's.
 DEFAULT_MODEL_EPOCH = datetime(2026, 11, 2, 8, 0, 0, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class ModelClock:
-    """Model wall-clock shared by every process of an environment.
-
-    Each process gets the same `real_epoch` (a Unix time) and `scale`, so token lifetimes and
-    validity windows (8 h, 24 h, 90 days in model time) agree across processes without any
-    clock service.
-    """
-
-    scale: Scale
-    real_epoch: float
-    model_epoch: datetime = DEFAULT_MODEL_EPOCH
-
-    @classmethod
-    def starting_now(cls, scale: Scale) -> ModelClock:
-        return cls(scale=scale, real_epoch=time.time())
-
-    def now(self) -> datetime:
-        elapsed = time.time() - self.real_epoch
-        return self.model_epoch + timedelta(seconds=self.scale.model_seconds(elapsed))
-
-    def to_json(self) -> dict[str, object]:
-        return {"scale": self.scale.factor, "real_epoch": self.real_epoch,
-                "model_epoch": self.model_epoch.isoformat()}
-
-    @classmethod
-    def from_json(cls, data: dict[str, object]) -> ModelClock:
-        return cls(scale=Scale(float(str(data["scale"]))), real_epoch=float(str(data["real_epoch"])),
-                   model_epoch=datetime.fromisoformat(str(data["model_epoch"])))

@@ -36,6 +36,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from harness.clock.authority import Authority
+from harness.clock.model_clock import ModelClock
 from harness.emulators.control import ControlMiddleware, ControlPlane, HttpError, read_json
 from harness.net.proxy import FaultProxy
 
@@ -238,16 +240,35 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(config: dict[str, Any]) -> Starlette:
-    """config: {"seed": 0, "proxies": [{"name", "upstream": "127.0.0.1:P", "listen_fd": N | "listen": "…"}]}."""
+    """config: {"seed": 0, "proxies": [{"name", "upstream": "127.0.0.1:P", "listen_fd": N | "listen": "…"}],
+    "clock": the environment's ModelClock, "authority": {"listen_fd": N | "listen": "…"} (virtual clock only)}."""
     network = Network(seed=int(config.get("seed", 0)))
     for entry in config.get("proxies", []):
-        listener = socket.socket(fileno=int(entry["listen_fd"])) if "listen_fd" in entry else None
         network.add(str(entry["name"]), str(entry["upstream"]), listen=str(entry.get("listen", "127.0.0.1:0")),
-                    listener=listener)
-    control = ControlPlane("network", network)
+                    listener=_listener(entry))
+    clock = ModelClock.from_json(config["clock"]) if "clock" in config else None
+    authority = None
+    if clock is not None and clock.virtual is not None:
+        authority = Authority(_listener(config["authority"]) or _bound(config["authority"]["listen"]),
+                              clock.virtual.state).start()
+    control = ControlPlane("network", network, clock=clock, authority=authority)
     app = Starlette(routes=[*control.routes(), *routes(network)],
                     exception_handlers={HTTPException: _not_found, HttpError: _http_error},
                     middleware=[Middleware(ControlMiddleware, control=control)])
     app.state.control = control
     app.state.network = network
     return app
+
+
+def _listener(entry: dict[str, Any]) -> socket.socket | None:
+    """A listening socket the environment bound and handed over (`listen_fd`), if it did."""
+    return socket.socket(fileno=int(entry["listen_fd"])) if "listen_fd" in entry else None
+
+
+def _bound(address: str) -> socket.socket:
+    host, _, port = address.rpartition(":")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, int(port)))
+    sock.listen(128)
+    return sock

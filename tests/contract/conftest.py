@@ -17,10 +17,11 @@ import pytest
 from starlette.testclient import TestClient
 
 from harness.client.agent import create_app as create_agent
+from harness.clock.model_clock import ModelClock
 from harness.emulators.cmg.app import create_app as create_cmg
 from harness.emulators.site.app import create_app as create_site
 from harness.environments.azurite import generate_account_key
-from harness.model.units import ModelClock, Scale
+from harness.model.units import Scale
 from harness.net.tls import TestPKI
 from harness.protocol.tokens import Token, sign_token
 

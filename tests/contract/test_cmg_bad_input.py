@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from harness.clock.model_clock import ModelClock
 from harness.emulators.cmg.app import FORWARDED
-from harness.model.units import ModelClock
 from harness.protocol.content_url import ContentUrl, build_content_url
 
 MakeToken = Callable[..., str]

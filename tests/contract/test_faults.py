@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from harness.clock.model_clock import ModelClock
 from harness.drivers.base import ServiceDriver
 from harness.emulators.control import FAULT
 from harness.model.content import content_bytes
-from harness.model.units import ModelClock
 
 MakeToken = Callable[..., str]
 CMG_ID = "72186325152220500"

@@ -14,8 +14,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from starlette.testclient import TestClient
 
+from harness.clock.model_clock import ModelClock
 from harness.emulators.site.app import create_app as create_site
-from harness.model.units import ModelClock
 from harness.net.tls import TestPKI
 from harness.protocol.location import ContentLocationRequest, build_location_request
 from harness.protocol.messaging import BOUNDARY, CONTENT_TYPE, CcmMessage, decode_reply, encode_message

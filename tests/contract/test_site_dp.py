@@ -18,10 +18,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
+from harness.clock.model_clock import ModelClock
 from harness.emulators.site.app import create_app as create_site
 from harness.emulators.site.dp import byte_slice
 from harness.model.content import content_bytes, corrupted
-from harness.model.units import ModelClock
 from harness.net.tls import TestPKI
 from harness.protocol.location import ContentLocationRequest, build_location_request, parse_location_reply
 from harness.protocol.messaging import CONTENT_TYPE, CcmMessage, decode_reply, encode_message

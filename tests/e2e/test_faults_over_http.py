@@ -16,8 +16,9 @@ import httpx
 import pytest
 import uvicorn
 
+from harness.clock.model_clock import ModelClock
 from harness.emulators.site.app import create_app as create_site
-from harness.model.units import ModelClock, Scale
+from harness.model.units import Scale
 from harness.net.tls import TestPKI
 
 FILE = "/SMS_DP_SMSPKG$/PS100011/content.bin"

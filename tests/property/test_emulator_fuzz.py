@@ -26,10 +26,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
+from harness.clock.model_clock import ModelClock
 from harness.emulators.cmg.app import FORWARDED
 from harness.emulators.cmg.app import create_app as create_cmg
 from harness.emulators.site.app import create_app as create_site
-from harness.model.units import ModelClock, Scale
+from harness.model.units import Scale
 from harness.net.tls import TestPKI
 from harness.protocol.errors import ProtocolError
 from harness.protocol.messaging import BOUNDARY, CONTENT_TYPE, CcmMessage, encode_message

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from harness.clock.model_clock import ModelClock
 from harness.emulators.cmg.content import ContentService
 from harness.emulators.control import (
     DELIBERATE,
@@ -30,7 +31,6 @@ from harness.emulators.control import (
     route_error_handler,
 )
 from harness.emulators.site.storage import StorageAccount
-from harness.model.units import ModelClock
 from harness.protocol.errors import ProtocolError
 from harness.protocol.tokens import TokenError
 

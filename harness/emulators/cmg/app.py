@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from harness.clock.model_clock import ModelClock
 from harness.emulators.cmg.content import ContentService
 from harness.emulators.control import (
     ControlMiddleware,
@@ -35,7 +36,6 @@ from harness.emulators.control import (
 )
 from harness.emulators.site.storage import StorageAccount
 from harness.emulators.tls_peers import client_common_name
-from harness.model.units import ModelClock
 from harness.net.http import make_async_client
 from harness.protocol.cmtrace import Severity
 from harness.protocol.errors import ProtocolError

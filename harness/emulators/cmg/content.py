@@ -15,9 +15,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from harness.clock.model_clock import ModelClock
 from harness.emulators.control import HttpError, ServiceLogs
 from harness.emulators.site.storage import StorageAccount, container_client, storage_error
-from harness.model.units import ModelClock
 from harness.protocol.cmtrace import Severity
 from harness.protocol.content_url import ContentUrl, parse_content_query
 from harness.protocol.errors import ProtocolError

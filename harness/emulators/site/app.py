@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from harness.clock.model_clock import ModelClock
 from harness.emulators.control import (
     ControlMiddleware,
     ControlPlane,
@@ -30,7 +31,6 @@ from harness.emulators.site.admin import AdminRequests
 from harness.emulators.site.dp import DistributionPoint
 from harness.emulators.site.models import CloudSource, SiteConfig, SiteModel
 from harness.emulators.site.storage import BlobContent, StorageAccount
-from harness.model.units import ModelClock
 from harness.model.versions import SiteVersion
 from harness.protocol import messaging, mpcert, mplist, registration, site_info
 from harness.protocol import policy as pol

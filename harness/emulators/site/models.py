@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from harness.clock.model_clock import ModelClock
 from harness.emulators.control import HttpError
 from harness.emulators.site.boundaries import BoundaryGroup, BoundaryGroups, Plan
 from harness.emulators.site.definitions import to_policy
@@ -21,7 +22,6 @@ from harness.model.deployment import (
 from harness.model.matrix import Capability
 from harness.model.rules import deployment_problems
 from harness.model.task_sequence import Group, Package, Step, TaskSequence, walk
-from harness.model.units import ModelClock
 from harness.model.versions import SiteVersion
 from harness.protocol import policy as pol
 from harness.protocol.content_url import ContentUrl, build_content_url

@@ -25,8 +25,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from harness.clock.model_clock import ModelClock
 from harness.emulators.control import ControlMiddleware, ControlPlane, HttpError, http_error_handler
-from harness.model.units import ModelClock
 from harness.net.http import make_async_client
 
 # Azure's error codes for the statuses a fault answers [INFERENCE: the storage REST API's common codes].

@@ -16,9 +16,10 @@ from starlette.testclient import TestClient
 from harness.client.channel import ManagementChannel, SiteEndpoints
 from harness.client.client import EmulatedClient
 from harness.client.logs import ClientLogs
+from harness.clock.model_clock import ModelClock
 from harness.emulators.site.app import create_app
 from harness.model.client_settings import CloudServicesSettings, NetworkLocation
-from harness.model.units import ModelClock, Scale
+from harness.model.units import Scale
 from harness.net.tls import TestPKI
 from harness.protocol import policy
 from harness.protocol.cmtrace import parse_log

@@ -26,10 +26,11 @@ from starlette.testclient import TestClient
 from harness.client.agent import create_app
 from harness.client.channel import SiteEndpoints
 from harness.client.client import EmulatedClient
-from harness.client.link import CATCH_UP_SECONDS, LinkProfile, LinkTransport, Pacer, link_layer
+from harness.client.link import CATCH_UP_SECONDS, CONTENT, LinkProfile, LinkTiming, LinkTransport, Pacer, link_layer
 from harness.client.logs import ClientLogs
+from harness.clock.model_clock import ModelClock
 from harness.model.client_settings import CloudServicesSettings, NetworkLocation
-from harness.model.units import ModelClock, Scale
+from harness.model.units import Scale
 from harness.net.http import make_client
 from harness.net.tls import TestPKI
 
@@ -222,10 +223,10 @@ def linked(ca: Path) -> Iterator[Callable[..., tuple[httpx.Client, LinkTransport
         made_client.close()
 
 
-def body_rate(http: httpx.Client, base: str, size: int) -> float:
-    """Mbit/s of a download's body, from its headers to its last byte."""
+def body_rate(http: httpx.Client, base: str, size: int, *, content: bool = True) -> float:
+    """Mbit/s of a download's body (content, or a protocol message), from its headers to its last byte."""
     received = 0
-    with http.stream("GET", f"{base}/{size}") as response:
+    with http.stream("GET", f"{base}/{size}", extensions={CONTENT: content}) as response:
         started = time.perf_counter()
         for chunk in response.iter_bytes(256 * 1024):
             received += len(chunk)
@@ -243,9 +244,22 @@ def test_a_download_holds_the_link_rate(linked: Linked, base: str, mbit: float, 
 def test_an_upload_holds_the_upstream_rate(linked: Linked, base: str) -> None:
     client, _ = linked(Scale(1000), profile=LinkProfile(100, up_mbit=20))
     client.get(f"{base}/1")
-    received, seconds = client.post(f"{base}/", content=b"\x5a" * (2 * MB)).text.split()
+    received, seconds = client.post(f"{base}/", content=b"\x5a" * (2 * MB), extensions={CONTENT: True}).text.split()
     assert int(received) == 2 * MB
     assert 2 * MB * 8 / 1e6 / float(seconds) == pytest.approx(20, rel=RATE_TOLERANCE)
+
+
+def test_a_protocol_message_costs_its_own_size_not_the_scale_of_content() -> None:
+    """At scale 1000 a 2 MB protocol body over 8 Mbit/s is 2 ms of the link's time: a thousandth of content's."""
+    for content, expected in ((False, 2 * MB * 8 / 8e6 / 1000), (True, 2 * MB * 8 / 8e6)):
+        waits: list[float] = []
+        answer = httpx.Response(200, content=b"\x5a" * (2 * MB))
+        timing = LinkTiming(now=lambda: 0.0, sleep=waits.append, quantum=None)
+        link = LinkTransport(httpx.MockTransport(lambda request, answer=answer: answer), Scale(1000),
+                             profile=LinkProfile(8), timing=timing)
+        request = httpx.Request("GET", "https://storage.example/blob", extensions={CONTENT: content})
+        link.handle_request(request).read()
+        assert sum(waits) == pytest.approx(expected, rel=1e-9)
 
 
 def test_a_link_without_an_upstream_rate_sends_requests_as_they_are() -> None:
@@ -269,7 +283,7 @@ def test_without_a_profile_responses_pass_straight_through() -> None:
 def test_latency_is_one_round_trip_per_request_in_real_time() -> None:
     waits: list[float] = []
     link = LinkTransport(httpx.MockTransport(lambda request: httpx.Response(200)), Scale(1000),
-                         profile=LinkProfile(20, latency_s=0.08), sleep=waits.append)
+                         profile=LinkProfile(20, latency_s=0.08), timing=LinkTiming(sleep=waits.append))
     for _ in range(3):
         link.handle_request(httpx.Request("GET", "https://cmg.contoso.example/"))
     assert waits == pytest.approx([0.00008] * 3)  # 80 model ms at scale 1000
@@ -279,7 +293,8 @@ def test_jitter_is_drawn_from_the_seed() -> None:
     def round_trips(seed: str) -> list[float]:
         waits: list[float] = []
         link = LinkTransport(httpx.MockTransport(lambda request: httpx.Response(200)), Scale(1), seed=seed,
-                             profile=LinkProfile(20, latency_s=0.08, jitter_s=0.02), sleep=waits.append)
+                             profile=LinkProfile(20, latency_s=0.08, jitter_s=0.02),
+                             timing=LinkTiming(sleep=waits.append))
         for _ in range(20):
             link.handle_request(httpx.Request("GET", "https://cmg.contoso.example/"))
         return waits
@@ -303,7 +318,7 @@ def test_a_new_profile_applies_to_the_next_request(linked: Linked, base: str) ->
     client, link = linked(Scale(1000), profile=LinkProfile(8))
     assert client.get(f"{base}/1000").content == b"\x5a" * 1000
     link.profile = LinkProfile(100)
-    assert body_rate(client, base, MB) == pytest.approx(100, rel=RATE_TOLERANCE)
+    assert body_rate(client, base, 5 * MB) == pytest.approx(100, rel=RATE_TOLERANCE)  # 400 ms: a late wake is diluted
     link.profile = None
     assert link.profile is None
 

@@ -15,10 +15,11 @@ import respx
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from harness.clock.model_clock import ModelClock
 from harness.emulators.cmg.app import create_app as create_cmg
 from harness.emulators.control import ServiceLogs
 from harness.emulators.site.app import create_app as create_site
-from harness.model.units import ModelClock, Scale
+from harness.model.units import Scale
 from harness.net.tls import TestPKI
 from harness.protocol import messaging, policy, registration, site_info
 from harness.protocol.cmtrace import LogLine, Severity, parse_log

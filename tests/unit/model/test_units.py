@@ -3,7 +3,8 @@ from datetime import timedelta
 
 import pytest
 
-from harness.model.units import ModelClock, Scale, parse_bandwidth, parse_duration, parse_size
+from harness.clock.model_clock import ModelClock
+from harness.model.units import Scale, parse_bandwidth, parse_duration, parse_size
 
 
 @pytest.mark.parametrize(("text", "expected"), [

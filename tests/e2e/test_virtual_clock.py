@@ -1,0 +1,138 @@
+"""The virtual clock end to end: the same runs give the same timeline to the model millisecond, idle or with both
+cores busy, several clients at once included; and a run's wall time does not depend on its model durations.
+
+One local environment on the virtual clock for the module. Each test does what a scenario does: sets the site up
+while holding time still (the "scenario" actor is busy), presses Install, and waits with the actor idle.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import random
+import statistics
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from harness.drivers.agent import AgentDriver
+from harness.drivers.base import ServiceDriver
+from harness.drivers.site import SiteDriver
+from harness.emulators.site.storage import CONTENT_CONTAINER
+from harness.environments.local import LocalEnvironment
+
+ON_DEMAND = "Download content locally when needed by the running task sequence"
+REPEATS = 5  # idle, and as many again with both cores busy
+
+
+@pytest.fixture(scope="module")
+def virtual() -> Iterator[LocalEnvironment]:
+    with LocalEnvironment(clock_mode="virtual") as env:
+        yield env
+
+
+def _busy_loop() -> None:
+    while True:
+        pass
+
+
+@contextmanager
+def both_cores_busy() -> Iterator[None]:
+    """Two processes spinning for the block: what a shared CI runner looks like."""
+    spinners = [multiprocessing.Process(target=_busy_loop, daemon=True) for _ in range(2)]
+    for spinner in spinners:
+        spinner.start()
+    try:
+        yield
+    finally:
+        for spinner in spinners:
+            spinner.terminate()
+            spinner.join(5)
+
+
+def _set_up(env: LocalEnvironment, *, step: str, clients: list[tuple[str, dict[str, Any] | None]],
+            throttled: int) -> None:
+    """Without a throttled fault the task sequence checks readiness first (2 minutes); with one it downloads at
+    once, so the throttled requests are the runs' very first ones."""
+    site = SiteDriver(env.http, env.endpoints["mp"].control_base)
+    site.set_version(1910)
+    site.create_cloud_dp()  # a classic cloud DP can only be created on older versions; it keeps working
+    site.set_version(2107)
+    site.set_serve_content("cmg", True)
+    for package, size in (("PS100311", "3.2 GB"), ("PS100312", "400 MB")):
+        site.define_package(package, f"package {package}", size, kind="OS upgrade package")
+        site.distribute(package, "cmg", "clouddp")
+    readiness = [] if throttled else [{"name": "Check Readiness", "action": "Check Readiness", "duration": "2 minutes"}]
+    site.define_task_sequence("PS100310", "Upgrade", [
+        *readiness,
+        {"name": "Upgrade Operating System", "action": "Upgrade Operating System", "package": "PS100311",
+         "duration": step},
+        {"name": "Apply drivers", "action": "Run Command Line", "package": "PS100312", "duration": "5 minutes"}])
+    site.deploy("PS120031", "PS100310", option=ON_DEMAND)
+    if throttled:  # whichever runs reach storage first are throttled and retry: the order of the runs shows
+        storage = ServiceDriver(env.http, env.endpoints["storage"].control_base)
+        storage.arm_fault(f"/{CONTENT_CONTAINER}/PS100311/", 503, throttled, method="GET", retry_after_s=1)
+    agent = AgentDriver(env.http, env.endpoints["client"].control_base)
+    for number, (name, link) in enumerate(clients):
+        agent.create_client(name, network="internet", seed=number, link=link)
+
+
+def _timelines(env: LocalEnvironment, *, step: str = "40 minutes", clients: list[tuple[str, dict[str, Any] | None]],
+               throttled: int = 0, click_order: int = 0) -> dict[str, list[tuple[Any, ...]]]:
+    """Every client's timeline (model time, event, what it names) after all of them clicked Install at one model
+    instant, in an order shuffled by `click_order` (0: as listed)."""
+    env.reset()
+    with env.model_clock.join("scenario") as scenario:
+        _set_up(env, step=step, clients=clients, throttled=throttled)
+        agent = AgentDriver(env.http, env.endpoints["client"].control_base, clock=scenario)
+        names = [name for name, _ in clients]
+        if click_order:
+            random.Random(click_order).shuffle(names)
+        runs = [(name, agent.install(name, "PS120031")) for name in names]
+        results = {name: agent.wait(name, run, 60.0) for name, run in runs}
+    return {name: [(e["t"], e["event"], e.get("package"), e.get("source"), e.get("step"))
+                   for e in result.timeline] for name, result in results.items()}
+
+
+def test_one_client_with_a_link_gets_the_same_timeline_every_time_idle_and_loaded(virtual: LocalEnvironment) -> None:
+    clients = [("CLIENT01", {"down": "20 Mbit/s", "latency": "80 ms", "jitter": "10 ms"})]
+    first = _timelines(virtual, clients=clients)
+    assert first["CLIENT01"][-1][1] == "run.end" and len(first["CLIENT01"]) > 15
+    idle = [_timelines(virtual, clients=clients) for _ in range(REPEATS)]
+    with both_cores_busy():
+        loaded = [_timelines(virtual, clients=clients) for _ in range(REPEATS)]
+    assert all(timeline == first for timeline in idle + loaded)
+
+
+def test_twenty_clients_at_once_get_the_same_timelines_every_time(virtual: LocalEnvironment) -> None:
+    """Each client draws its cloud source at random (from its seed); half of them have a thin link; the first 7
+    requests for the upgrade package's blob are throttled, so which clients retry depends on who came first. The
+    clicks come in another order each time: runs started at one instant still take their turns by name."""
+    clients = [(f"CLIENT{n:02}", {"down": "50 Mbit/s"} if n % 2 else None) for n in range(1, 21)]
+    first = _timelines(virtual, clients=clients, throttled=7)
+    sources = {event[3] for events in first.values() for event in events if event[1] == "download.start"}
+    assert len(sources) == 2  # both the CMG and the cloud DP were drawn: the order really was random
+    retried = [name for name, events in first.items() if any(event[1] == "download.retry" for event in events)]
+    assert 0 < len(retried) < len(clients)
+    assert _timelines(virtual, clients=clients, throttled=7, click_order=1) == first
+    with both_cores_busy():
+        assert _timelines(virtual, clients=clients, throttled=7, click_order=2) == first
+
+
+def _wall_time(env: LocalEnvironment, step: str) -> float:
+    started = time.perf_counter()
+    timelines = _timelines(env, step=step, clients=[("CLIENT01", None)])
+    assert timelines["CLIENT01"][-1][1] == "run.end"
+    return time.perf_counter() - started
+
+
+def test_a_run_costs_the_same_wall_time_with_a_4_hour_step_as_with_a_4_minute_step(virtual: LocalEnvironment) -> None:
+    """Medians of 5 alternating runs; the issue's bound: within 10 % plus 50 ms."""
+    short, long = [], []
+    for _ in range(5):
+        short.append(_wall_time(virtual, "4 minutes"))
+        long.append(_wall_time(virtual, "4 hours"))
+    assert abs(statistics.median(long) - statistics.median(short)) <= 0.1 * statistics.median(short) + 0.05, (
+        f"4 minutes: {statistics.median(short):.3f} s, 4 hours: {statistics.median(long):.3f} s (wall time)")
