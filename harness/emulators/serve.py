@@ -8,7 +8,6 @@ Prints `READY <service> 127.0.0.1:<port>` on stdout once it accepts connections.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import json
 import socket
@@ -20,8 +19,7 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
-from harness.clock.participant import ACTIVITY, Participant
-from harness.emulators.tls_peers import PeerCertificateH11Protocol, TrackedH11Protocol
+from harness.emulators.tls_peers import PeerCertificateH11Protocol
 
 # service name -> "module:factory"; each factory takes the JSON config and returns an ASGI app.
 FACTORIES = {
@@ -34,25 +32,13 @@ FACTORIES = {
 }
 
 
-# The services that are part of the emulated world: on a virtual clock they report to its authority. (The
-# client agent reports on its runs itself; the network hosts the authority.)
-WORLD = ("site", "cmg", "clouddp", "storage")
-KEEP_ALIVE_VIRTUAL_SECONDS = 3600
-
-
 class _ReadyServer(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, service: str, port: int, authority: str | None = None) -> None:
+    def __init__(self, config: uvicorn.Config, service: str, port: int) -> None:
         super().__init__(config)
         self._announce = f"READY {service} 127.0.0.1:{port}"
-        self._service = service
-        self._authority = authority
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
-        if self._authority is not None:
-            ACTIVITY.party = self._service
-            ACTIVITY.bind(asyncio.get_running_loop())
-            Participant(self._authority, self._service, ACTIVITY.report)
         print(self._announce, flush=True)
 
 
@@ -84,13 +70,6 @@ def _read_config(source: str) -> dict[str, Any]:
     return config
 
 
-def _virtual(config: dict[str, Any]) -> dict[str, Any] | None:
-    """Where the virtual clock lives, from the service's configuration; None on the real clock."""
-    clock = config.get("clock")
-    virtual = clock.get("virtual") if isinstance(clock, dict) else None
-    return virtual if isinstance(virtual, dict) else None
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m harness.emulators.serve", description=__doc__)
     parser.add_argument("service", choices=sorted(FACTORIES))
@@ -107,18 +86,13 @@ def main(argv: list[str] | None = None) -> None:
     # certificates asks for one on every connection (CERT_OPTIONAL) and records what was presented.
     mutual = bool(tls.get("client_certificates"))
     server_config = uvicorn.Config(
-        app, http=PeerCertificateH11Protocol if mutual else TrackedH11Protocol,
+        app, http=PeerCertificateH11Protocol if mutual else "h11",
         ssl_certfile=tls.get("cert"), ssl_keyfile=tls.get("key"),
         ssl_cert_reqs=ssl.CERT_OPTIONAL if mutual else ssl.CERT_NONE, ssl_ca_certs=tls.get("ca") if mutual else None,
         log_level=config.get("log_level", "warning"), lifespan="off", access_log=False,
         timeout_graceful_shutdown=3, server_header=False,
-        # On a virtual clock a kept-alive connection must not close after real seconds of idling: whether a
-        # request opens a new one (a TLS handshake through a slow link) would depend on the machine's speed.
-        timeout_keep_alive=KEEP_ALIVE_VIRTUAL_SECONDS if _virtual(config) else 5,
     )
-    virtual = _virtual(config)
-    authority = virtual["authority"] if virtual is not None and args.service in WORLD else None
-    _ReadyServer(server_config, args.service, sock.getsockname()[1], authority).run(sockets=[sock])
+    _ReadyServer(server_config, args.service, sock.getsockname()[1]).run(sockets=[sock])
 
 
 if __name__ == "__main__":

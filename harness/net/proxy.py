@@ -35,9 +35,6 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
-from harness.clock.actor import ClockCancelled
-from harness.clock.settle import ready_callbacks
-from harness.clock.sockets import Counters, counters
 from harness.net.toxics import Toxic
 
 READ_SIZE = 256 * 1024
@@ -58,30 +55,6 @@ T = TypeVar("T")
 _log = logging.getLogger(__name__)
 
 
-class ProxyTime:
-    """The clock the toxics keep, on the physical timescale: the proxy's event loop's, by default.
-
-    An environment on a virtual clock passes its own (harness/net/proxy_api.py): each wait is then a wait of a
-    holder at the clock authority, named after the connection and direction it holds, and `now()` the model time
-    divided by the scale. `done(holder)` says the holder's connection is over.
-    """
-
-    # How far behind its schedule a paced link may fall and catch up (sleeps that wake late), and the piece of its
-    # time a shaped link releases at once. A virtual clock never wakes late and gains nothing from trickling.
-    catch_up: float = PACING_SLACK_SECONDS
-    quantum: float | None = PACING_QUANTUM_SECONDS
-
-    def now(self) -> float:
-        return asyncio.get_running_loop().time()
-
-    async def sleep(self, holder: str, seconds: float) -> None:
-        if seconds > 0:
-            await asyncio.sleep(seconds)
-
-    def done(self, holder: str) -> None:
-        pass
-
-
 class FaultProxy:
     """Forwards `listen` to `upstream` (both "host:port" on loopback; listen port 0 picks a free port).
 
@@ -92,9 +65,8 @@ class FaultProxy:
 
     def __init__(self, name: str, upstream: str, *, listen: str = "127.0.0.1:0",
                  listener: socket.socket | None = None, enabled: bool = True, seed: int = 0,
-                 toxics: Iterable[Toxic | Mapping[str, Any]] = (), time: ProxyTime | None = None) -> None:
+                 toxics: Iterable[Toxic | Mapping[str, Any]] = ()) -> None:
         self.name = name
-        self.time = time or ProxyTime()
         self._upstream = _loopback_address(upstream, "upstream")
         self._listen = _loopback_address(listen, "listen", port_zero_ok=True)
         self._handed_over = listener
@@ -198,29 +170,6 @@ class FaultProxy:
         """The proxy in Toxiproxy's JSON."""
         return self._control(self._describe)
 
-    def activity(self) -> tuple[list[str], list[tuple[Counters, bool, bool]]]:
-        """From another thread: what is busy on the proxy's loop, and each live socket's byte counters, whether the
-        proxy reads it without waiting on the clock, and whether bytes of its own still wait to be written to it;
-        all taken in one callback on the loop, so nothing of the proxy's runs between the parts of the picture."""
-        loop = self._loop
-        if loop is None:
-            return [], []
-        taken: concurrent.futures.Future[tuple[list[str], list[tuple[Counters, bool, bool]]]] = \
-            concurrent.futures.Future()
-        loop.call_soon_threadsafe(lambda: taken.set_result(self._picture(loop)))
-        return taken.result(CONTROL_TIMEOUT_SECONDS)
-
-    def _picture(self, loop: asyncio.AbstractEventLoop) -> tuple[list[str], list[tuple[Counters, bool, bool]]]:
-        ready = ready_callbacks(loop)  # work the proxy has yet to do
-        busy = [f"proxy {self.name}: {ready} callbacks ready on its event loop"] if ready else []
-        sockets = []
-        for connection in self._connections:
-            for sock, reading, sending in connection.sockets():
-                now = counters(sock)
-                if now is not None:
-                    sockets.append((now, reading, sending))
-        return busy, sockets
-
     def _control(self, action: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
         """Runs `action` on the proxy's loop, where all its state lives, and waits for it."""
         loop, thread = self._loop, self._thread
@@ -298,8 +247,7 @@ class FaultProxy:
 
     def _open(self, client: socket.socket) -> None:
         ordinal, self._opened = self._opened, self._opened + 1
-        connection = _Connection(client, self._upstream, ordinal, random.Random(f"{self._seed}/{ordinal}"),
-                                 self.time, f"proxy/{self.name}/{ordinal}")
+        connection = _Connection(client, self._upstream, ordinal, random.Random(f"{self._seed}/{ordinal}"))
         for toxic in self._toxics.values():
             connection.add(toxic, self._roll(connection, toxic))
         task = asyncio.get_running_loop().create_task(connection.run())
@@ -387,7 +335,7 @@ class _Applied:
     toxic: Toxic
     hit: bool
     sent: int = 0  # limit_data: bytes let through so far (kept across updates, as Toxiproxy keeps its state)
-    timer: asyncio.TimerHandle | asyncio.Task[None] | None = None
+    timer: asyncio.TimerHandle | None = None
     armed: bool = False  # reset_peer: data has arrived and the reset is scheduled
 
     def cancel(self) -> None:
@@ -402,11 +350,7 @@ class _Connection:
 
     task: asyncio.Task[None] | None = None
 
-    def __init__(self, client: socket.socket, upstream: tuple[str, int], ordinal: int, rng: random.Random,
-                 time: ProxyTime | None = None, name: str = "") -> None:
-        self.time = time or ProxyTime()
-        self.name = name  # holders at a virtual clock are named after it: proxy/<proxy>/<ordinal>/<what>
-        self.directions: list[_Direction] = []
+    def __init__(self, client: socket.socket, upstream: tuple[str, int], ordinal: int, rng: random.Random) -> None:
         self._client = client
         self._upstream_address = upstream
         self._upstream: socket.socket | None = None
@@ -446,19 +390,8 @@ class _Connection:
     def arm_reset(self, applied: _Applied) -> None:
         if not applied.armed:
             applied.armed = True
-            applied.timer = self._after(applied.toxic, applied.toxic.attributes["timeout"] / 1000, abort=True)
-
-    def _after(self, toxic: Toxic, seconds: float, *, abort: bool) -> asyncio.Task[None]:
-        """Closes the connection `seconds` from now on the proxy's clock (a timeout or reset_peer toxic)."""
-        holder = f"{self.name}/{toxic.name}"
-
-        async def wait_then_close() -> None:
-            try:
-                await self.time.sleep(holder, seconds)
-                self.close(abort)
-            finally:
-                self.time.done(holder)
-        return asyncio.get_running_loop().create_task(wait_then_close())
+            delay = applied.toxic.attributes["timeout"] / 1000
+            applied.timer = asyncio.get_running_loop().call_later(delay, self.close, True)
 
     def close(self, abort: bool = False) -> None:
         """Ends the connection: with a TCP RST on both sides if `abort`, else an ordinary close."""
@@ -477,9 +410,8 @@ class _Connection:
         try:
             upstream = self._upstream = await self._connect()
             loop = asyncio.get_running_loop()
-            self.directions = [_Direction(self, "upstream", self._client, upstream),
-                               _Direction(self, "downstream", upstream, self._client)]
-            for direction in self.directions:
+            for direction in (_Direction(self, "upstream", self._client, upstream),
+                              _Direction(self, "downstream", upstream, self._client)):
                 tasks += [loop.create_task(self._guarded(direction.read)),
                           loop.create_task(self._guarded(direction.write))]
             await self._closing.wait()
@@ -494,18 +426,8 @@ class _Connection:
         """Once run() is over (or was cancelled before it began): timers off, both sockets closed."""
         for applied in self._applied.values():
             applied.cancel()
-        for direction in self.directions:
-            self.time.done(direction.holder)
         for sock in (self._client, self._upstream):
             _close_socket(sock, abort=self._abort)
-
-    def sockets(self) -> list[tuple[socket.socket, bool, bool]]:
-        """(socket, read without waiting on the clock, bytes of the proxy's own still to be written to it)."""
-        if self._upstream is None or len(self.directions) != 2:
-            return []
-        upstream, downstream = self.directions
-        return [(self._client, upstream.reading, downstream.sending), (self._upstream, downstream.reading,
-                                                                        upstream.sending)]
 
     async def _connect(self) -> socket.socket:
         host, port = self._upstream_address
@@ -524,7 +446,7 @@ class _Connection:
         # Takes the method, not a coroutine: a task cancelled before it starts would leave that one never awaited.
         try:
             await pump()
-        except (OSError, ClockCancelled):  # a peer reset or went away, or the clock was reset: abort both sides
+        except OSError:  # a peer reset or went away: pass the abort on to the other side
             self.close(abort=True)
         except Exception:
             _log.exception("proxy connection failed")
@@ -533,7 +455,7 @@ class _Connection:
     def _start(self, applied: _Applied) -> None:
         milliseconds = applied.toxic.attributes.get("timeout", 0)
         if applied.hit and applied.toxic.type == "timeout" and milliseconds > 0:
-            applied.timer = self._after(applied.toxic, milliseconds / 1000, abort=False)
+            applied.timer = asyncio.get_running_loop().call_later(milliseconds / 1000, self.close)
 
     def _rebuild(self) -> None:
         for stream in self._chains:
@@ -566,20 +488,10 @@ class _Direction:
         self._last_due = 0.0
         self._ready = asyncio.Event()
         self._room = asyncio.Event()
-        self._pacer = _Pacer(connection.time.catch_up)
-        self._slice_left = 0  # bytes of the slicer's current slice still to go: slices run across reads
-        self.holder = f"{connection.name}/{stream}"
-        self.reading = True  # the reader takes what arrives without waiting on the clock
-        self.sending = False  # a write of the proxy's own is not all in the kernel yet
+        self._pacer = _Pacer()
 
     async def read(self) -> None:
         loop = asyncio.get_running_loop()
-        try:
-            await self._read(loop)
-        finally:
-            self.reading = False
-
-    async def _read(self, loop: asyncio.AbstractEventLoop) -> None:
         for count in itertools.count(1):
             data = await loop.sock_recv(self._source, READ_SIZE)
             if not data:
@@ -587,26 +499,18 @@ class _Direction:
                 return
             chain = self._connection.chain(self._stream)
             if not chain and not self._pending:
-                await self._send(data)
-            elif not await self._admit(data, chain, self._connection.time.now()):
+                await loop.sock_sendall(self._destination, data)
+            elif not await self._admit(data, chain, loop.time()):
                 return
             if count % YIELD_EVERY_READS == 0:
                 # recv and send return without suspending while they can proceed: a fast transfer (or data a
                 # timeout toxic drops) would otherwise hold the loop, and timers and control calls wait.
                 await asyncio.sleep(0)
 
-    async def _send(self, data: bytes | memoryview) -> None:
-        self.sending = True
-        try:
-            await asyncio.get_running_loop().sock_sendall(self._destination, data)
-        finally:
-            self.sending = False
-
     async def write(self) -> None:
-        time = self._connection.time
         while True:
             item = await self._dequeue()
-            await time.sleep(self.holder, item.due - time.now())
+            await _sleep_until(item.due)
             if item.kind == "eof":
                 with contextlib.suppress(OSError):  # the peer may already be gone; the other side decides
                     self._destination.shutdown(socket.SHUT_WR)
@@ -649,33 +553,14 @@ class _Direction:
         chain = self._connection.chain(self._stream)
         slicer = next((a.toxic for a in chain if a.toxic.type == "slicer"), None)
         rate = _rate(chain)
-        time = self._connection.time
-        for piece, pause in self._slices(memoryview(data), slicer):
-            for part in _quanta(piece, rate, time.quantum):
+        loop = asyncio.get_running_loop()
+        for piece, pause in _slices(memoryview(data), slicer, self._connection.rng):
+            for part in _quanta(piece, rate):
                 if rate:
-                    await time.sleep(self.holder, self._pacer.wait(time.now(), len(part), rate))
-                await self._send(part)
+                    await asyncio.sleep(self._pacer.wait(loop.time(), len(part), rate))
+                await loop.sock_sendall(self._destination, part)
             if pause:
-                await time.sleep(self.holder, pause)
-
-    def _slices(self, data: memoryview, slicer: Toxic | None) -> Iterator[tuple[memoryview, float]]:
-        """(slice, pause after it): average_size ± size_variation bytes, `delay` µs apart. A slice may span two
-        reads, so where the pauses fall depends on the bytes, not on how the kernel happened to hand them over."""
-        if slicer is None:
-            self._slice_left = 0
-            yield data, 0.0
-            return
-        average, variation = slicer.attributes["average_size"], slicer.attributes["size_variation"]
-        pause = slicer.attributes["delay"] / 1e6
-        offset = 0
-        while offset < len(data):
-            if self._slice_left <= 0:
-                rng = self._connection.rng
-                self._slice_left = max(1, average + (rng.randint(-variation, variation) if variation else 0))
-            size = min(self._slice_left, len(data) - offset)
-            self._slice_left -= size
-            yield data[offset:offset + size], pause if self._slice_left == 0 else 0.0
-            offset += size
+                await asyncio.sleep(pause)
 
     async def _enqueue(self, item: _Item) -> None:
         self._items.append(item)
@@ -684,11 +569,7 @@ class _Direction:
         self._ready.set()
         while self._held > self._limit:
             self._room.clear()
-            self.reading = False  # full: what arrives waits in the kernel until the writer has sent on time
-            try:
-                await self._room.wait()
-            finally:
-                self.reading = True
+            await self._room.wait()
 
     async def _dequeue(self) -> _Item:
         while not self._items:
@@ -710,13 +591,12 @@ class _Pacer:
     following pieces (up to PACING_SLACK_SECONDS behind) instead of adding up.
     """
 
-    def __init__(self, catch_up: float = PACING_SLACK_SECONDS) -> None:
+    def __init__(self) -> None:
         self._free_at: float | None = None
-        self._catch_up = catch_up
 
     def wait(self, now: float, size: int, rate: float) -> float:
         """Seconds to wait before sending `size` bytes at `rate` bytes/s."""
-        start = now if self._free_at is None else max(self._free_at, now - self._catch_up)
+        start = now if self._free_at is None else max(self._free_at, now - PACING_SLACK_SECONDS)
         self._free_at = start + size / rate
         return max(0.0, self._free_at - now)
 
@@ -742,13 +622,33 @@ def _limited(applied: _Applied, data: bytes) -> tuple[bytes, bool]:
     return data, applied.sent >= applied.toxic.attributes["bytes"]
 
 
-def _quanta(piece: memoryview, rate: float, quantum: float | None) -> Iterator[memoryview]:
-    if not rate or quantum is None:
+def _slices(data: memoryview, slicer: Toxic | None, rng: random.Random) -> Iterator[tuple[memoryview, float]]:
+    """(slice, pause after it): average_size ± size_variation bytes, `delay` µs apart."""
+    if slicer is None:
+        yield data, 0.0
+        return
+    average, variation = slicer.attributes["average_size"], slicer.attributes["size_variation"]
+    pause = slicer.attributes["delay"] / 1e6
+    offset = 0
+    while offset < len(data):
+        size = average + (rng.randint(-variation, variation) if variation else 0)
+        yield data[offset:offset + size], pause
+        offset += size
+
+
+def _quanta(piece: memoryview, rate: float) -> Iterator[memoryview]:
+    if not rate:
         yield piece
         return
-    size = max(1, int(rate * quantum))
+    size = max(1, int(rate * PACING_QUANTUM_SECONDS))
     for offset in range(0, len(piece), size):
         yield piece[offset:offset + size]
+
+
+async def _sleep_until(when: float) -> None:
+    delay = when - asyncio.get_running_loop().time()
+    if delay > 0:
+        await asyncio.sleep(delay)
 
 
 def _as_toxic(toxic: Toxic | Mapping[str, Any]) -> Toxic:
