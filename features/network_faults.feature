@@ -83,8 +83,6 @@ Feature: Outages in the network and in Azure storage
       | stalls and closes | stalls and is closed after 5 minutes | 0x80072EFE |
       | is reset          | is reset                             | 0x80072EFD |
 
-  # The fault proxy's slicer pauses do not wait on the virtual clock yet.
-  @clock:real
   Scenario: Storage that sends in small pieces with pauses is at least as slow as its pauses
     Given the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
     And Azure storage sends in pieces of 16 KB on the wire, 1 minute apart

@@ -92,9 +92,8 @@ TAGS = (
     "  such scenarios are skipped on an environment without a fault API (`--env external` on a lab).",
     "- `@scale:<factor>` — runs in an environment at that scale (model bytes per physical byte; a real-clock",
     "  timing scenario uses 250); skipped on an external environment at another scale.",
-    "- `@clock:real` — runs on the real clock: for faults that do not wait on the virtual clock yet (the fault",
-    "  proxy's bandwidth, latency and slicer, a content service's delay); such timings are judged with the",
-    "  tolerance measured for the real clock.",
+    "- `@clock:real` — runs on the real clock (real time × scale); its timings are judged with the tolerance",
+    "  measured for the real clock.",
     "- `@matrix:<capability>` — the capability-matrix row the scenario exercises (`cmg-harness matrix`).",
 )
 

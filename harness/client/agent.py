@@ -33,10 +33,12 @@ from starlette.routing import Route
 
 from harness.client.channel import SiteEndpoints
 from harness.client.client import EmulatedClient
+from harness.client.clocked_net import NETWORK, ClockedBackend
 from harness.client.engine import TaskSequenceRun
 from harness.client.identity import new_signing_identity
 from harness.client.link import LinkProfile, LinkTiming, link_layer
 from harness.clock.model_clock import ModelClock
+from harness.clock.participant import Participant
 from harness.emulators.control import (
     ControlMiddleware,
     ControlPlane,
@@ -97,7 +99,9 @@ class Agent:
                 cert = (issued.cert_path, issued.key_path)
             wrap, shaper_of = link_layer(self.config.clock.scale, seed=f"{name}/{seed}", profile=link,
                                          timing=LinkTiming.of(self.config.clock))
-            http = make_client(self._hosts_for(network), self.config.ca_cert, timeout=60.0, cert=cert, wrap=wrap)
+            backend = ClockedBackend() if self.config.clock.mode == "virtual" else None
+            http = make_client(self._hosts_for(network), self.config.ca_cert, timeout=60.0, cert=cert, wrap=wrap,
+                               network_backend=backend)
             shaper = shaper_of()
             client = EmulatedClient(name, network, settings, site_token, root, http, cache_size=cache_size,
                                     ad_site=ad_site, identity=new_signing_identity(name, self.config.clock.now()),
@@ -128,7 +132,7 @@ class Agent:
             # Named by client and its own count of runs, never by the agent's counter: a wake-up tie between two
             # clients' runs goes by name, and the same scenario must name them the same wherever it runs.
             ordinal = sum(1 for r in self.runs.values() if r.client is client) + 1
-            actor = self.config.clock.join(f"client/{client.name}/run/{ordinal}", queued=True)
+            actor = self.config.clock.join(f"client/{client.name}/run/{ordinal}", queued=True, settles=True)
             run = TaskSequenceRun(run_id, client, deployment_id, launch, self.config.endpoints, self.config.clock,
                                   trigger, actor=actor)
             self.runs[run_id] = run
@@ -328,4 +332,7 @@ def create_app(config: dict[str, Any]) -> Starlette:
                     exception_handlers={HttpError: http_error_handler, HTTPException: route_error_handler},
                     middleware=[Middleware(ControlMiddleware, control=control)])
     app.state.agent = agent
+    virtual = agent.config.clock.virtual
+    if virtual is not None:  # the runs' reads, for the virtual clock's question "is the world quiet?"
+        app.state.participant = Participant(virtual.authority, "client", NETWORK.report)
     return app

@@ -10,11 +10,12 @@ sleeps as that run without passing it around.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 CONNECT_TIMEOUT_SECONDS = 10.0
@@ -32,9 +33,11 @@ class ClockUnavailable(RuntimeError):
 class Actor:
     """One actor's membership; its methods are called from one thread (`cancel` from any)."""
 
-    def __init__(self, address: str, name: str, *, queued: bool = False) -> None:
-        """`queued`: join asleep until now and wait for the turn (`turn()`) before acting."""
+    def __init__(self, address: str, name: str, *, queued: bool = False, settles: bool = False) -> None:
+        """`queued`: join asleep until now and wait for the turn (`turn()`) before acting; `settles`: this process
+        reports to the authority whether the actor is really busy (the client agent does, for its runs)."""
         self.name = name
+        self.release = 0  # wake-ups the authority has released to this actor; reported with its waits on I/O
         host, _, port = address.rpartition(":")
         try:
             self._sock = socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_SECONDS)
@@ -44,15 +47,18 @@ class Actor:
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._reader = self._sock.makefile("rb")
         self._cancelled = False
-        self.now_us = int(self._call({"op": "join", "actor": name, "queued": queued})["now_us"])
+        self.now_us = int(self._call({"op": "join", "actor": name, "queued": queued, "settles": settles})["now_us"])
 
     def turn(self) -> None:
         """Waits until it is this (queued) actor's turn; returns at once for an actor that is busy."""
-        self.now_us = int(self._call({"op": "turn"})["now_us"])
+        self._woke(self._call({"op": "turn"}))
 
     def sleep(self, model_seconds: float) -> None:
         """Waits until the clock reaches now + `model_seconds`; raises ClockCancelled if cancelled first."""
-        self.now_us = int(self._call({"op": "sleep", "seconds": model_seconds})["now_us"])
+        self._woke(self._call({"op": "sleep", "seconds": model_seconds}))
+
+    def _woke(self, reply: dict[str, Any]) -> None:
+        self.now_us, self.release = int(reply["now_us"]), int(reply["release"])
 
     def idle(self) -> None:
         """Time may move without this actor (it waits for something outside the emulated world)."""
@@ -157,9 +163,37 @@ def bound(actor: Actor | NoActor) -> Iterator[Actor | NoActor]:
         _current.actor = previous
 
 
-def current() -> Actor | NoActor:
+def current_or_none() -> Actor | NoActor | None:
     actor: Actor | NoActor | None = getattr(_current, "actor", None)
+    return actor
+
+
+def current() -> Actor | NoActor:
+    actor = current_or_none()
     if actor is None:
         raise ClockUnavailable(f"thread {threading.current_thread().name!r} waits on the virtual clock but acts "
                                "for no actor (a run's thread binds its actor with harness.clock.actor.bound)")
     return actor
+
+
+async def hold(address: str, name: str, model_seconds: float, woke: Callable[[], None]) -> None:
+    """From an event loop: waits `model_seconds` of model time as a one-off actor that settles (a service holding
+    a request on the clock); raises ClockCancelled if the clock is reset meanwhile. `woke()` is called as soon as
+    the wait is over, before the actor leaves: whatever the holder does next must count as busy before the
+    authority stops counting the holder."""
+    host, _, port = address.rpartition(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        for message in ({"op": "join", "actor": name, "settles": True}, {"op": "sleep", "seconds": model_seconds}):
+            writer.write(json.dumps(message).encode() + b"\n")
+            await writer.drain()
+            reply = json.loads(await reader.readline() or b'{"error": "the clock authority went away"}')
+            if reply.get("cancelled"):
+                raise ClockCancelled(f"{name}: the clock was reset")
+            if "error" in reply:
+                raise ClockUnavailable(f"{name}: {reply['error']}")
+        woke()
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()

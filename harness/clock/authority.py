@@ -4,18 +4,27 @@ Actors connect and speak one line of JSON per request (`actor.py` is the other s
 
     {"op": "join", "actor": NAME}      -> {"now_us": N}        busy from now on
     {"op": "join", "actor": NAME, "queued": true}             asleep until now: it waits for its turn
-    {"op": "turn"}                     -> {"now_us": N}        once a queued actor's turn has come
-    {"op": "sleep", "seconds": S}      -> {"now_us": N}        once the clock has reached the wake-up
+    {"op": "join", ..., "settles": true}                       its process reports whether it is really busy
+    {"op": "turn"}                     -> {"now_us": N, "release": R}   once a queued actor's turn has come
+    {"op": "sleep", "seconds": S}      -> {"now_us": N, "release": R}   once the clock has reached the wake-up
     {"op": "idle"}                     -> {"now_us": N}        time may move without this actor
     {"op": "resume"}                   -> {"now_us": N}        busy again
     (closing the connection)                                  leaves
 
+Processes of the world join as participants, `{"op": "participant", "party": NAME}`; the authority then asks
+`{"op": "report", "id": K}` and they answer `{"id": K, "report": …}` (`settle.Report`). The network process's
+own parties (the fault proxies) report in process, and its proxies hold calls through `hold()`.
+
 A bad line is answered `{"error": …}` naming what was wrong; the connection stays. A reset answers every sleeper
 `{"cancelled": true}`.
 
-After every change the authority releases the next wake-up if nobody is busy (`Schedule.release`), writes the new
-time to the shared file first, and only then answers the sleeper: a process that sees the answer's effects sees
-the new time. The authority runs its own event loop in a thread, so a busy control API never delays it.
+After every change the authority releases the next wake-up if nobody is busy (`Schedule.release`). If only
+actors that settle are busy (a run in an HTTP call, a proxy holding bytes back), it asks every participant for a
+report and releases only if the world is quiet (`settle.unquiet`) and nothing changed meanwhile; otherwise it
+asks again after the next change, or after a short real-time back-off (a service finishing a request tells
+nobody). It writes the new time to the shared file first, and only then answers the sleeper: a process that
+sees the answer's effects sees the new time. The authority runs its own event loop in a thread, so a busy
+control API never delays it.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import itertools
 import json
 import logging
 import math
@@ -33,10 +43,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from harness.clock.schedule import ClockError, Schedule
+from harness.clock.settle import Report, unquiet
 from harness.clock.shared import SharedTime
 
 CONTROL_TIMEOUT_SECONDS = 10.0
-MAX_LINE = 4096
+REPORT_TIMEOUT_SECONDS = 10.0  # a participant that does not answer in this long is reported busy
+MAX_LINE = 1 << 20  # a report lists every socket of a process
+# After a settle that found the world busy, ask again after this long, doubling up to the maximum; any change
+# at the authority asks again at once. Only how soon time moves depends on these, never where it moves to.
+SETTLE_BACKOFF_SECONDS = (0.0002, 0.005)
 T = TypeVar("T")
 _log = logging.getLogger(__name__)
 
@@ -51,6 +66,11 @@ class Authority:
         self.schedule = Schedule()
         self._waiters: dict[str, asyncio.Future[int]] = {}
         self._sessions: set[asyncio.Task[None]] = set()
+        self._participants: dict[str, _Participant] = {}
+        self._reporters: dict[str, Callable[[], Report]] = {}
+        self._settler: asyncio.Task[None] | None = None
+        self._poke = asyncio.Event()
+        self.last_unquiet: list[str] = []  # why the last settle found the world busy (GET /_harness/clock)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.Server | None = None
         self._thread: threading.Thread | None = None
@@ -101,15 +121,16 @@ class Authority:
     async def _close(self) -> None:
         if self._server is not None:
             self._server.close()
-        sessions = list(self._sessions)
-        for session in sessions:
-            session.cancel()
-        await asyncio.gather(*sessions, return_exceptions=True)
+        tasks = [*self._sessions, *([self._settler] if self._settler else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     # -- control, from any thread ------------------------------------------------------------------------------
 
     def snapshot(self) -> dict[str, Any]:
-        return self._control(self.schedule.snapshot)
+        return self._control(lambda: {**self.schedule.snapshot(), "participants": sorted(
+            [*self._participants, *self._reporters]), "last_unquiet": self.last_unquiet[:20]})
 
     def advance(self, model_seconds: float) -> dict[str, Any]:
         """Moves time on by hand; wake-ups on the way are released in order, each once nobody is busy."""
@@ -131,6 +152,32 @@ class Authority:
             return cancelled
         return self._control(reset)
 
+    def add_reporter(self, party: str, report: Callable[[], Report]) -> None:
+        """A party of this process; `report` is called in a worker thread whenever the authority settles."""
+        self._control(lambda: self._reporters.__setitem__(party, report))
+
+    async def hold(self, actor: str, model_seconds: float, *, until_us: int | None = None) -> int:
+        """From another thread's event loop in this process: waits `model_seconds` of model time as `actor` (which
+        joins, settling, if it has not), or until the model instant `until_us` (never earlier than now); returns
+        the wake-ups released to it so far. Raises ClockCancelled if the clock is reset meanwhile. The actor stays
+        joined, busy, until `leave()`."""
+        from harness.clock.actor import ClockCancelled
+
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("the clock authority is not running")
+        future = asyncio.run_coroutine_threadsafe(self._hold(actor, model_seconds, until_us), loop)
+        try:
+            return await asyncio.wrap_future(future)
+        except _Cancelled:
+            raise ClockCancelled(f"{actor}: the clock was reset") from None
+
+    def leave(self, actor: str) -> None:
+        """From any thread: `actor` (a holder) is gone."""
+        loop = self._loop
+        if loop is not None:
+            loop.call_soon_threadsafe(self._leave, actor)
+
     def _control(self, action: Callable[[], T]) -> T:
         loop = self._loop
         if loop is None:
@@ -140,7 +187,7 @@ class Authority:
             return action()
         return asyncio.run_coroutine_threadsafe(call(), loop).result(CONTROL_TIMEOUT_SECONDS)
 
-    # -- actors, on the authority's loop -----------------------------------------------------------------------
+    # -- actors and participants, on the authority's loop ------------------------------------------------------
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -150,6 +197,9 @@ class Authority:
         name: str | None = None
         try:
             while line := await reader.readline():
+                if name is None and _op(line) == "participant":
+                    await self._participate(line, reader, writer)
+                    return
                 reply, name = await self._answer(line, name)
                 writer.write(json.dumps(reply).encode() + b"\n")
                 await writer.drain()
@@ -196,29 +246,47 @@ class Authority:
     def _join(self, message: dict[str, Any], name: str | None) -> dict[str, Any]:
         if name is not None:
             raise ValueError(f"this connection is actor {name!r} already; open another for another actor")
-        actor, queued = _actor_name(message), message.get("queued", False) is True
-        self.schedule.join(actor, queued=queued)
+        actor = _actor_name(message)
+        queued, settles = message.get("queued", False) is True, message.get("settles", False) is True
+        self.schedule.join(actor, queued=queued, settles=settles)
         if queued:
             self._waiters[actor] = asyncio.get_running_loop().create_future()
-            self._pump()
+        self._pump()
         return {"now_us": self.schedule.now}
 
     async def _turn(self, name: str) -> dict[str, Any]:
         waiter = self._waiters.get(name)
         if waiter is None:  # its turn came before it asked (or it joined busy)
             self.schedule.resume(name)
-            return {"now_us": self.schedule.now}
-        return {"now_us": await waiter}
+            return {"now_us": self.schedule.now, "release": self.schedule.releases(name)}
+        return {"now_us": await waiter, "release": self.schedule.releases(name)}
 
     async def _sleep(self, name: str, message: dict[str, Any]) -> dict[str, Any]:
         seconds = message.get("seconds")
         if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not math.isfinite(seconds) \
                 or seconds < 0:
             raise ValueError(f"'seconds' must be a finite number of model seconds, 0 or more, not {seconds!r}")
-        self.schedule.sleep(name, self.schedule.now + _microseconds(seconds))
-        waiter = self._waiters[name] = asyncio.get_running_loop().create_future()
+        return {"now_us": await self._wait(name, seconds), "release": self.schedule.releases(name)}
+
+    async def _hold(self, name: str, seconds: float, until_us: int | None) -> int:
+        if not self._known(name):
+            self.schedule.join(name, settles=True)
+        await self._wait(name, seconds, until_us)
+        return self.schedule.releases(name)
+
+    async def _wait(self, name: str, seconds: float, until_us: int | None = None) -> int:
+        self.schedule.sleep(name, self.schedule.now + _microseconds(seconds) if until_us is None else until_us)
+        waiter: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._waiters[name] = waiter
         self._pump()
-        return {"now_us": await waiter}
+        return await waiter
+
+    def _known(self, name: str) -> bool:
+        try:
+            self.schedule.state(name)
+        except ClockError:
+            return False
+        return True
 
     def _leave(self, name: str) -> None:
         waiter = self._waiters.pop(name, None)
@@ -227,21 +295,136 @@ class Authority:
         self.schedule.leave(name)
         self._pump()
 
-    def _pump(self) -> None:
-        """Releases the next wake-up if nobody is busy; the time is published before the sleeper hears of it."""
-        before = self.schedule.now
-        woken = self.schedule.release()
-        if self.schedule.now != before:
-            self._shared.write(self.schedule.now)
-        if woken is None:
+    async def _participate(self, first: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        message = json.loads(first)
+        party = str(message.get("party") or "")
+        if not party:
+            writer.write(json.dumps({"error": "a participant names its party: "
+                                               '{"op": "participant", "party": NAME}'}).encode() + b"\n")
             return
+        participant = self._participants[party] = _Participant(party, writer)
+        writer.write(b'{"ok": true}\n')
+        try:
+            while line := await reader.readline():
+                participant.answered(json.loads(line))
+        finally:
+            participant.gone()
+            if self._participants.get(party) is participant:
+                del self._participants[party]
+
+    # -- moving time ---------------------------------------------------------------------------------------------
+
+    def _pump(self) -> None:
+        """Releases the next wake-up if nobody is busy; asks the world whether it is quiet if only actors that
+        settle are."""
+        if self._release(settled=False):
+            return
+        self._poke.set()
+        if self.schedule.to_settle() is not None and (self._settler is None or self._settler.done()):
+            self._settler = asyncio.get_running_loop().create_task(self._settle())
+
+    def _release(self, *, settled: bool) -> bool:
+        before = self.schedule.now
+        woken = self.schedule.release(settled=settled)
+        if self.schedule.now != before:
+            self._shared.write(self.schedule.now)  # published before anyone hears of it
+        if woken is None:
+            return False
         waiter = self._waiters.pop(woken, None)
         if waiter is not None and not waiter.done():
             waiter.set_result(self.schedule.now)
+        return True
+
+    async def _settle(self) -> None:
+        try:
+            await self._settle_until_busy()
+        except Exception as error:  # a bug here must show, not freeze model time in silence
+            _log.exception("the clock authority failed to settle")
+            self.last_unquiet = [f"settling failed: {error!r}"]
+
+    async def _settle_until_busy(self) -> None:
+        backoff = SETTLE_BACKOFF_SECONDS[0]
+        while (busy := self.schedule.to_settle()) is not None:
+            version = self.schedule.version
+            self._poke.clear()
+            reports = await self._reports()
+            reasons = unquiet(reports, busy)
+            if not reasons:
+                # Twice, and the same both times: a party may have reported before a connection it was about to
+                # receive existed, and the other end after it was done with it. Nothing that moved between the two
+                # waves can look the same in both.
+                again = await self._reports()
+                reasons = unquiet(again, busy) or ([] if _same(reports, again) else ["the world moved between two "
+                                                                                   "reports"])
+            if self.schedule.version != version:
+                continue  # something changed while the reports came in: they may be stale
+            if not reasons:
+                self.last_unquiet = []
+                self._release(settled=True)
+                backoff = SETTLE_BACKOFF_SECONDS[0]
+                continue
+            self.last_unquiet = reasons
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._poke.wait(), backoff)
+            backoff = min(backoff * 2, SETTLE_BACKOFF_SECONDS[1])
+
+    async def _reports(self) -> list[Report]:
+        loop = asyncio.get_running_loop()
+        local = [loop.run_in_executor(None, report) for report in self._reporters.values()]
+        remote = [participant.report() for participant in self._participants.values()]
+        answers = await asyncio.gather(*local, *remote, return_exceptions=True)
+        parties = [*self._reporters, *self._participants]
+        return [answer if isinstance(answer, Report) else Report(party, busy=[f"no report: {answer!r}"])
+                for party, answer in zip(parties, answers, strict=True)]
+
+
+class _Participant:
+    """A process of the world that reports, over its connection."""
+
+    def __init__(self, party: str, writer: asyncio.StreamWriter) -> None:
+        self.party = party
+        self._writer = writer
+        self._ids = itertools.count(1)
+        self._pending: dict[int, asyncio.Future[Report]] = {}
+
+    async def report(self) -> Report:
+        ask = next(self._ids)
+        future = self._pending[ask] = asyncio.get_running_loop().create_future()
+        self._writer.write(json.dumps({"op": "report", "id": ask}).encode() + b"\n")
+        try:
+            return await asyncio.wait_for(future, REPORT_TIMEOUT_SECONDS)
+        finally:
+            self._pending.pop(ask, None)
+
+    def answered(self, message: dict[str, Any]) -> None:
+        future = self._pending.get(int(message.get("id", 0)))
+        if future is not None and not future.done():
+            future.set_result(Report.from_json(message["report"]))
+
+    def gone(self) -> None:
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(ConnectionError(f"participant {self.party} went away"))
 
 
 class _Cancelled(Exception):
     pass
+
+
+def _same(first: list[Report], second: list[Report]) -> bool:
+    def key(report: Report) -> tuple[object, ...]:
+        return (report.party, tuple(sorted(report.busy)), tuple(sorted(report.waiting.items())),
+                tuple(sorted((s.counters.local, s.counters.peer, s.counters.out, s.counters.taken, s.counters.state,
+                              s.reading, s.pending) for s in report.sockets)))
+    return sorted(map(key, first)) == sorted(map(key, second))
+
+
+def _op(line: bytes) -> object:
+    try:
+        message = json.loads(line)
+    except ValueError:
+        return None
+    return message.get("op") if isinstance(message, dict) else None
 
 
 def _actor_name(message: dict[str, Any]) -> str:

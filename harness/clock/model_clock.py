@@ -74,10 +74,12 @@ class ModelClock:
         elif cancel.wait(real):
             raise ClockCancelled("cancelled during the wait")
 
-    def join(self, actor: str, *, queued: bool = False) -> Actor | NoActor:
-        """An actor of the virtual clock (busy from now on, or `queued` for its turn); the real clock's stand-in
-        otherwise."""
-        return NoActor() if self.virtual is None else Actor(self.virtual.authority, actor, queued=queued)
+    def join(self, actor: str, *, queued: bool = False, settles: bool = False) -> Actor | NoActor:
+        """An actor of the virtual clock (busy from now on, or `queued` for its turn; `settles` if its process
+        reports on it); the real clock's stand-in otherwise."""
+        if self.virtual is None:
+            return NoActor()
+        return Actor(self.virtual.authority, actor, queued=queued, settles=settles)
 
     # -- the physical timescale (model / scale): where a client's link paces physical bytes ------------------
 

@@ -10,6 +10,11 @@ Actors in three states:
 - idle: waiting for something outside the emulated world (the scenario waiting for runs to end); it neither
   holds time back nor is ever woken by it.
 
+A busy actor whose process answers the authority's reports (a run in the client agent, a proxy or a service
+holding a call on the clock) *settles*: it may really be waiting on I/O, which only its process can tell. While
+only such actors are busy, the authority asks every process (`settle.py`) and releases the next wake-up only if
+the whole world is quiet. The scenario and its timers do not settle: while they are busy, time stands still.
+
 Wake-ups are released one at a time, each only when nobody is busy: two actors due at the same instant never
 run side by side, so which one reaches a shared service first cannot depend on the machine. Ties go by actor
 name, then by the order the waits were asked for. A run joins queued (asleep until now): twenty runs started
@@ -44,9 +49,11 @@ class _Wake:
 
 @dataclass
 class _Actor:
+    settles: bool = False
     state: State = State.BUSY
     due: int | None = None
-    generation: int = 0
+    generation: int = 0  # sleeps asked for; a wake-up of an older sleep is stale
+    releases: int = 0  # wake-ups released to it: a report that it waits on I/O counts only if it has seen the last
 
 
 class Schedule:
@@ -58,30 +65,36 @@ class Schedule:
         self._wakes: list[_Wake] = []
         self._order = itertools.count()
         self._target: int | None = None  # a manual advance in progress: move to here once nothing is due before
+        self.version = 0  # changes with every change of state: a settle taken across a change is void
 
     # -- actors ----------------------------------------------------------------------------------------------
 
-    def join(self, actor: str, *, queued: bool = False) -> None:
-        """A new actor, busy from now on; `queued`: asleep until now instead, so it waits for its turn."""
+    def join(self, actor: str, *, queued: bool = False, settles: bool = False) -> None:
+        """A new actor, busy from now on; `queued`: asleep until now instead, so it waits for its turn;
+        `settles`: its process reports whether it is really busy (see the module's doc)."""
         if actor in self._actors:
             raise ClockError(f"actor {actor!r} has already joined")
-        self._actors[actor] = _Actor()
+        self._actors[actor] = _Actor(settles=settles)
+        self.version += 1
         if queued:
             self.sleep(actor, self.now)
 
     def leave(self, actor: str) -> None:
         """The actor is gone (its run ended, its connection closed); a wake-up it waited for is dropped."""
         self._actors.pop(actor, None)
+        self.version += 1
 
     def sleep(self, actor: str, until: int) -> None:
         """The busy actor waits on the clock until `until` (never earlier than now)."""
         state = self._busy(actor, "sleep")
         state.state, state.due, state.generation = State.ASLEEP, max(until, self.now), state.generation + 1
+        self.version += 1
         heapq.heappush(self._wakes, _Wake(state.due, actor, next(self._order), state.generation))
 
     def idle(self, actor: str) -> None:
         """The busy actor waits for something outside the clock; time may move without it."""
         self._busy(actor, "go idle").state = State.IDLE
+        self.version += 1
 
     def resume(self, actor: str) -> None:
         """The idle actor acts again (busy); time stands still until it sleeps, idles or leaves."""
@@ -89,20 +102,34 @@ class Schedule:
         if state.state is State.ASLEEP:
             raise ClockError(f"actor {actor!r} is asleep until {state.due} µs; only the clock wakes it")
         state.state = State.BUSY
+        self.version += 1
 
     def state(self, actor: str) -> State:
         return self._known(actor).state
+
+    def releases(self, actor: str) -> int:
+        return self._known(actor).releases
 
     @property
     def busy(self) -> list[str]:
         return sorted(name for name, actor in self._actors.items() if actor.state is State.BUSY)
 
+    def to_settle(self) -> dict[str, int] | None:
+        """The busy actors whose processes must say whether they are really busy (name -> wake-ups released to
+        it), when a wake-up is due and only such actors are busy; None when no settle can release anything."""
+        busy = {name: actor for name, actor in self._actors.items() if actor.state is State.BUSY}
+        if not busy or not all(actor.settles for actor in busy.values()) or self._next_wake() is None:
+            return None
+        return {name: actor.releases for name, actor in sorted(busy.items())}
+
     # -- time ------------------------------------------------------------------------------------------------
 
-    def release(self) -> str | None:
+    def release(self, *, settled: bool = False) -> str | None:
         """When nobody is busy: moves time to the earliest wake-up and makes that actor busy; returns its name.
-        None while someone is busy or nobody waits on the clock (a manual advance then completes)."""
-        if self.busy:
+        None while someone is busy or nobody waits on the clock (a manual advance then completes). `settled`: the
+        processes of the busy actors said every one of them waits on I/O and nothing is on its way to them."""
+        busy = [actor for actor in self._actors.values() if actor.state is State.BUSY]
+        if busy and not (settled and all(actor.settles for actor in busy)):
             return None
         wake = self._next_wake()
         if wake is None or (self._target is not None and wake.due > self._target):
@@ -111,7 +138,8 @@ class Schedule:
         heapq.heappop(self._wakes)
         self.now = max(self.now, wake.due)
         actor = self._actors[wake.actor]
-        actor.state, actor.due = State.BUSY, None
+        actor.state, actor.due, actor.releases = State.BUSY, None, actor.releases + 1
+        self.version += 1
         return wake.actor
 
     def advance(self, microseconds: int) -> int:
@@ -120,6 +148,7 @@ class Schedule:
         if microseconds < 0:
             raise ClockError(f"model time only moves forward (asked to move {microseconds} µs)")
         self._target = max(self._target or self.now, self.now + microseconds)
+        self.version += 1
         return self._target
 
     def next_due(self) -> int | None:
@@ -132,11 +161,12 @@ class Schedule:
         for name in sleepers:
             self._actors.pop(name)
         self.now, self._wakes, self._target = 0, [], None
+        self.version += 1
         return sleepers
 
     def snapshot(self) -> dict[str, object]:
         return {"now_us": self.now, "next_due_us": self.next_due(), "target_us": self._target,
-                "actors": {name: {"state": actor.state.value, "due_us": actor.due}
+                "actors": {name: {"state": actor.state.value, "due_us": actor.due, "settles": actor.settles}
                            for name, actor in sorted(self._actors.items())}}
 
     # -- inside ----------------------------------------------------------------------------------------------
@@ -153,6 +183,7 @@ class Schedule:
     def _finish_advance(self) -> None:
         if self._target is not None:
             self.now, self._target = max(self.now, self._target), None
+            self.version += 1
 
     def _known(self, actor: str) -> _Actor:
         state = self._actors.get(actor)

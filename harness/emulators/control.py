@@ -15,6 +15,7 @@ The same routes work in-process (respx.ASGIHandler) and in the server process.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
 import time
@@ -24,14 +25,17 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import anyio
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from harness.clock.actor import hold
 from harness.clock.authority import Authority
 from harness.clock.model_clock import ModelClock
+from harness.clock.participant import ACTIVITY
 from harness.emulators.fault_effects import FaultedSend, cut_on_purpose, quiet_uvicorn_about_deliberate_cuts
 from harness.emulators.faults import Answer, Fault, FaultError, FaultTable
 from harness.model.units import Scale
@@ -173,9 +177,25 @@ class ControlPlane:
         self.logs = ServiceLogs(logs or {}, self.clock.now)
         self._extra_reset = extra_reset
         self.authority = authority
+        self._holds = itertools.count(1)
         self.started = time.time()
 
+    async def hold(self, model_seconds: float, request: int) -> None:
+        """A request held on the model clock (a delay fault): scaled real time, or a wait at the virtual clock's
+        authority as an actor of its own, during which the request does not count as busy."""
+        clock = self.clock
+        if clock.virtual is None:
+            await anyio.sleep(clock.scale.real_seconds(model_seconds))
+            return
+        name = f"{self.service}/delay/{next(self._holds)}"
+        ACTIVITY.hold(request)
+        try:
+            await hold(clock.virtual.authority, name, model_seconds, woke=lambda: ACTIVITY.unhold(request))
+        finally:
+            ACTIVITY.unhold(request)
+
     def reset(self) -> None:
+        self._holds = itertools.count(1)  # holders are named by their order in the scenario
         self.model.reset()
         if self._extra_reset is not None:
             self._extra_reset()
@@ -302,6 +322,9 @@ class ControlMiddleware:
         method, path = scope["method"], scope["path"]
         answered = _Answer()
 
+        product = not path.startswith(CONTROL_PREFIX)
+        request = 0
+
         async def send_recording(message: Message) -> None:
             if message["type"] == "http.response.start":
                 answered.status = message["status"]
@@ -309,18 +332,20 @@ class ControlMiddleware:
                 message["headers"] = [*message["headers"], *self.control.identity_headers]
             await send(message)
 
-        faults = [] if path.startswith(CONTROL_PREFIX) else self.control.faults.take(method, path)
+        faults = self.control.faults.take(method, path) if product else []
         try:
-            await self._answer(scope, receive, send_recording, faults, answered)
+            with ACTIVITY.request(f"{method} {path}") if product else contextlib.nullcontext(0) as request:
+                await self._answer(scope, receive, send_recording, faults, answered, request)
         finally:
             elapsed = (time.perf_counter() - started) * 1e3
             query = scope.get("query_string", b"").decode("latin-1")
             self.control.journal.record(method, path, query, answered.status, elapsed, answered.journal_note())
 
     async def _answer(self, scope: Scope, receive: Receive, send: Send, faults: list[Fault],
-                      answered: _Answer) -> None:
+                      answered: _Answer, key: int) -> None:
         """The app's answer, or a status fault's; either with the other faults' effects on its way out."""
-        faulted = FaultedSend(faults, self.control.clock.scale, send)
+        faulted = FaultedSend(faults, self.control.clock.scale, send,
+                              hold=lambda seconds: self.control.hold(seconds, key))
         answer = next((f for f in faults if isinstance(f.effect, Answer)), None)
         answered.by_fault = answer is not None
         try:

@@ -9,7 +9,7 @@ every `every_bytes`, counting from the body's first byte, so the length holds an
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 
 import anyio
@@ -18,15 +18,19 @@ from starlette.types import Message, Send
 from harness.emulators.faults import Corrupt, Delay, Fault, Truncate
 from harness.model.units import Scale
 
+Hold = Callable[[float], Awaitable[None]]
+
 
 class FaultedSend:
     """`send` with the delay, truncate and corrupt faults among `faults` applied (a status fault answers
-    instead of the app, which is the middleware's to arrange)."""
+    instead of the app, which is the middleware's to arrange). `hold(model_seconds)` waits out a delay: on the
+    service's model clock (ControlPlane.hold), or scaled real time by default."""
 
-    def __init__(self, faults: Sequence[Fault], scale: Scale, send: Send) -> None:
+    def __init__(self, faults: Sequence[Fault], scale: Scale, send: Send, hold: Hold | None = None) -> None:
         self._faults = faults
         self._send = send
-        self._hold_s = sum(scale.real_seconds(f.effect.delay_s) for f in faults if isinstance(f.effect, Delay))
+        self._hold = hold or (lambda model_seconds: anyio.sleep(scale.real_seconds(model_seconds)))
+        self._hold_s = sum(f.effect.delay_s for f in faults if isinstance(f.effect, Delay))
         self._cut_at = next((f.effect.after_bytes for f in faults if isinstance(f.effect, Truncate)), None)
         self._every = next((f.effect.every_bytes for f in faults if isinstance(f.effect, Corrupt)), None)
         self._sent = 0  # body bytes the app has produced so far
@@ -36,7 +40,7 @@ class FaultedSend:
         if self.cut_short:
             return  # the exchange is over for the client; what the app still sends goes nowhere
         if message["type"] == "http.response.start" and self._hold_s:
-            await anyio.sleep(self._hold_s)
+            await self._hold(self._hold_s)
         if message["type"] == "http.response.body" and (self._cut_at is not None or self._every is not None):
             message = self._faulted_body(message)
         await self._send(message)

@@ -8,6 +8,7 @@ Prints `READY <service> 127.0.0.1:<port>` on stdout once it accepts connections.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib
 import json
 import socket
@@ -19,7 +20,8 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
-from harness.emulators.tls_peers import PeerCertificateH11Protocol
+from harness.clock.participant import ACTIVITY, Participant, TrackedListener
+from harness.emulators.tls_peers import PeerCertificateH11Protocol, TrackedH11Protocol
 
 # service name -> "module:factory"; each factory takes the JSON config and returns an ASGI app.
 FACTORIES = {
@@ -32,13 +34,26 @@ FACTORIES = {
 }
 
 
+# The services that are part of the emulated world: on a virtual clock they report to its authority. (The
+# client agent reports on its runs itself; the network hosts the authority.)
+WORLD = ("site", "cmg", "clouddp", "storage")
+KEEP_ALIVE_VIRTUAL_SECONDS = 3600
+
+
 class _ReadyServer(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, service: str, port: int) -> None:
+    def __init__(self, config: uvicorn.Config, service: str, port: int, authority: str | None = None) -> None:
         super().__init__(config)
         self._announce = f"READY {service} 127.0.0.1:{port}"
+        self._service = service
+        self._authority = authority
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
+        if self._authority is not None:
+            ACTIVITY.party = self._service
+            ACTIVITY.listeners = list(sockets or [])
+            ACTIVITY.bind(asyncio.get_running_loop())
+            Participant(self._authority, self._service, ACTIVITY.report)
         print(self._announce, flush=True)
 
 
@@ -50,12 +65,12 @@ def build_app(service: str, config: dict[str, Any]) -> ASGIApp:
 
 def _listening_socket(args: argparse.Namespace) -> socket.socket:
     if args.fd is not None:
-        return socket.socket(fileno=args.fd)
+        return TrackedListener(fileno=args.fd)
     # IPPROTO_TCP, not 0: asyncio turns Nagle off (TCP_NODELAY) only on connections whose socket says it is TCP,
     # and accepted sockets take the listener's proto. With proto 0 every answer written in two pieces waits
     # for the client's delayed ACK: 40 ms per request (seen in the containers environment). A socket from
     # `--fd` learns its proto from the kernel, so `local` never had the delay.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock = TrackedListener(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", args.port))
     sock.listen(128)
@@ -68,6 +83,13 @@ def _read_config(source: str) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise SystemExit("configuration must be a JSON object")
     return config
+
+
+def _virtual(config: dict[str, Any]) -> dict[str, Any] | None:
+    """Where the virtual clock lives, from the service's configuration; None on the real clock."""
+    clock = config.get("clock")
+    virtual = clock.get("virtual") if isinstance(clock, dict) else None
+    return virtual if isinstance(virtual, dict) else None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -86,13 +108,18 @@ def main(argv: list[str] | None = None) -> None:
     # certificates asks for one on every connection (CERT_OPTIONAL) and records what was presented.
     mutual = bool(tls.get("client_certificates"))
     server_config = uvicorn.Config(
-        app, http=PeerCertificateH11Protocol if mutual else "h11",
+        app, http=PeerCertificateH11Protocol if mutual else TrackedH11Protocol,
         ssl_certfile=tls.get("cert"), ssl_keyfile=tls.get("key"),
         ssl_cert_reqs=ssl.CERT_OPTIONAL if mutual else ssl.CERT_NONE, ssl_ca_certs=tls.get("ca") if mutual else None,
         log_level=config.get("log_level", "warning"), lifespan="off", access_log=False,
         timeout_graceful_shutdown=3, server_header=False,
+        # On a virtual clock a kept-alive connection must not close after real seconds of idling: whether a
+        # request opens a new one (a TLS handshake through a slow link) would depend on the machine's speed.
+        timeout_keep_alive=KEEP_ALIVE_VIRTUAL_SECONDS if _virtual(config) else 5,
     )
-    _ReadyServer(server_config, args.service, sock.getsockname()[1]).run(sockets=[sock])
+    virtual = _virtual(config)
+    authority = virtual["authority"] if virtual is not None and args.service in WORLD else None
+    _ReadyServer(server_config, args.service, sock.getsockname()[1], authority).run(sockets=[sock])
 
 
 if __name__ == "__main__":

@@ -14,10 +14,25 @@ from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from harness.clock.participant import ACTIVITY
+
 _PEERS: dict[tuple[str, int], dict[str, Any] | None] = {}
 
 
-class PeerCertificateH11Protocol(H11Protocol):
+class TrackedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol, telling the process's activity (harness.clock.participant) which connections it
+    has: the virtual clock's authority asks for their byte counters before it moves time past a call."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        ACTIVITY.connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        ACTIVITY.connection_lost(self.transport)
+        super().connection_lost(exc)
+
+
+class PeerCertificateH11Protocol(TrackedH11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         ssl_object = transport.get_extra_info("ssl_object")

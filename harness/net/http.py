@@ -11,6 +11,7 @@ import ssl
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+import httpcore
 import httpx
 
 from harness.net.resolver import AsyncResolvingTransport, ResolvingTransport
@@ -25,10 +26,13 @@ def make_client(
     headers: Mapping[str, str] | None = None,
     cert: tuple[Path, Path] | None = None,
     wrap: Callable[[httpx.BaseTransport], httpx.BaseTransport] | None = None,
+    network_backend: httpcore.NetworkBackend | None = None,
 ) -> httpx.Client:
     """A client that resolves names through `hosts`; `cert` is (certificate PEM, key PEM) for mutual TLS;
-    `wrap` puts a layer of the caller's between the client and the network (a client's link, for one)."""
-    transport: httpx.BaseTransport = ResolvingTransport(hosts, _ssl_context(ca_cert_path, cert))
+    `wrap` puts a layer of the caller's between the client and the network (a client's link, for one);
+    `network_backend` is httpcore's, under TLS (the client agent's marks reads for the virtual clock)."""
+    transport: httpx.BaseTransport = ResolvingTransport(hosts, _ssl_context(ca_cert_path, cert),
+                                                        network_backend=network_backend)
     return httpx.Client(
         transport=wrap(transport) if wrap else transport,
         timeout=_timeout(timeout),

@@ -25,7 +25,9 @@ import contextlib
 import ipaddress
 import itertools
 import logging
+import math
 import random
+import select
 import socket
 import struct
 import threading
@@ -35,6 +37,9 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
+from harness.clock.actor import ClockCancelled
+from harness.clock.settle import ready_callbacks
+from harness.clock.sockets import Counters, counters
 from harness.net.toxics import Toxic
 
 READ_SIZE = 256 * 1024
@@ -55,6 +60,42 @@ T = TypeVar("T")
 _log = logging.getLogger(__name__)
 
 
+class ProxyTime:
+    """The clock the toxics keep, on the physical timescale: the proxy's event loop's, by default.
+
+    An environment on a virtual clock passes its own (harness/net/proxy_api.py): each wait is then a wait of a
+    holder at the clock authority, named after the connection and direction it holds, and `now()` the model time
+    divided by the scale. `done(holder)` says the holder's connection is over.
+    """
+
+    # How far behind its schedule a paced link may fall and catch up (sleeps that wake late), and the piece of its
+    # time a shaped link releases at once. A virtual clock never wakes late and gains nothing from trickling.
+    catch_up: float = PACING_SLACK_SECONDS
+    quantum: float | None = PACING_QUANTUM_SECONDS
+    # Bytes a direction holds back at most before it stops reading (None: what the link holds, see QUEUE_BYTES).
+    # A virtual clock reads everything at once: bytes the proxy left in the kernel would arrive when its own queue
+    # had room, a moment that depends on the kernel's buffer sizes rather than on the model.
+    hold_limit: int | None = None
+    closes_on_reset: bool = False  # Toxiproxy's reset keeps live connections; a virtual clock's reset cannot
+    stream_quantum: int | None = None  # shaped pieces end at these offsets of the stream (see _pieces)
+
+    def now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    async def sleep(self, holder: str, seconds: float, *, settle: bool = False) -> None:
+        """Waits `seconds`; `settle`: even when that is nothing, until the world is quiet (a virtual clock)."""
+        if seconds > 0:
+            await asyncio.sleep(seconds)
+
+    async def sleep_until(self, holder: str, when: float) -> None:
+        """Waits until `when` on this clock (a schedule's instant: on a virtual clock the very model microsecond
+        it stands for, whenever the wait is asked)."""
+        await self.sleep(holder, when - self.now())
+
+    def done(self, holder: str) -> None:
+        pass
+
+
 class FaultProxy:
     """Forwards `listen` to `upstream` (both "host:port" on loopback; listen port 0 picks a free port).
 
@@ -65,8 +106,9 @@ class FaultProxy:
 
     def __init__(self, name: str, upstream: str, *, listen: str = "127.0.0.1:0",
                  listener: socket.socket | None = None, enabled: bool = True, seed: int = 0,
-                 toxics: Iterable[Toxic | Mapping[str, Any]] = ()) -> None:
+                 toxics: Iterable[Toxic | Mapping[str, Any]] = (), time: ProxyTime | None = None) -> None:
         self.name = name
+        self.time = time or ProxyTime()
         self._upstream = _loopback_address(upstream, "upstream")
         self._listen = _loopback_address(listen, "listen", port_zero_ok=True)
         self._handed_over = listener
@@ -170,6 +212,32 @@ class FaultProxy:
         """The proxy in Toxiproxy's JSON."""
         return self._control(self._describe)
 
+    def activity(self) -> tuple[list[str], list[tuple[Counters, bool, bool]]]:
+        """From another thread: what is busy on the proxy's loop, and each live socket's byte counters, whether the
+        proxy reads it without waiting on the clock, and whether bytes of its own still wait to be written to it;
+        all taken in one callback on the loop, so nothing of the proxy's runs between the parts of the picture."""
+        loop = self._loop
+        if loop is None:
+            return [], []
+        taken: concurrent.futures.Future[tuple[list[str], list[tuple[Counters, bool, bool]]]] = \
+            concurrent.futures.Future()
+        loop.call_soon_threadsafe(lambda: taken.set_result(self._picture(loop)))
+        return taken.result(CONTROL_TIMEOUT_SECONDS)
+
+    def _picture(self, loop: asyncio.AbstractEventLoop) -> tuple[list[str], list[tuple[Counters, bool, bool]]]:
+        ready = ready_callbacks(loop)  # work the proxy has yet to do
+        busy = [f"proxy {self.name}: {ready} callbacks ready on its event loop"] if ready else []
+        if self._listener is not None and _readable(self._listener):
+            # A connection the kernel has completed but the proxy not yet accepted: its bytes are on their way.
+            busy.append(f"proxy {self.name}: a connection waits to be accepted")
+        sockets = []
+        for connection in self._connections:
+            for sock, reading, sending in connection.sockets():
+                now = counters(sock)
+                if now is not None:
+                    sockets.append((now, reading, sending))
+        return busy, sockets
+
     def _control(self, action: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
         """Runs `action` on the proxy's loop, where all its state lives, and waits for it."""
         loop, thread = self._loop, self._thread
@@ -247,7 +315,8 @@ class FaultProxy:
 
     def _open(self, client: socket.socket) -> None:
         ordinal, self._opened = self._opened, self._opened + 1
-        connection = _Connection(client, self._upstream, ordinal, random.Random(f"{self._seed}/{ordinal}"))
+        connection = _Connection(client, self._upstream, ordinal, random.Random(f"{self._seed}/{ordinal}"),
+                                 self.time, f"proxy/{self.name}/{ordinal}")
         for toxic in self._toxics.values():
             connection.add(toxic, self._roll(connection, toxic))
         task = asyncio.get_running_loop().create_task(connection.run())
@@ -312,6 +381,10 @@ class FaultProxy:
         self._revisions.clear()
         self._opened = 0
         await self._set_enabled(True)
+        if self.time.closes_on_reset:
+            # A scenario's bytes still on their way would keep the last scenario's schedule (and its waits on the
+            # clock) into the next one, which starts again at the model epoch.
+            await self._close_connections()
 
     async def _describe(self) -> dict[str, Any]:
         return {"name": self.name, "listen": self.listen, "upstream": self.upstream, "enabled": self._enabled,
@@ -335,7 +408,7 @@ class _Applied:
     toxic: Toxic
     hit: bool
     sent: int = 0  # limit_data: bytes let through so far (kept across updates, as Toxiproxy keeps its state)
-    timer: asyncio.TimerHandle | None = None
+    timer: asyncio.TimerHandle | asyncio.Task[None] | None = None
     armed: bool = False  # reset_peer: data has arrived and the reset is scheduled
 
     def cancel(self) -> None:
@@ -350,7 +423,11 @@ class _Connection:
 
     task: asyncio.Task[None] | None = None
 
-    def __init__(self, client: socket.socket, upstream: tuple[str, int], ordinal: int, rng: random.Random) -> None:
+    def __init__(self, client: socket.socket, upstream: tuple[str, int], ordinal: int, rng: random.Random,
+                 time: ProxyTime | None = None, name: str = "") -> None:
+        self.time = time or ProxyTime()
+        self.name = name  # holders at a virtual clock are named after it: proxy/<proxy>/<ordinal>/<what>
+        self.directions: list[_Direction] = []
         self._client = client
         self._upstream_address = upstream
         self._upstream: socket.socket | None = None
@@ -390,8 +467,19 @@ class _Connection:
     def arm_reset(self, applied: _Applied) -> None:
         if not applied.armed:
             applied.armed = True
-            delay = applied.toxic.attributes["timeout"] / 1000
-            applied.timer = asyncio.get_running_loop().call_later(delay, self.close, True)
+            applied.timer = self._after(applied.toxic, applied.toxic.attributes["timeout"] / 1000, abort=True)
+
+    def _after(self, toxic: Toxic, seconds: float, *, abort: bool) -> asyncio.Task[None]:
+        """Closes the connection `seconds` from now on the proxy's clock (a timeout or reset_peer toxic)."""
+        holder = f"{self.name}/{toxic.name}"
+
+        async def wait_then_close() -> None:
+            try:
+                await self.time.sleep(holder, seconds)
+                self.close(abort)
+            finally:
+                self.time.done(holder)
+        return asyncio.get_running_loop().create_task(wait_then_close())
 
     def close(self, abort: bool = False) -> None:
         """Ends the connection: with a TCP RST on both sides if `abort`, else an ordinary close."""
@@ -410,8 +498,9 @@ class _Connection:
         try:
             upstream = self._upstream = await self._connect()
             loop = asyncio.get_running_loop()
-            for direction in (_Direction(self, "upstream", self._client, upstream),
-                              _Direction(self, "downstream", upstream, self._client)):
+            self.directions = [_Direction(self, "upstream", self._client, upstream),
+                               _Direction(self, "downstream", upstream, self._client)]
+            for direction in self.directions:
                 tasks += [loop.create_task(self._guarded(direction.read)),
                           loop.create_task(self._guarded(direction.write))]
             await self._closing.wait()
@@ -426,8 +515,18 @@ class _Connection:
         """Once run() is over (or was cancelled before it began): timers off, both sockets closed."""
         for applied in self._applied.values():
             applied.cancel()
+        for direction in self.directions:
+            self.time.done(direction.holder)
         for sock in (self._client, self._upstream):
             _close_socket(sock, abort=self._abort)
+
+    def sockets(self) -> list[tuple[socket.socket, bool, bool]]:
+        """(socket, read without waiting on the clock, bytes of the proxy's own still to be written to it)."""
+        if self._upstream is None or len(self.directions) != 2:
+            return []
+        upstream, downstream = self.directions
+        return [(self._client, upstream.reading, downstream.sending), (self._upstream, downstream.reading,
+                                                                        upstream.sending)]
 
     async def _connect(self) -> socket.socket:
         host, port = self._upstream_address
@@ -446,7 +545,7 @@ class _Connection:
         # Takes the method, not a coroutine: a task cancelled before it starts would leave that one never awaited.
         try:
             await pump()
-        except OSError:  # a peer reset or went away: pass the abort on to the other side
+        except (OSError, ClockCancelled):  # a peer reset or went away, or the clock was reset: abort both sides
             self.close(abort=True)
         except Exception:
             _log.exception("proxy connection failed")
@@ -455,7 +554,7 @@ class _Connection:
     def _start(self, applied: _Applied) -> None:
         milliseconds = applied.toxic.attributes.get("timeout", 0)
         if applied.hit and applied.toxic.type == "timeout" and milliseconds > 0:
-            applied.timer = asyncio.get_running_loop().call_later(milliseconds / 1000, self.close)
+            applied.timer = self._after(applied.toxic, milliseconds / 1000, abort=False)
 
     def _rebuild(self) -> None:
         for stream in self._chains:
@@ -464,7 +563,8 @@ class _Connection:
 
 @dataclass
 class _Item:
-    due: float  # loop time before which it may not leave (latency)
+    arrival: float  # when the proxy read it, on the proxy's clock
+    latency: float = 0.0  # the one-way delay drawn for it (jitter included)
     data: bytes = b""
     kind: Literal["data", "eof", "close"] = "data"
 
@@ -483,34 +583,55 @@ class _Direction:
         self._destination = destination
         self._items: deque[_Item] = deque()
         self._held = 0  # bytes queued or being written by the writer
-        self._limit = QUEUE_BYTES
+        self._limit = connection.time.hold_limit or QUEUE_BYTES
         self._pending = 0  # items queued or being written
-        self._last_due = 0.0
+        self._last_due = -math.inf  # when the last piece left: nothing leaves before it
         self._ready = asyncio.Event()
         self._room = asyncio.Event()
         self._pacer = _Pacer()
+        self._slice_left = 0  # bytes of the slicer's current slice still to go: slices run across reads
+        self._sent = 0  # bytes of the stream written on: shaped pieces end at its multiples of the stream quantum
+        self.holder = f"{connection.name}/{stream}"
+        self.reading = True  # the reader takes what arrives without waiting on the clock
+        self.sending = False  # a write of the proxy's own is not all in the kernel yet
 
     async def read(self) -> None:
         loop = asyncio.get_running_loop()
+        try:
+            await self._read(loop)
+        finally:
+            self.reading = False
+
+    async def _read(self, loop: asyncio.AbstractEventLoop) -> None:
         for count in itertools.count(1):
+            # Only a shaped direction needs its pieces cut at fixed offsets; the rest passes as it comes.
             data = await loop.sock_recv(self._source, READ_SIZE)
             if not data:
-                await self._enqueue(_Item(self._last_due, kind="eof"))
+                await self._enqueue(_Item(self._connection.time.now(), kind="eof"))
                 return
             chain = self._connection.chain(self._stream)
             if not chain and not self._pending:
-                await loop.sock_sendall(self._destination, data)
-            elif not await self._admit(data, chain, loop.time()):
+                await self._send(data)
+            elif not await self._admit(data, chain, self._connection.time.now()):
                 return
             if count % YIELD_EVERY_READS == 0:
                 # recv and send return without suspending while they can proceed: a fast transfer (or data a
                 # timeout toxic drops) would otherwise hold the loop, and timers and control calls wait.
                 await asyncio.sleep(0)
 
+    async def _send(self, data: bytes | memoryview) -> None:
+        self.sending = True
+        try:
+            await asyncio.get_running_loop().sock_sendall(self._destination, data)
+        finally:
+            self.sending = False
+
     async def write(self) -> None:
+        time = self._connection.time
         while True:
             item = await self._dequeue()
-            await _sleep_until(item.due)
+            if item.kind != "data":  # an end leaves after what came before it
+                await time.sleep_until(self.holder, max(self._last_due, item.arrival + item.latency))
             if item.kind == "eof":
                 with contextlib.suppress(OSError):  # the peer may already be gone; the other side decides
                     self._destination.shutdown(socket.SHUT_WR)
@@ -519,12 +640,12 @@ class _Direction:
             if item.kind == "close":
                 self._connection.close()
                 return
-            await self._send_shaped(item.data)
+            await self._send_shaped(item)
             self._written(item)
 
     async def _admit(self, data: bytes, chain: tuple[_Applied, ...], now: float) -> bool:
         """Applies the reading side of the toxics; False once limit_data has let its last byte through."""
-        due, limited = now, False
+        latency, limited = 0.0, False
         for applied in chain:
             kind = applied.toxic.type
             if kind == "timeout":
@@ -535,13 +656,12 @@ class _Direction:
             if kind == "limit_data":
                 data, limited = _limited(applied, data)
             elif kind == "latency":
-                due += self._delay(applied.toxic)
-        self._last_due = max(self._last_due, due)  # jitter never reorders bytes
-        self._limit = _hold_limit(chain, self._last_due - now)
+                latency += self._delay(applied.toxic)
+        self._limit = self._connection.time.hold_limit or _hold_limit(chain, latency)
         if data:
-            await self._enqueue(_Item(self._last_due, data))
+            await self._enqueue(_Item(now, latency, data))
         if limited:
-            await self._enqueue(_Item(self._last_due, kind="close"))
+            await self._enqueue(_Item(now, latency, kind="close"))
         return not limited
 
     def _delay(self, toxic: Toxic) -> float:
@@ -549,18 +669,60 @@ class _Direction:
         spread = self._connection.rng.randint(-jitter, jitter) if jitter else 0
         return max(0, toxic.attributes["latency"] + spread) / 1000
 
-    async def _send_shaped(self, data: bytes) -> None:
+    async def _send_shaped(self, item: _Item) -> None:
+        """Each piece leaves when the link has serialised it (bandwidth: from when it arrived, or when the link
+        was free) and it has crossed the link (latency); a slicer's pause keeps the link busy. The schedule is
+        kept against when bytes arrived, never against when the proxy got round to them, so bytes the proxy read
+        late because its own queue was full leave exactly when they would have."""
         chain = self._connection.chain(self._stream)
         slicer = next((a.toxic for a in chain if a.toxic.type == "slicer"), None)
         rate = _rate(chain)
-        loop = asyncio.get_running_loop()
-        for piece, pause in _slices(memoryview(data), slicer, self._connection.rng):
-            for part in _quanta(piece, rate):
-                if rate:
-                    await asyncio.sleep(self._pacer.wait(loop.time(), len(part), rate))
-                await loop.sock_sendall(self._destination, part)
+        time = self._connection.time
+        for piece, pause in self._slices(memoryview(item.data), slicer):
+            for part in self._pieces(piece, rate, time):
+                # Not earlier than the link's catch-up allows behind the clock (late wake-ups, on a real clock).
+                # (A virtual clock is never late: a piece held up by a reader that does not read leaves at once.)
+                floor = time.now() - item.latency - time.catch_up if time.catch_up else -math.inf
+                serialised = self._pacer.serialise(max(item.arrival, floor), len(part), rate)
+                leave = self._last_due = max(self._last_due, serialised + item.latency)  # jitter never reorders
+                await time.sleep_until(self.holder, leave)
+                await self._send(part)
             if pause:
-                await asyncio.sleep(pause)
+                self._pacer.pause(pause)
+
+    def _pieces(self, data: memoryview, rate: float, time: ProxyTime) -> Iterator[memoryview]:
+        """What a shaped link releases at once: on a virtual clock, pieces that end at fixed offsets of the stream
+        (or where the data at hand ends), so the end of each piece, and so the last byte of a transfer, leaves when
+        the model says, however the kernel happened to hand the bytes over; otherwise quanta of the link's time."""
+        quantum = time.stream_quantum
+        if quantum is None:
+            yield from _quanta(data, rate, time.quantum)
+            return
+        offset = 0
+        while offset < len(data):
+            size = min(quantum - self._sent % quantum, len(data) - offset)
+            self._sent += size
+            yield data[offset:offset + size]
+            offset += size
+
+    def _slices(self, data: memoryview, slicer: Toxic | None) -> Iterator[tuple[memoryview, float]]:
+        """(slice, pause after it): average_size ± size_variation bytes, `delay` µs apart. A slice may span two
+        reads, so where the pauses fall depends on the bytes, not on how the kernel happened to hand them over."""
+        if slicer is None:
+            self._slice_left = 0
+            yield data, 0.0
+            return
+        average, variation = slicer.attributes["average_size"], slicer.attributes["size_variation"]
+        pause = slicer.attributes["delay"] / 1e6
+        offset = 0
+        while offset < len(data):
+            if self._slice_left <= 0:
+                rng = self._connection.rng
+                self._slice_left = max(1, average + (rng.randint(-variation, variation) if variation else 0))
+            size = min(self._slice_left, len(data) - offset)
+            self._slice_left -= size
+            yield data[offset:offset + size], pause if self._slice_left == 0 else 0.0
+            offset += size
 
     async def _enqueue(self, item: _Item) -> None:
         self._items.append(item)
@@ -569,7 +731,11 @@ class _Direction:
         self._ready.set()
         while self._held > self._limit:
             self._room.clear()
-            await self._room.wait()
+            self.reading = False  # full: what arrives waits in the kernel until the writer has sent on time
+            try:
+                await self._room.wait()
+            finally:
+                self.reading = True
 
     async def _dequeue(self) -> _Item:
         while not self._items:
@@ -585,20 +751,33 @@ class _Direction:
 
 
 class _Pacer:
-    """A link's serialisation delay: a piece leaves when the link would have finished sending it.
-
-    Time is kept against the clock rather than slept per piece, so sleeps that wake late are made up on the
-    following pieces (up to PACING_SLACK_SECONDS behind) instead of adding up.
-    """
+    """A link's serialisation: a piece is through when the link has carried it, from when it arrived or when the
+    link was free, whichever is later. Kept against the clock rather than slept per piece, so a sleep that wakes
+    late is made up by the pieces after it. Within one busy spell the end is worked out afresh from the bytes
+    carried since the spell began, never summed piece by piece: how the bytes were cut leaves no trace in it."""
 
     def __init__(self) -> None:
-        self._free_at: float | None = None
+        self._began = -math.inf  # when the link's current busy spell began
+        self._bytes = 0  # carried since then
+        self._paused = 0.0  # seconds of slicer pauses since then
+        self._rate = 0.0
+        self._end = -math.inf
 
-    def wait(self, now: float, size: int, rate: float) -> float:
-        """Seconds to wait before sending `size` bytes at `rate` bytes/s."""
-        start = now if self._free_at is None else max(self._free_at, now - PACING_SLACK_SECONDS)
-        self._free_at = start + size / rate
-        return max(0.0, self._free_at - now)
+    def serialise(self, arrival: float, size: int, rate: float) -> float:
+        """When `size` bytes that arrived at `arrival` are through a link of `rate` bytes/s (0: unlimited)."""
+        if arrival > self._end or rate != self._rate:  # idle meanwhile (or another rate): a new spell
+            self._began, self._bytes, self._paused, self._rate = max(arrival, self._end), 0, 0.0, rate
+        self._bytes += size
+        return self._through()
+
+    def pause(self, seconds: float) -> None:
+        """The link carries nothing for `seconds` (a slicer's delay between slices)."""
+        self._paused += seconds
+        self._through()
+
+    def _through(self) -> float:
+        self._end = self._began + self._paused + (self._bytes / self._rate if self._rate else 0.0)
+        return self._end
 
 
 def _rate(chain: tuple[_Applied, ...]) -> float:
@@ -622,33 +801,13 @@ def _limited(applied: _Applied, data: bytes) -> tuple[bytes, bool]:
     return data, applied.sent >= applied.toxic.attributes["bytes"]
 
 
-def _slices(data: memoryview, slicer: Toxic | None, rng: random.Random) -> Iterator[tuple[memoryview, float]]:
-    """(slice, pause after it): average_size ± size_variation bytes, `delay` µs apart."""
-    if slicer is None:
-        yield data, 0.0
-        return
-    average, variation = slicer.attributes["average_size"], slicer.attributes["size_variation"]
-    pause = slicer.attributes["delay"] / 1e6
-    offset = 0
-    while offset < len(data):
-        size = average + (rng.randint(-variation, variation) if variation else 0)
-        yield data[offset:offset + size], pause
-        offset += size
-
-
-def _quanta(piece: memoryview, rate: float) -> Iterator[memoryview]:
-    if not rate:
+def _quanta(piece: memoryview, rate: float, quantum: float | None) -> Iterator[memoryview]:
+    if not rate or quantum is None:
         yield piece
         return
-    size = max(1, int(rate * PACING_QUANTUM_SECONDS))
+    size = max(1, int(rate * quantum))
     for offset in range(0, len(piece), size):
         yield piece[offset:offset + size]
-
-
-async def _sleep_until(when: float) -> None:
-    delay = when - asyncio.get_running_loop().time()
-    if delay > 0:
-        await asyncio.sleep(delay)
 
 
 def _as_toxic(toxic: Toxic | Mapping[str, Any]) -> Toxic:
@@ -690,3 +849,10 @@ def _loopback_address(text: str, what: str, *, port_zero_ok: bool = False) -> tu
     if not loopback or not (0 if port_zero_ok else 1) <= port <= 65535:
         raise ValueError(f"{what} must be a loopback address and port such as 127.0.0.1:8443, not {text!r}")
     return host, port
+
+
+def _readable(sock: socket.socket) -> bool:
+    try:
+        return bool(select.select([sock], [], [], 0)[0])
+    except (OSError, ValueError):
+        return False

@@ -38,8 +38,9 @@ from starlette.routing import Route
 
 from harness.clock.authority import Authority
 from harness.clock.model_clock import ModelClock
+from harness.clock.settle import Report, SocketReport
 from harness.emulators.control import ControlMiddleware, ControlPlane, HttpError, read_json
-from harness.net.proxy import FaultProxy
+from harness.net.proxy import FaultProxy, ProxyTime
 
 VERSION = "2.12.0-cmg-harness"  # the Toxiproxy API version whose shapes this follows
 
@@ -53,11 +54,65 @@ class ProxyError(Exception):
         self.message = message
 
 
+# What a direction may hold on a virtual clock before it stops reading: more than any transfer of the suite
+# (a 3.2 GB package at scale 250 is 12.8 MB), so the proxy never leaves bytes in the kernel (see ProxyTime).
+VIRTUAL_HOLD_LIMIT = 256 * 2**20
+
+
+# Shaped bytes leave in pieces of this much of the stream on a virtual clock: at scale 5000, 16 KiB stand for
+# 82 MB of content, 6.6 model seconds at 100 Mbit/s; a 3.2 GB package is 40 pieces.
+VIRTUAL_STREAM_QUANTUM = 16 * 1024
+
+
+class VirtualProxyTime(ProxyTime):
+    """The toxics' clock on a virtual clock: model time / scale, and each wait a holder's at the authority (in this
+    process) for the model seconds it stands for."""
+
+    catch_up = 0.0
+    quantum = None
+    hold_limit = VIRTUAL_HOLD_LIMIT
+    closes_on_reset = True
+    stream_quantum = VIRTUAL_STREAM_QUANTUM
+
+    def __init__(self, authority: Authority, clock: ModelClock) -> None:
+        self._authority = authority
+        self._clock = clock
+        self._seen: dict[str, int] = {}  # holder -> wake-ups it has had; a holder is busy until it has its last
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        return self._clock.physical_now()
+
+    async def sleep(self, holder: str, seconds: float, *, settle: bool = False) -> None:
+        if seconds > 0 or settle:
+            seen = await self._authority.hold(holder, self._clock.scale.model_seconds(max(0.0, seconds)))
+            with self._lock:
+                self._seen[holder] = seen
+
+    async def sleep_until(self, holder: str, when: float) -> None:
+        until = round(self._clock.scale.model_seconds(when) * 1_000_000)
+        if until > round(self._clock.seconds() * 1_000_000):
+            seen = await self._authority.hold(holder, 0.0, until_us=until)
+            with self._lock:
+                self._seen[holder] = seen
+
+    def done(self, holder: str) -> None:
+        with self._lock:
+            self._seen.pop(holder, None)
+        self._authority.leave(holder)  # also when its first wait was cut short: it joined with that wait
+
+    def holders(self) -> dict[str, int]:
+        """Every holder joined at the authority, with the wake-ups it has seen (for the network's report)."""
+        with self._lock:
+            return dict(self._seen)
+
+
 class Network:
     """The proxies of one environment; the ServiceModel of the network process's control plane."""
 
-    def __init__(self, seed: int = 0) -> None:
+    def __init__(self, seed: int = 0, time: ProxyTime | None = None) -> None:
         self.seed = seed
+        self.time = time
         self._proxies: dict[str, FaultProxy] = {}
         self._lock = threading.Lock()
 
@@ -67,7 +122,8 @@ class Network:
             if name in self._proxies:
                 raise ProxyError(409, f"proxy {name} already exists")
             try:
-                proxy = FaultProxy(name, upstream, listen=listen, listener=listener, enabled=enabled, seed=self.seed)
+                proxy = FaultProxy(name, upstream, listen=listen, listener=listener, enabled=enabled, seed=self.seed,
+                                   time=self.time)
             except ValueError as error:
                 raise ProxyError(400, str(error)) from None
             self._proxies[name] = proxy.start()
@@ -94,6 +150,19 @@ class Network:
 
     def snapshot(self) -> dict[str, Any]:
         return {name: self.get(name).to_json() for name in self.names()}
+
+    def report(self) -> Report:
+        """For the virtual clock's authority: what the proxies are doing and their sockets' byte counters."""
+        busy: list[str] = []
+        sockets: list[SocketReport] = []
+        for name in self.names():
+            proxy_busy, proxy_sockets = self.get(name).activity()
+            busy += proxy_busy
+            sockets += [SocketReport(now, reading, pending) for now, reading, pending in proxy_sockets]
+        # A holder between its waits is busy only while its proxy's loop has work: taken after the loops' pictures,
+        # a holder woken meanwhile shows an older count than the authority's and still counts as busy.
+        holders = self.time.holders() if isinstance(self.time, VirtualProxyTime) else {}
+        return Report("network", busy=busy, sockets=sockets, waiting=holders)
 
     def stop(self) -> None:
         for name in self.names():
@@ -242,15 +311,18 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 def create_app(config: dict[str, Any]) -> Starlette:
     """config: {"seed": 0, "proxies": [{"name", "upstream": "127.0.0.1:P", "listen_fd": N | "listen": "…"}],
     "clock": the environment's ModelClock, "authority": {"listen_fd": N | "listen": "…"} (virtual clock only)}."""
-    network = Network(seed=int(config.get("seed", 0)))
-    for entry in config.get("proxies", []):
-        network.add(str(entry["name"]), str(entry["upstream"]), listen=str(entry.get("listen", "127.0.0.1:0")),
-                    listener=_listener(entry))
     clock = ModelClock.from_json(config["clock"]) if "clock" in config else None
     authority = None
     if clock is not None and clock.virtual is not None:
         authority = Authority(_listener(config["authority"]) or _bound(config["authority"]["listen"]),
                               clock.virtual.state).start()
+    time = VirtualProxyTime(authority, clock) if authority is not None and clock is not None else None
+    network = Network(seed=int(config.get("seed", 0)), time=time)
+    for entry in config.get("proxies", []):
+        network.add(str(entry["name"]), str(entry["upstream"]), listen=str(entry.get("listen", "127.0.0.1:0")),
+                    listener=_listener(entry))
+    if authority is not None:
+        authority.add_reporter("network", network.report)
     control = ControlPlane("network", network, clock=clock, authority=authority)
     app = Starlette(routes=[*control.routes(), *routes(network)],
                     exception_handlers={HTTPException: _not_found, HttpError: _http_error},

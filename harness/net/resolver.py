@@ -16,6 +16,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+import httpcore
 import httpx
 
 # WinINet's ERROR_INTERNET_NAME_NOT_RESOLVED, what a ConfigMgr client logs for a name it cannot resolve.
@@ -49,11 +50,17 @@ class _HostMap:
 
 
 class ResolvingTransport(httpx.BaseTransport):
+    """`network_backend`: httpcore's network backend for the connections (the client agent's marks its runs'
+    reads for the virtual clock); such connections are kept alive however long they idle in real time, so
+    whether a request opens a new one never depends on how fast the machine is."""
+
     def __init__(
-        self, hosts: Mapping[str, str], ssl_context: ssl.SSLContext, **transport_kwargs: Any
+        self, hosts: Mapping[str, str], ssl_context: ssl.SSLContext,
+        network_backend: httpcore.NetworkBackend | None = None, **transport_kwargs: Any
     ) -> None:
         self._hosts = _HostMap(hosts)
         self._ssl_context = ssl_context
+        self._network_backend = network_backend
         self._transport_kwargs = transport_kwargs
         self._transports: dict[str, httpx.HTTPTransport] = {}
         self._lock = threading.Lock()
@@ -73,6 +80,14 @@ class ResolvingTransport(httpx.BaseTransport):
             transport = self._transports.get(key)
             if transport is None:
                 transport = httpx.HTTPTransport(verify=self._ssl_context, **self._transport_kwargs)
+                if self._network_backend is not None:
+                    # httpx 0.28 (pinned) has no parameter for httpcore's backend: the pool is made again with it,
+                    # with httpx's own limits.
+                    limits = httpx.Limits()
+                    transport._pool = httpcore.ConnectionPool(
+                        ssl_context=self._ssl_context, max_connections=limits.max_connections,
+                        max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=None,
+                        network_backend=self._network_backend)
                 self._transports[key] = transport
             return transport
 

@@ -19,9 +19,11 @@ import pytest
 
 from harness.drivers.agent import AgentDriver
 from harness.drivers.base import ServiceDriver
+from harness.drivers.network import NetworkDriver
 from harness.drivers.site import SiteDriver
 from harness.emulators.site.storage import CONTENT_CONTAINER
 from harness.environments.local import LocalEnvironment
+from harness.model.units import Scale
 
 ON_DEMAND = "Download content locally when needed by the running task sequence"
 REPEATS = 5  # idle, and as many again with both cores busy
@@ -53,7 +55,7 @@ def both_cores_busy() -> Iterator[None]:
 
 
 def _set_up(env: LocalEnvironment, *, step: str, clients: list[tuple[str, dict[str, Any] | None]],
-            throttled: int) -> None:
+            throttled: int, network: bool = False) -> None:
     """Without a throttled fault the task sequence checks readiness first (2 minutes); with one it downloads at
     once, so the throttled requests are the runs' very first ones."""
     site = SiteDriver(env.http, env.endpoints["mp"].control_base)
@@ -74,18 +76,23 @@ def _set_up(env: LocalEnvironment, *, step: str, clients: list[tuple[str, dict[s
     if throttled:  # whichever runs reach storage first are throttled and retry: the order of the runs shows
         storage = ServiceDriver(env.http, env.endpoints["storage"].control_base)
         storage.arm_fault(f"/{CONTENT_CONTAINER}/PS100311/", 503, throttled, method="GET", retry_after_s=1)
+    if network:  # storage over a thin, slow link; the CMG's content service answers 10 minutes late
+        NetworkDriver(env.http, env.endpoints["network"].control_base, Scale(env.endpoints.scale)).link(
+            "storage", mbit_per_s=100, latency_s=120)
+        ServiceDriver(env.http, env.endpoints["cmg"].control_base).arm_fault(
+            "/downloadrestservice.svc/getcontentxmlsecure", kind="delay", delay_s=600, count=1, method="GET")
     agent = AgentDriver(env.http, env.endpoints["client"].control_base)
     for number, (name, link) in enumerate(clients):
         agent.create_client(name, network="internet", seed=number, link=link)
 
 
 def _timelines(env: LocalEnvironment, *, step: str = "40 minutes", clients: list[tuple[str, dict[str, Any] | None]],
-               throttled: int = 0, click_order: int = 0) -> dict[str, list[tuple[Any, ...]]]:
+               throttled: int = 0, click_order: int = 0, network: bool = False) -> dict[str, list[tuple[Any, ...]]]:
     """Every client's timeline (model time, event, what it names) after all of them clicked Install at one model
     instant, in an order shuffled by `click_order` (0: as listed)."""
     env.reset()
     with env.model_clock.join("scenario") as scenario:
-        _set_up(env, step=step, clients=clients, throttled=throttled)
+        _set_up(env, step=step, clients=clients, throttled=throttled, network=network)
         agent = AgentDriver(env.http, env.endpoints["client"].control_base, clock=scenario)
         names = [name for name, _ in clients]
         if click_order:
@@ -104,6 +111,22 @@ def test_one_client_with_a_link_gets_the_same_timeline_every_time_idle_and_loade
     with both_cores_busy():
         loaded = [_timelines(virtual, clients=clients) for _ in range(REPEATS)]
     assert all(timeline == first for timeline in idle + loaded)
+
+
+def test_calls_held_by_the_network_and_a_late_answer_give_the_same_timeline_every_time(
+        virtual: LocalEnvironment) -> None:
+    """The fault proxy paces storage's bytes at 100 Mbit/s and delays them 2 minutes; the content service holds
+    its first answer 10 minutes: every wait is on the clock, and three clients share the proxy."""
+    clients = [(f"CLIENT{n}", None) for n in (1, 2, 3)]
+    first = _timelines(virtual, clients=clients, network=True)
+    assert all(events[-1][1] == "run.end" for events in first.values())
+    download = [e for e in first["CLIENT1"] if e[1] in ("download.start", "download.end") and e[2] == "PS100311"]
+    assert download[-1][0] - download[0][0] >= 600 + 256  # the late answer, then 3.2 GB at 100 Mbit/s
+    for _ in range(2):
+        assert _timelines(virtual, clients=clients, network=True) == first
+    with both_cores_busy():
+        for _ in range(2):
+            assert _timelines(virtual, clients=clients, network=True) == first
 
 
 def test_twenty_clients_at_once_get_the_same_timelines_every_time(virtual: LocalEnvironment) -> None:
