@@ -18,6 +18,7 @@ import logging
 import select
 import socket
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,7 @@ from harness.clock.settle import Report, SocketReport, ready_callbacks
 from harness.clock.sockets import counters
 
 REPORT_TIMEOUT_SECONDS = 5.0
+CONNECT_SECONDS = 30.0
 _log = logging.getLogger(__name__)
 
 
@@ -32,8 +34,7 @@ class Participant:
     """Answers the authority at `address` for `party` with `report()` until the connection or process ends."""
 
     def __init__(self, address: str, party: str, report: Callable[[], Report]) -> None:
-        host, _, port = address.rpartition(":")
-        self._sock = socket.create_connection((host, int(port)), timeout=10.0)
+        self._sock = _connect(address)
         self._sock.settimeout(None)
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._reader = self._sock.makefile("rb")
@@ -60,6 +61,21 @@ class Participant:
         with contextlib.suppress(OSError):
             self._reader.close()
             self._sock.close()
+
+
+def _connect(address: str) -> socket.socket:
+    """The authority may not listen yet: containers start together, and the network's binds its own port.
+    Joined before the service says it is ready, so no run starts before every party reports."""
+    host, _, port = address.rpartition(":")
+    deadline = time.monotonic() + CONNECT_SECONDS
+    while True:
+        try:
+            return socket.create_connection((host, int(port)), timeout=10.0)
+        except ConnectionRefusedError:
+            if time.monotonic() > deadline:
+                raise ConnectionRefusedError(f"the clock authority at {address} did not answer within "
+                                             f"{CONNECT_SECONDS:.0f} s") from None
+            time.sleep(0.05)
 
 
 class LoopActivity:
