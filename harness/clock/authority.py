@@ -45,6 +45,7 @@ from typing import Any, TypeVar
 from harness.clock.schedule import ClockError, Schedule
 from harness.clock.settle import Report, unquiet
 from harness.clock.shared import SharedTime
+from harness.net.loops import run_loop
 
 CONTROL_TIMEOUT_SECONDS = 10.0
 REPORT_TIMEOUT_SECONDS = 10.0  # a participant that does not answer in this long is reported busy
@@ -103,20 +104,11 @@ class Authority:
         self._shared.close()
 
     def _run(self, loop: asyncio.AbstractEventLoop, ready: concurrent.futures.Future[None]) -> None:
-        asyncio.set_event_loop(loop)
-        try:
+        def serve() -> None:
             self._listener.setblocking(False)
             self._server = loop.run_until_complete(asyncio.start_server(self._serve, sock=self._listener,
                                                                         limit=MAX_LINE))
-        except BaseException as error:
-            loop.close()
-            ready.set_exception(error)
-            return
-        ready.set_result(None)
-        try:
-            loop.run_forever()
-        finally:
-            loop.close()
+        run_loop(loop, ready, serve)
 
     async def _close(self) -> None:
         if self._server is not None:

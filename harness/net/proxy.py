@@ -40,6 +40,7 @@ from typing import Any, Literal, TypeVar
 from harness.clock.actor import ClockCancelled
 from harness.clock.settle import ready_callbacks
 from harness.clock.sockets import Counters, counters
+from harness.net.loops import run_loop
 from harness.net.toxics import Toxic
 
 READ_SIZE = 256 * 1024
@@ -250,23 +251,13 @@ class FaultProxy:
     # -- on the proxy's loop -----------------------------------------------------------------------------------
 
     def _run(self, loop: asyncio.AbstractEventLoop, ready: concurrent.futures.Future[None]) -> None:
-        asyncio.set_event_loop(loop)
-        try:
+        def listen() -> None:
             if self._enabled:
                 self._open_listener(loop)
             elif self._handed_over is not None:
                 self._handed_over.close()  # down means refused: a listening socket would still accept
                 self._handed_over = None
-        except BaseException as error:
-            loop.close()
-            ready.set_exception(error)
-            return
-        ready.set_result(None)
-        try:
-            loop.run_forever()
-        finally:
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
+        run_loop(loop, ready, listen)
 
     def _open_listener(self, loop: asyncio.AbstractEventLoop) -> None:
         listener, self._handed_over = self._handed_over or self._bind(), None

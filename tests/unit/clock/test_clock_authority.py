@@ -13,7 +13,7 @@ from typing import BinaryIO
 
 import pytest
 
-from harness.clock.actor import Actor, ClockCancelled, ClockUnavailable, bound
+from harness.clock.actor import Actor, ClockCancelled, ClockUnavailable, NoActor, bound
 from harness.clock.authority import Authority
 from harness.clock.model_clock import ModelClock, VirtualTime
 from harness.clock.shared import SharedTime
@@ -126,17 +126,24 @@ def test_an_actor_whose_connection_drops_no_longer_holds_time_back(authority: Au
         assert not done.is_alive() and clock.seconds() == 60.0
 
 
-def test_reset_cancels_a_sleep_and_goes_back_to_the_epoch(authority: Authority, clock: ModelClock) -> None:
+def _sleeping(actor: Actor | NoActor) -> tuple[threading.Thread, list[BaseException]]:
+    """`actor` asleep for a model minute in a thread of its own (the scenario keeps time still meanwhile)."""
     errors: list[BaseException] = []
+
+    def sleep() -> None:
+        try:
+            actor.sleep(60.0)
+        except ClockCancelled as error:
+            errors.append(error)
+    thread = threading.Thread(daemon=True, target=sleep)
+    thread.start()
+    time.sleep(0.05)
+    return thread, errors
+
+
+def test_reset_cancels_a_sleep_and_goes_back_to_the_epoch(authority: Authority, clock: ModelClock) -> None:
     with clock.join("scenario"), clock.join("run") as actor:
-        def sleep() -> None:
-            try:
-                actor.sleep(60.0)
-            except ClockCancelled as error:
-                errors.append(error)
-        thread = threading.Thread(daemon=True, target=sleep)
-        thread.start()
-        time.sleep(0.05)
+        thread, errors = _sleeping(actor)
         assert authority.reset() == ["run"]
         thread.join(5)
     assert len(errors) == 1 and clock.seconds() == 0.0
@@ -144,16 +151,7 @@ def test_reset_cancels_a_sleep_and_goes_back_to_the_epoch(authority: Authority, 
 
 def test_cancel_from_another_thread_ends_a_sleep(clock: ModelClock) -> None:
     with clock.join("scenario"), clock.join("run") as actor:
-        errors: list[BaseException] = []
-
-        def sleep() -> None:
-            try:
-                actor.sleep(60.0)
-            except ClockCancelled as error:
-                errors.append(error)
-        thread = threading.Thread(daemon=True, target=sleep)
-        thread.start()
-        time.sleep(0.05)
+        thread, errors = _sleeping(actor)
         actor.cancel()
         thread.join(5)
         assert len(errors) == 1
