@@ -15,7 +15,6 @@ import contextlib
 import itertools
 import json
 import logging
-import select
 import socket
 import threading
 import time
@@ -23,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.clock.settle import Report, SocketReport, ready_callbacks
-from harness.clock.sockets import counters
+from harness.clock.sockets import counters, readable
 
 REPORT_TIMEOUT_SECONDS = 5.0
 CONNECT_SECONDS = 30.0
@@ -142,7 +141,7 @@ class LoopActivity:
         busy = [what for key, what in self._requests.items() if key not in self._held]
         if ready:
             busy.append(f"{ready} callbacks ready on its event loop")
-        if any(_readable(listener) for listener in self.listeners):
+        if any(readable(listener) for listener in self.listeners):
             busy.append("a connection waits to be accepted")  # completed by the kernel, its bytes on their way
         transports: dict[int, asyncio.Transport] = {}
         for transport in list(self._transports):
@@ -174,10 +173,3 @@ class TrackedListener(socket.socket):
 
 
 ACTIVITY = LoopActivity("service")  # the process's one service (set `party` when it starts)
-
-
-def _readable(sock: socket.socket) -> bool:
-    try:
-        return bool(select.select([sock], [], [], 0)[0])
-    except (OSError, ValueError):
-        return False

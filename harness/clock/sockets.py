@@ -8,6 +8,7 @@ what one end wrote is what the other end took: `a.out == b.taken` both ways. Not
 from __future__ import annotations
 
 import fcntl
+import select
 import socket
 import struct
 import termios
@@ -58,3 +59,11 @@ def counters(sock: socket.socket) -> Counters | None:
 
 def _address(pair: tuple[str, int] | tuple[str, int, int, int]) -> str:
     return f"{pair[0]}:{pair[1]}"
+
+
+def readable(sock: socket.socket) -> bool:
+    """Whether `sock` has something to take now: bytes, an end of stream, or (listening) a connection to accept."""
+    try:
+        return bool(select.select([sock], [], [], 0)[0])
+    except (OSError, ValueError):
+        return False

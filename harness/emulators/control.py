@@ -323,7 +323,6 @@ class ControlMiddleware:
         answered = _Answer()
 
         product = not path.startswith(CONTROL_PREFIX)
-        request = 0
 
         async def send_recording(message: Message) -> None:
             if message["type"] == "http.response.start":

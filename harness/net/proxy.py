@@ -27,7 +27,6 @@ import itertools
 import logging
 import math
 import random
-import select
 import socket
 import struct
 import threading
@@ -39,7 +38,7 @@ from typing import Any, Literal, TypeVar
 
 from harness.clock.actor import ClockCancelled
 from harness.clock.settle import ready_callbacks
-from harness.clock.sockets import Counters, counters
+from harness.clock.sockets import Counters, counters, readable
 from harness.net.loops import run_loop
 from harness.net.toxics import Toxic
 
@@ -83,8 +82,7 @@ class ProxyTime:
     def now(self) -> float:
         return asyncio.get_running_loop().time()
 
-    async def sleep(self, holder: str, seconds: float, *, settle: bool = False) -> None:
-        """Waits `seconds`; `settle`: even when that is nothing, until the world is quiet (a virtual clock)."""
+    async def sleep(self, holder: str, seconds: float) -> None:
         if seconds > 0:
             await asyncio.sleep(seconds)
 
@@ -228,7 +226,7 @@ class FaultProxy:
     def _picture(self, loop: asyncio.AbstractEventLoop) -> tuple[list[str], list[tuple[Counters, bool, bool]]]:
         ready = ready_callbacks(loop)  # work the proxy has yet to do
         busy = [f"proxy {self.name}: {ready} callbacks ready on its event loop"] if ready else []
-        if self._listener is not None and _readable(self._listener):
+        if self._listener is not None and readable(self._listener):
             # A connection the kernel has completed but the proxy not yet accepted: its bytes are on their way.
             busy.append(f"proxy {self.name}: a connection waits to be accepted")
         sockets = []
@@ -840,10 +838,3 @@ def _loopback_address(text: str, what: str, *, port_zero_ok: bool = False) -> tu
     if not loopback or not (0 if port_zero_ok else 1) <= port <= 65535:
         raise ValueError(f"{what} must be a loopback address and port such as 127.0.0.1:8443, not {text!r}")
     return host, port
-
-
-def _readable(sock: socket.socket) -> bool:
-    try:
-        return bool(select.select([sock], [], [], 0)[0])
-    except (OSError, ValueError):
-        return False

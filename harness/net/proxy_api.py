@@ -83,9 +83,9 @@ class VirtualProxyTime(ProxyTime):
     def now(self) -> float:
         return self._clock.physical_now()
 
-    async def sleep(self, holder: str, seconds: float, *, settle: bool = False) -> None:
-        if seconds > 0 or settle:
-            seen = await self._authority.hold(holder, self._clock.scale.model_seconds(max(0.0, seconds)))
+    async def sleep(self, holder: str, seconds: float) -> None:
+        if seconds > 0:
+            seen = await self._authority.hold(holder, self._clock.scale.model_seconds(seconds))
             with self._lock:
                 self._seen[holder] = seen
 
