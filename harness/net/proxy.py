@@ -629,8 +629,23 @@ class _Direction:
             if item.kind == "close":
                 self._connection.close()
                 return
-            await self._send_shaped(item)
-            self._written(item)
+            together = self._together(item)
+            await self._send_shaped(together[0] if len(together) == 1 else
+                                    _Item(item.arrival, item.latency, b"".join(i.data for i in together)))
+            for done in together:
+                self._written(done)
+
+    def _together(self, first: _Item) -> list[_Item]:
+        """On a virtual clock, `first` and the data queued behind it that arrived with it and crosses the link with
+        the same latency: one run of the stream, cut into pieces at its fixed offsets rather than at the reads'
+        ends (a read is a TLS record or two, and each piece costs a wake-up)."""
+        together = [first]
+        if self._connection.time.stream_quantum is None:
+            return together
+        while self._items and self._items[0].kind == "data" and self._items[0].arrival == first.arrival \
+                and self._items[0].latency == first.latency:
+            together.append(self._items.popleft())
+        return together
 
     async def _admit(self, data: bytes, chain: tuple[_Applied, ...], now: float) -> bool:
         """Applies the reading side of the toxics; False once limit_data has let its last byte through."""
@@ -686,6 +701,10 @@ class _Direction:
         quantum = time.stream_quantum
         if quantum is None:
             yield from _quanta(data, rate, time.quantum)
+            return
+        if not rate:  # latency alone: every byte at hand leaves at the same instant, so at once
+            self._sent += len(data)
+            yield data
             return
         offset = 0
         while offset < len(data):

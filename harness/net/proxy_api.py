@@ -59,9 +59,11 @@ class ProxyError(Exception):
 VIRTUAL_HOLD_LIMIT = 256 * 2**20
 
 
-# Shaped bytes leave in pieces of this much of the stream on a virtual clock: at scale 5000, 16 KiB stand for
-# 82 MB of content, 6.6 model seconds at 100 Mbit/s; a 3.2 GB package is 40 pieces.
-VIRTUAL_STREAM_QUANTUM = 16 * 1024
+# Shaped bytes leave in pieces that stand for this much content on a virtual clock: 5.4 model seconds at
+# 100 Mbit/s, 0.5 at 1 Gbit/s. Each piece is one wake-up, and so one settle of the world; a transfer's last byte
+# leaves when the model says whatever the piece size, which sets only how finely the bytes before it trickle in.
+# At scale 5000 a piece is 13 KiB of the stream, at scale 250 256 KiB: a 3.2 GB package is 48 pieces at both.
+VIRTUAL_PIECE_MODEL_BYTES = 64 * 2**20
 
 
 class VirtualProxyTime(ProxyTime):
@@ -72,12 +74,12 @@ class VirtualProxyTime(ProxyTime):
     quantum = None
     hold_limit = VIRTUAL_HOLD_LIMIT
     closes_on_reset = True
-    stream_quantum = VIRTUAL_STREAM_QUANTUM
 
     def __init__(self, authority: Authority, clock: ModelClock) -> None:
         self._authority = authority
         self._clock = clock
         self._seen: dict[str, int] = {}  # holder -> wake-ups it has had; a holder is busy until it has its last
+        self.stream_quantum = clock.scale.physical_bytes(VIRTUAL_PIECE_MODEL_BYTES)
         self._lock = threading.Lock()
 
     def now(self) -> float:
