@@ -6,7 +6,8 @@
     DELETE /clients/{name}/link                    the client's link is not shaped again
     POST /clients/{name}/installs                  {"deployment", "launch_mode", "trigger"} -> 202 {"run"}
                                                    trigger: user (Install), deadline, pre-cache
-    GET  /clients/{name}/runs/{run}                status, exit code, timeline, variables
+    GET  /clients/{name}/runs/{run}[?wait=S]       status, exit code, timeline, variables; `wait`: answer once
+                                                   the run has ended, or after S real seconds (at most 30)
     GET  /clients/{name}/runs/{run}/logs/{log}     a CMTrace log file (smsts.log, execmgr.log, …)
     GET  /clients/{name}/files?path=C:\\…          whether a file or folder exists on the client's disk
 
@@ -16,7 +17,9 @@ knows only the names their network location can see.
 
 from __future__ import annotations
 
+import functools
 import itertools
+import math
 import tempfile
 import threading
 from dataclasses import dataclass, field, replace
@@ -24,6 +27,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -218,6 +222,10 @@ class AgentService:
 
     async def get_run(self, request: Request) -> Response:
         run = self.agent.run(request.path_params["name"], request.path_params["run"])
+        wait = _wait_seconds(request.query_params.get("wait"))
+        if wait and not run.done.is_set():
+            # The agent's own API is the scenario's, not the world's: its requests never hold model time still.
+            await anyio.to_thread.run_sync(functools.partial(run.done.wait, wait))
         return JSONResponse(run.to_json())
 
     async def get_log(self, request: Request) -> Response:
@@ -278,6 +286,22 @@ def _cache_size(value: Any) -> int:
     if size <= 0:
         raise HttpError(400, "'cache_size' must be positive")
     return size
+
+
+MAX_WAIT_SECONDS = 30.0
+
+
+def _wait_seconds(value: str | None) -> float:
+    """`?wait=S` of a run's GET: real seconds to wait for its end, 0 to 30 (none: answer at once)."""
+    if value is None:
+        return 0.0
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not 0 <= seconds <= MAX_WAIT_SECONDS:
+        raise HttpError(400, f"'wait' must be a number of seconds from 0 to {MAX_WAIT_SECONDS:g}, not {value!r}")
+    return seconds
 
 
 def _seed(value: Any) -> int:

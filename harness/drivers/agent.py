@@ -13,7 +13,8 @@ from harness.clock.actor import Actor, NoActor
 from harness.drivers.base import ServiceDriver
 from harness.drivers.run import RunResult
 
-POLL_SECONDS = 0.02
+LONG_POLL_SECONDS = 5.0  # each GET waits this long at most for the run's end (the agent answers at once when it ends)
+SHORT_POLL_SECONDS = 0.02
 
 
 class RunTimeout(AssertionError):
@@ -53,8 +54,10 @@ class AgentDriver(ServiceDriver):
                              {"deployment": deployment, "launch_mode": launch_mode, "trigger": trigger})["run"]
         return run
 
-    def run_state(self, client: str, run: str) -> dict[str, Any]:
-        state: dict[str, Any] = self.call("GET", f"/clients/{client}/runs/{run}")
+    def run_state(self, client: str, run: str, *, wait: float = 0.0) -> dict[str, Any]:
+        """The run's state; `wait`: once it has ended, or after that many real seconds."""
+        query = f"?wait={wait:.3f}" if wait > 0 else ""
+        state: dict[str, Any] = self.call("GET", f"/clients/{client}/runs/{run}{query}")
         return state
 
     def log(self, client: str, run: str, name: str) -> str:
@@ -66,13 +69,18 @@ class AgentDriver(ServiceDriver):
         return info
 
     def wait(self, client: str, run: str, timeout: float) -> RunResult:
-        """Poll until the run ends; a run still going after `timeout` real seconds fails loudly."""
+        """Until the run ends (long polls: the agent answers as soon as it does); a run still going after `timeout`
+        real seconds fails loudly."""
         deadline = time.monotonic() + timeout
         with self.clock.waiting():
-            while (state := self.run_state(client, run))["status"] == "running":
+            while True:
+                asked, wait = time.monotonic(), min(LONG_POLL_SECONDS, max(0.0, deadline - time.monotonic()))
+                if (state := self.run_state(client, run, wait=wait))["status"] != "running":
+                    break
                 if time.monotonic() > deadline:
                     raise RunTimeout(f"run {run} of client {client} still running after {timeout:.0f} s; "
                                      f"last events: {state['timeline'][-5:]}")
-                time.sleep(POLL_SECONDS)
+                if time.monotonic() - asked < wait / 2:
+                    time.sleep(SHORT_POLL_SECONDS)  # an agent that answers at once (no long polls): poll gently
         logs = {name: self.log(client, run, name) for name in state["logs"]}
         return RunResult(state, logs)

@@ -79,6 +79,18 @@ def test_bad_installs_are_refused(with_client: TestClient, client: str, body: An
     assert with_client.get("/_harness/state").json()["runs"] == {}
 
 
+@pytest.mark.parametrize("wait", ["soon", "-1", "31", "nan", "inf", ""])
+def test_a_bad_wait_for_a_run_is_400(with_client: TestClient, run_id: str, wait: str) -> None:
+    assert_refused(with_client.get(f"/clients/CLIENT01/runs/{run_id}?wait={wait}"), 400, "'wait' must be a number",
+                   "0 to 30")
+
+
+def test_a_run_read_with_wait_answers_once_it_has_ended(with_client: TestClient, run_id: str) -> None:
+    # The run fails at once (its site is a closed port): a wait of 30 s ends with it, not with the 30 s.
+    state = with_client.get(f"/clients/CLIENT01/runs/{run_id}?wait=30").json()
+    assert state["status"] == "failed"
+
+
 def test_unknown_runs_are_404(with_client: TestClient, run_id: str) -> None:
     assert with_client.get(f"/clients/CLIENT01/runs/{run_id}").status_code == 200
     assert_refused(with_client.get("/clients/CLIENT01/runs/CLIENT01-999"), 404, "no run 'CLIENT01-999'")
