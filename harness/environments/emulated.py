@@ -184,7 +184,9 @@ class EmulatedEnvironment(RunningEnvironment):
             "clouddp": {"tls": tls["clouddp"], "clock": clock, "key": key, "name": topo.clouddp_name,
                         "storage": clouddp_account},
             "network": {"tls": tls["network"], "seed": 0, "clock": clock},
-            "storage": {"tls": tls["storage"], "clock": clock, "upstream": f"https://127.0.0.1:{azurite_port}"},
+            # The front checks SAS as Azure storage does: it needs the accounts' keys.
+            "storage": {"tls": tls["storage"], "clock": clock, "upstream": f"https://127.0.0.1:{azurite_port}",
+                        "accounts": {a["name"]: a["key"] for a in (account, clouddp_account)}},
             "client": {"tls": tls["client"], "clock": clock, "workdir": str(workdir / "clients"),
                        "enrollment": {"cert": str(enrollment.cert_path), "key": str(enrollment.key_path)},
                        "default_settings": {"allow_cloud_dp": topo.allow_cloud_dp_default},

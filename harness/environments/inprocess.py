@@ -7,6 +7,8 @@ because the content service and the site's uploads speak to it with the Azure SD
 
 What needs a TLS handshake cannot be checked here — the MutualAuth path sees no client certificate —
 so contract tests that need one run against the `local` environment only.
+There is no storage front either: a manifest's SAS URLs, signed in model time, name Azurite itself, which
+checks them against the real clock and refuses them. Contract tests here read manifests, not blobs.
 """
 
 from __future__ import annotations

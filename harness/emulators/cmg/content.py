@@ -5,7 +5,7 @@ A cloud DP answers the same way from its own storage account; this room is share
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -24,10 +24,10 @@ from harness.protocol.errors import ProtocolError
 from harness.protocol.manifest import ContentManifest, ManifestFile, build_manifest
 from harness.protocol.tokens import Token, TokenError, verify_token
 
-# Azurite checks SAS expiry against the machine's real clock. The scaled 8-hour window can be a
-# few real seconds at high scale, so the SAS never expires sooner than this; the model-time
-# window is enforced separately through the URL's st/et and the content token.
-MIN_SAS_REAL_SECONDS = 30.0
+# [INFERENCE] How long a manifest's SAS URLs stay valid is undocumented; they get the content URL's documented
+# 8-hour st/et window. They are signed in model time, as a real CMG signs them in real time; the storage front
+# checks them against model time (harness/emulators/storage/sas.py).
+SAS_LIFETIME = timedelta(hours=8)
 SAS_CLOCK_SKEW = timedelta(minutes=5)  # the usual Azure allowance for client clock skew
 
 
@@ -106,11 +106,10 @@ class ContentService:
         return manifest
 
     def _sas_url(self, blob_name: str) -> str:
-        now = datetime.now(UTC)
-        lifetime = max(self.clock.scale.real_seconds(8 * 3600), MIN_SAS_REAL_SECONDS)
+        now = self.clock.now()
         sas = generate_blob_sas(self.account.name, self._container.container_name, blob_name,
                                 account_key=self.account.key, permission=BlobSasPermissions(read=True),
-                                start=now - SAS_CLOCK_SKEW, expiry=now + timedelta(seconds=lifetime))
+                                start=now - SAS_CLOCK_SKEW, expiry=now + SAS_LIFETIME)
         return f"{self.account.public_endpoint}/{self._container.container_name}/{quote(blob_name)}?{sas}"
 
     def close(self) -> None:

@@ -1,12 +1,16 @@
-"""Azure storage's front: every request passed to Azurite as sent, with the control API's HTTP-level faults.
+"""Azure storage's front: every request passed to Azurite, after Azure's SAS check in model time, with the
+control API's HTTP-level faults.
 
-Azurite is the storage (real SAS checks, ranges, blob semantics); it has no way to throttle, cut or corrupt an
-answer on demand. This front sits between the network's proxy and Azurite and adds exactly that — storage
-throttling (503 ServerBusy, spec §4.2), truncated and corrupted blob downloads, slow answers — through the
-same fault API as every other service, and a journal of which blobs were read and with which ranges.
+Azurite is the storage (ranges, blob semantics, permissions), but it checks a SAS's window against the machine's
+real clock, and it has no way to throttle, cut or corrupt an answer on demand. This front sits between the
+network's proxy and Azurite and adds exactly that: the SAS check the way Azure storage makes it, in model time
+(`sas.py`; Azurite then gets the request with a SAS valid in real time), storage throttling (503 ServerBusy,
+spec §4.2), truncated and corrupted blob downloads, slow answers — through the same fault API as every other
+service — and a journal of which blobs were read and with which ranges.
 
-It adds nothing else: headers (Host included, so the account is still read from the name), bodies and
-Azurite's own answers pass through unchanged, streamed both ways.
+Apart from a SAS's window and signature it changes nothing: headers (Host included, so the account is still read
+from the name), bodies and Azurite's own answers pass through unchanged, streamed both ways. A request without a
+SAS (one signed with a SharedKey header) passes exactly as it came.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from harness.clock.model_clock import ModelClock
-from harness.emulators.control import ControlMiddleware, ControlPlane, HttpError, http_error_handler
+from harness.emulators.control import JOURNAL_NOTE, ControlMiddleware, ControlPlane, HttpError, http_error_handler
+from harness.emulators.storage.sas import AUTHENTICATION_FAILED, SasGate, SasRefused
 from harness.net.http import make_async_client
 
 # Azure's error codes for the statuses a fault answers [INFERENCE: the storage REST API's common codes].
@@ -42,30 +47,48 @@ class StorageFrontModel:
 
     def reset(self) -> None:
         self.forwarded = 0
+        self.sas_admitted = 0  # requests whose SAS held in model time, passed on with a real-time one
+        self.sas_refused = 0  # requests answered 403 AuthenticationFailed by the front's SAS check
 
     def snapshot(self) -> dict[str, Any]:
-        return {"forwarded": self.forwarded}
+        return {"forwarded": self.forwarded, "sas_admitted": self.sas_admitted, "sas_refused": self.sas_refused}
 
 
-def azure_error(status: int, reason: str) -> Response:
-    """A status fault worded as Azure storage words its errors: XML body and x-ms-error-code."""
+def azure_error(status: int, reason: str, *, detail: str | None = None, now: datetime | None = None) -> Response:
+    """An error worded as Azure storage words its errors: XML body and x-ms-error-code; `detail` is an
+    AuthenticationErrorDetail, `now` the time the message gives (the machine's clock by default)."""
     code = ERROR_CODES.get(status, "InternalError")
     request_id = str(uuid.uuid4())
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f0Z")
+    when = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f0Z")
+    extra = "" if detail is None else f"<AuthenticationErrorDetail>{escape(detail)}</AuthenticationErrorDetail>"
     body = (f'<?xml version="1.0" encoding="utf-8"?><Error><Code>{code}</Code><Message>{escape(reason)}\n'
-            f"RequestId:{request_id}\nTime:{now}</Message></Error>")
+            f"RequestId:{request_id}\nTime:{when}</Message>{extra}</Error>")
     return Response(body, status_code=status, media_type="application/xml",
                     headers={"x-ms-error-code": code, "x-ms-request-id": request_id})
 
 
 class StorageFront:
-    def __init__(self, model: StorageFrontModel, upstream: str, client: httpx.AsyncClient) -> None:
+    def __init__(self, model: StorageFrontModel, upstream: str, client: httpx.AsyncClient, gate: SasGate,
+                 clock: ModelClock) -> None:
         self.model = model
         self.upstream = upstream.rstrip("/")
         self.client = client
+        self.gate = gate
+        self.clock = clock
 
     async def forward(self, request: Request) -> Response:
-        url = httpx.URL(f"{self.upstream}{request.url.path}", query=request.url.query.encode("latin-1"))
+        query = request.scope.get("query_string", b"").decode("latin-1")
+        try:
+            admitted = self.gate.admit(request.headers.get("host", ""), request.scope["path"], query)
+        except SasRefused as refusal:
+            self.model.sas_refused += 1
+            setattr(request.state, JOURNAL_NOTE, f"SAS refused: {refusal.why}")
+            # The message's time is model time, as the detail's "Current" is: the world's clock, not the machine's.
+            return azure_error(403, AUTHENTICATION_FAILED, detail=refusal.detail, now=self.clock.now())
+        if admitted is not None:
+            self.model.sas_admitted += 1
+            query = admitted
+        url = httpx.URL(f"{self.upstream}{request.url.path}", query=query.encode("latin-1"))
         headers = [(k, v) for k, v in request.headers.raw if k.decode("latin-1").lower() not in _HOP_BY_HOP]
         outgoing = self.client.build_request(request.method, url, headers=headers, content=request.stream())
         try:
@@ -83,15 +106,18 @@ def _headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
     return {k.decode("latin-1"): v.decode("latin-1") for k, v in raw}
 
 
-def create_app(config: dict[str, Any]) -> Starlette:
-    """config: {"tls": {...}, "clock": …, "upstream": "https://127.0.0.1:<azurite port>"}."""
+def create_app(config: dict[str, Any], upstream: httpx.AsyncClient | None = None) -> Starlette:
+    """config: {"tls": {...}, "clock": …, "upstream": "https://127.0.0.1:<azurite port>",
+    "accounts": {"<storage account>": "<its key>", …}} (the accounts whose SAS the front checks).
+    `upstream`: how the front reaches Azurite; by default HTTPS to the configured address."""
     clock = ModelClock.from_json(config["clock"])
     model = StorageFrontModel()
     control = ControlPlane("storage", model, clock=clock, identity_headers=[], error_renderer=azure_error)
     # Azurite's certificate names 127.0.0.1, so the front reaches it by address; the Host header still
     # carries the account's name, which is how Azurite tells the accounts apart.
-    client = make_async_client({}, Path(config["tls"]["ca"]), timeout=60.0)
-    front = StorageFront(model, str(config["upstream"]), client)
+    client = upstream or make_async_client({}, Path(config["tls"]["ca"]), timeout=60.0)
+    gate = SasGate({str(name): str(key) for name, key in config["accounts"].items()}, clock.now)
+    front = StorageFront(model, str(config["upstream"]), client, gate, clock)
     methods = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"]
     app = Starlette(routes=[*control.routes(), Route("/{path:path}", front.forward, methods=methods)],
                     exception_handlers={HttpError: http_error_handler},
