@@ -1,13 +1,12 @@
-@acceptance @timing @scale:250 @faults
+@acceptance @timing @faults
 Feature: Download timing in model time
   With Azure storage sending at most 100 Mbit/s, a 3.2 GB upgrade package takes 256 seconds to arrive.
   On demand the task sequence starts its first step at once and waits for each package when a step needs
   it; with "Download all content locally before starting task sequence" everything arrives first. Timings
   are model time: the fault proxy paces and delays the real bytes on the virtual clock, so they are judged to
   the second (with `--clock real`, with the tolerance measured on these machines: harness/model/timing.py).
-  The proxy cannot tell content from protocol bytes (TLS handshakes, headers), so it paces every byte as the
-  `scale` model bytes of content it stands for: at scale 250 a connection's handshake and headers cost 0.07
-  model seconds at 100 Mbit/s, at the default 5000 they would cost 1.3.
+  A blob's bytes weigh the model bytes of content they stand for, and a TLS handshake or a header only its own
+  size: a connection's handshake costs 0.4 model milliseconds at 100 Mbit/s, at any scale.
   Latency is one-way, towards the client, per flight of data: the content listing goes over the CMG's open
   connection (one flight), the blob over a new TLS connection to storage (the handshake's flight, then the
   answer's).
@@ -72,3 +71,14 @@ Feature: Download timing in model time
     When the user installs the deployment from Software Center
     Then the task sequence succeeds
     And the download of PS100211 takes about 496 seconds
+
+  Scenario: An intranet client gets its package from the on-premises DP at the speed of the DP's link
+    Given the site runs Configuration Manager version 2010
+    And the packages are distributed to the on-premises distribution point
+    And the management point sends at most 100 Mbit/s
+    And an intranet client CLIENT32
+    And the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
+    When the user installs the deployment from Software Center
+    Then the task sequence succeeds
+    And the download of PS100211 takes about 256 seconds
+    And the step "Apply drivers" starts about 976 seconds after the task sequence starts

@@ -38,7 +38,9 @@ def service_down(network: NetworkDriver, service: str) -> None:
 @given(parsers.re(r"(?P<service>.+?) sends at most (?P<bandwidth>[\d.]+ [MG]bit/s)(?: with "
                   r"(?P<latency>[\d.]+ ?[a-z]+) latency)?$"))
 def service_link(network: NetworkDriver, service: str, bandwidth: str, latency: str | None) -> None:
-    """The link from the service towards clients: its bandwidth (storage egress, a CMG's outbound) and latency."""
+    """The link from the service towards clients: its bandwidth (storage egress, a CMG's outbound) and latency.
+    Bandwidth carries model bytes: a blob's or a DP file's bytes weigh the content they stand for, handshakes
+    and other messages their own size."""
     network.link(proxy(service), mbit_per_s=parse_bandwidth(bandwidth),
                  latency_s=parse_duration(latency) if latency else None)
 

@@ -36,6 +36,7 @@ from harness.clock.actor import hold
 from harness.clock.authority import Authority
 from harness.clock.model_clock import ModelClock
 from harness.clock.participant import ACTIVITY
+from harness.emulators.content_marks import ContentDeclarer, take_mark
 from harness.emulators.fault_effects import FaultedSend, cut_on_purpose, quiet_uvicorn_about_deliberate_cuts
 from harness.emulators.faults import Answer, Fault, FaultError, FaultTable
 from harness.model.units import Scale
@@ -163,10 +164,11 @@ class ControlPlane:
                  logs: Mapping[str, str] | None = None, clock: ModelClock | None = None,
                  identity_headers: Sequence[tuple[bytes, bytes]] | None = None,
                  error_renderer: Callable[[int, str], Response] | None = None,
-                 authority: Authority | None = None) -> None:
+                 authority: Authority | None = None, content: ContentDeclarer | None = None) -> None:
         """`identity_headers` go on every answer (IIS's by default); `error_renderer` words a status fault's
         answer the way the service words its errors (the harness's plain text by default); `authority` is the
-        virtual clock's, in the service that hosts it (the network)."""
+        virtual clock's, in the service that hosts it (the network); `content` declares the bodies the service
+        marks as content to the network in front of it (content_marks.py)."""
         self.service = service
         self.model = model
         self.identity_headers = list(IIS_HEADERS if identity_headers is None else identity_headers)
@@ -177,6 +179,7 @@ class ControlPlane:
         self.logs = ServiceLogs(logs or {}, self.clock.now)
         self._extra_reset = extra_reset
         self.authority = authority
+        self.content = content
         self._holds = itertools.count(1)
         self.started = time.time()
 
@@ -327,8 +330,10 @@ class ControlMiddleware:
         async def send_recording(message: Message) -> None:
             if message["type"] == "http.response.start":
                 answered.status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], *self.control.identity_headers]
+                headers, content = take_mark(list(message.get("headers", [])))
+                message["headers"] = [*headers, *self.control.identity_headers]
+                if content is not None and self.control.content is not None:
+                    await self.control.content.declare(scope.get("client"), content)
             await send(message)
 
         faults = self.control.faults.take(method, path) if product else []

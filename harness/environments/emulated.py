@@ -167,10 +167,14 @@ class EmulatedEnvironment(RunningEnvironment):
                                      "public_endpoint": f"https://{topo.account_host(name)}:{storage.port}"}
                                     for name in (topo.cmg_account, topo.clouddp_account))
         cmg, clouddp = endpoints["cmg"], endpoints["clouddp"]
+        # Where the services that send content declare it, so the network's links weigh it as model bytes.
+        network = endpoints.services.get("network")
+        declare = {"network": {"url": network.control_base, "hosts": {network.hostname: network.ip}}} if network \
+            else {}
         tls["cmg"]["client_certificates"] = True  # PKI clients on CCM_Proxy_MutualAuth
         enrollment = pki.enrollment_ca()
         return {
-            "site": {"tls": tls["site"], "clock": clock, "key": key, "site_code": topo.site_code,
+            "site": {**declare, "tls": tls["site"], "clock": clock, "key": key, "site_code": topo.site_code,
                      "version": topo.version, "mp_fqdn": topo.mp_fqdn, "mp_port": endpoints["mp"].port,
                      "other_dps": [{"name": "dp2", "fqdn": topo.branch_dp_fqdn}],
                      "cloud_sources": [{"name": topo.cmg_name, "kind": "cmg", "fqdn": topo.cmg_fqdn,
@@ -185,7 +189,8 @@ class EmulatedEnvironment(RunningEnvironment):
                         "storage": clouddp_account},
             "network": {"tls": tls["network"], "seed": 0, "clock": clock},
             # The front checks SAS as Azure storage does: it needs the accounts' keys.
-            "storage": {"tls": tls["storage"], "clock": clock, "upstream": f"https://127.0.0.1:{azurite_port}",
+            "storage": {**declare, "tls": tls["storage"], "clock": clock,
+                        "upstream": f"https://127.0.0.1:{azurite_port}",
                         "accounts": {a["name"]: a["key"] for a in (account, clouddp_account)}},
             "client": {"tls": tls["client"], "clock": clock, "workdir": str(workdir / "clients"),
                        "enrollment": {"cert": str(enrollment.cert_path), "key": str(enrollment.key_path)},

@@ -79,6 +79,14 @@ class ProxyTime:
     closes_on_reset: bool = False  # Toxiproxy's reset keeps live connections; a virtual clock's reset cannot
     stream_quantum: int | None = None  # shaped pieces end at these offsets of the stream (see _pieces)
 
+    def __init__(self, protocol_weight: float = 1.0) -> None:
+        # What a byte a server did not declare content (`FaultProxy.declare_content`) weighs on a bandwidth toxic,
+        # against a byte of content: 1/scale in an environment, where a physical byte of content stands for `scale`
+        # model bytes and a TLS handshake or a header only for itself. 1 (every byte alike) for Toxiproxy's clients.
+        if not 0 < protocol_weight <= 1:
+            raise ValueError(f"protocol_weight must be in (0, 1], not {protocol_weight!r}")
+        self.protocol_weight = protocol_weight
+
     def now(self) -> float:
         return asyncio.get_running_loop().time()
 
@@ -210,6 +218,22 @@ class FaultProxy:
     def to_json(self) -> dict[str, Any]:
         """The proxy in Toxiproxy's JSON."""
         return self._control(self._describe)
+
+    def declare_content(self, peer: str, size: int) -> bool:
+        """From another thread: the next `size` bytes the upstream service sends on the connection it sees from
+        `peer` ("127.0.0.1:PORT", the proxy's end) are content. Declared before the service sends them, so the
+        bandwidth toxics weigh them in full and the rest (handshakes, headers) at the protocol weight. False when
+        no connection of this proxy comes from `peer`."""
+        if size < 0:
+            raise ValueError(f"content size must be 0 or more bytes, not {size}")
+        return self._control(self._declare_content, peer, size)
+
+    async def _declare_content(self, peer: str, size: int) -> bool:
+        for connection in self._connections:
+            if connection.upstream_end() == peer:
+                connection.directions[1].content += size
+                return True
+        return False
 
     def activity(self) -> tuple[list[str], list[tuple[Counters, bool, bool]]]:
         """From another thread: what is busy on the proxy's loop, and each live socket's byte counters, whether the
@@ -509,6 +533,14 @@ class _Connection:
         for sock in (self._client, self._upstream):
             _close_socket(sock, abort=self._abort)
 
+    def upstream_end(self) -> str | None:
+        """The proxy's end of the upstream connection, "127.0.0.1:PORT": the client address the service sees."""
+        if self._upstream is None or len(self.directions) != 2:
+            return None
+        with contextlib.suppress(OSError):
+            return _joined(self._upstream.getsockname()[:2])
+        return None
+
     def sockets(self) -> list[tuple[socket.socket, bool, bool]]:
         """(socket, read without waiting on the clock, bytes of the proxy's own still to be written to it)."""
         if self._upstream is None or len(self.directions) != 2:
@@ -580,6 +612,7 @@ class _Direction:
         self._pacer = _Pacer()
         self._slice_left = 0  # bytes of the slicer's current slice still to go: slices run across reads
         self._sent = 0  # bytes of the stream written on: shaped pieces end at its multiples of the stream quantum
+        self.content = 0  # bytes still to come that the service declared content (the rest weigh protocol_weight)
         self.holder = f"{connection.name}/{stream}"
         self.reading = True  # the reader takes what arrives without waiting on the clock
         self.sending = False  # a write of the proxy's own is not all in the kernel yet
@@ -600,6 +633,7 @@ class _Direction:
                 return
             chain = self._connection.chain(self._stream)
             if not chain and not self._pending:
+                self.content = max(0, self.content - len(data))  # declared content passes unshaped
                 await self._send(data)
             elif not await self._admit(data, chain, self._connection.time.now()):
                 return
@@ -687,7 +721,10 @@ class _Direction:
                 # Not earlier than the link's catch-up allows behind the clock (late wake-ups, on a real clock).
                 # (A virtual clock is never late: a piece held up by a reader that does not read leaves at once.)
                 floor = time.now() - item.latency - time.catch_up if time.catch_up else -math.inf
-                serialised = self._pacer.serialise(max(item.arrival, floor), len(part), rate)
+                content = min(self.content, len(part))
+                self.content -= content
+                serialised = self._pacer.serialise(max(item.arrival, floor), content, len(part) - content, rate,
+                                                   time.protocol_weight)
                 leave = self._last_due = max(self._last_due, serialised + item.latency)  # jitter never reorders
                 await time.sleep_until(self.holder, leave)
                 await self._send(part)
@@ -762,20 +799,26 @@ class _Pacer:
     """A link's serialisation: a piece is through when the link has carried it, from when it arrived or when the
     link was free, whichever is later. Kept against the clock rather than slept per piece, so a sleep that wakes
     late is made up by the pieces after it. Within one busy spell the end is worked out afresh from the bytes
-    carried since the spell began, never summed piece by piece: how the bytes were cut leaves no trace in it."""
+    carried since the spell began (content bytes, and protocol bytes at their weight), never summed piece by
+    piece: how the bytes were cut leaves no trace in it."""
 
     def __init__(self) -> None:
         self._began = -math.inf  # when the link's current busy spell began
-        self._bytes = 0  # carried since then
+        self._content = 0  # content bytes carried since then
+        self._protocol = 0  # and other bytes
+        self._weight = 1.0  # what one of those weighs against a byte of content
         self._paused = 0.0  # seconds of slicer pauses since then
         self._rate = 0.0
         self._end = -math.inf
 
-    def serialise(self, arrival: float, size: int, rate: float) -> float:
-        """When `size` bytes that arrived at `arrival` are through a link of `rate` bytes/s (0: unlimited)."""
-        if arrival > self._end or rate != self._rate:  # idle meanwhile (or another rate): a new spell
-            self._began, self._bytes, self._paused, self._rate = max(arrival, self._end), 0, 0.0, rate
-        self._bytes += size
+    def serialise(self, arrival: float, content: int, protocol: int, rate: float, weight: float = 1.0) -> float:
+        """When `content` and `protocol` bytes that arrived at `arrival` are through a link of `rate` bytes/s of
+        content (0: unlimited), a protocol byte weighing `weight` of a content byte."""
+        if arrival > self._end or rate != self._rate or weight != self._weight:  # idle meanwhile: a new spell
+            self._began, self._content, self._protocol, self._paused = max(arrival, self._end), 0, 0, 0.0
+            self._rate, self._weight = rate, weight
+        self._content += content
+        self._protocol += protocol
         return self._through()
 
     def pause(self, seconds: float) -> None:
@@ -784,7 +827,8 @@ class _Pacer:
         self._through()
 
     def _through(self) -> float:
-        self._end = self._began + self._paused + (self._bytes / self._rate if self._rate else 0.0)
+        carried = self._content + self._protocol * self._weight
+        self._end = self._began + self._paused + (carried / self._rate if self._rate else 0.0)
         return self._end
 
 

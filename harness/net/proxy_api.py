@@ -13,9 +13,18 @@
     POST   /proxies/{proxy}/toxics/{toxic}            update {attributes, toxicity}
     DELETE /proxies/{proxy}/toxics/{toxic}
 
+    POST   /_harness/content                          {peer: "127.0.0.1:P", bytes: N}: the next N bytes the
+                                                      service sends to `peer` are content (see below)
+
 These are Toxiproxy's routes, bodies and error shape (`{"error": …, "status": …}`), so its clients (and the
 harness's own driver, `harness.drivers.network`) work against a real Toxiproxy as well. The harness control API
 (`/_harness/health`, `/_harness/reset`, …) is served beside it; its reset is Toxiproxy's.
+
+Bandwidth toxics weigh model bytes, as the scenarios speak: in an environment at scale S a physical byte of
+content stands for S model bytes, and a TLS handshake or an HTTP header only for itself. The proxy cannot tell
+them apart in a TLS stream, so a service that sends content (storage's blobs, a DP's files) declares it first,
+naming the connection by the address it sees the proxy's end at; every other byte weighs 1/S. A Toxiproxy client
+that declares nothing sees Toxiproxy's behaviour at scale 1.
 
 The environment binds each proxy's listening socket and hands the process its file descriptor (`listen_fd`),
 as it does for the services, so every public port is known before any process starts.
@@ -76,6 +85,7 @@ class VirtualProxyTime(ProxyTime):
     closes_on_reset = True
 
     def __init__(self, authority: Authority, clock: ModelClock) -> None:
+        super().__init__(protocol_weight=1 / clock.scale.factor)
         self._authority = authority
         self._clock = clock
         self._seen: dict[str, int] = {}  # holder -> wake-ups it has had; a holder is busy until it has its last
@@ -153,6 +163,11 @@ class Network:
     def snapshot(self) -> dict[str, Any]:
         return {name: self.get(name).to_json() for name in self.names()}
 
+    def declare_content(self, peer: str, size: int) -> str | None:
+        """The next `size` bytes a service sends to `peer` (a proxy's end of its upstream connection) are content
+        (FaultProxy.declare_content); the name of the proxy that carries them, or None if none does."""
+        return next((name for name in self.names() if self.get(name).declare_content(peer, size)), None)
+
     def report(self) -> Report:
         """For the virtual clock's authority: what the proxies are doing and their sockets' byte counters."""
         busy: list[str] = []
@@ -203,6 +218,19 @@ def _toxiproxy(handler: Callable[[Network, _Call], Any], network: Network, statu
         return JSONResponse(result, status_code=status)
 
     return endpoint
+
+
+def _declare_content(network: Network, call: _Call) -> Any:
+    body = call.object()
+    peer, size = body.get("peer"), body.get("bytes")
+    if not isinstance(peer, str) or not peer:
+        raise ProxyError(400, "'peer' must be the address the service sees the connection from, e.g. 127.0.0.1:5123")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise ProxyError(400, f"'bytes' must be a whole number of bytes, 0 or more, not {size!r}")
+    name = network.declare_content(peer, size)
+    if name is None:
+        raise ProxyError(404, f"no proxy has a connection to its service from {peer}")
+    return {"proxy": name, "peer": peer, "bytes": size}
 
 
 def _list(network: Network, call: _Call) -> Any:
@@ -292,6 +320,7 @@ def routes(network: Network) -> list[Route]:
     proxy, toxic = "/proxies/{proxy}", "/proxies/{proxy}/toxics/{toxic}"
     return [
         Route("/version", version, methods=["GET"]),
+        r("/_harness/content", _declare_content, "POST"),
         r("/proxies", _list, "GET"), r("/proxies", _create, "POST", 201), r("/reset", _reset, "POST"),
         r(proxy, _show, "GET"), r(proxy, _update, "POST"), r(proxy, _delete, "DELETE"),
         r(f"{proxy}/toxics", _toxics, "GET"), r(f"{proxy}/toxics", _add_toxic, "POST"),
@@ -318,7 +347,10 @@ def create_app(config: dict[str, Any]) -> Starlette:
     if clock is not None and clock.virtual is not None:
         authority = Authority(_listener(config["authority"]) or _bound(config["authority"]["listen"]),
                               clock.virtual.state).start()
-    time = VirtualProxyTime(authority, clock) if authority is not None and clock is not None else None
+    time: ProxyTime | None = None
+    if clock is not None:
+        time = VirtualProxyTime(authority, clock) if authority is not None else \
+            ProxyTime(protocol_weight=1 / clock.scale.factor)
     network = Network(seed=int(config.get("seed", 0)), time=time)
     for entry in config.get("proxies", []):
         network.add(str(entry["name"]), str(entry["upstream"]), listen=str(entry.get("listen", "127.0.0.1:0")),

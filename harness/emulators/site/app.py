@@ -19,6 +19,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from harness.clock.model_clock import ModelClock
+from harness.emulators.content_marks import ContentDeclarer
 from harness.emulators.control import (
     ControlMiddleware,
     ControlPlane,
@@ -276,7 +277,8 @@ def create_app(config: dict[str, Any]) -> Starlette:
         for content in blobs.values():
             content.clear()
 
-    control = ControlPlane("site", model, extra_reset=clear_storage, logs=SITE_LOGS, clock=model.clock)
+    control = ControlPlane("site", model, extra_reset=clear_storage, logs=SITE_LOGS, clock=model.clock,
+                           content=ContentDeclarer.from_config(config))
     service = SiteService(model, blobs, control.logs)
     app = Starlette(routes=[*control.routes(), *service.routes()],
                     exception_handlers={HttpError: http_error_handler, HTTPException: route_error_handler,

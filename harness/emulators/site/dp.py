@@ -32,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from harness.emulators.content_marks import mark
 from harness.emulators.control import JOURNAL_NOTE, HttpError, error_response
 from harness.emulators.site.models import DP_PACKAGE_VDIR, DP_SIGNATURE_VDIR, DistributedPackage, SiteModel
 from harness.model.content import corrupted, iter_content
@@ -284,13 +285,14 @@ class DistributionPoint:
         except RangeNotSatisfiable:
             return unsatisfiable(request, size)
         if wanted is None:
-            return StreamingResponse(chunks, media_type=OCTETS, headers={**headers, "Content-Length": str(size)})
+            return mark(StreamingResponse(chunks, media_type=OCTETS, headers={**headers, "Content-Length": str(size)}),
+                        size)
         first, last = wanted
         # Resuming clients (BITS, the task sequence engine) ask for the rest of a file they were cut off from.
         setattr(request.state, JOURNAL_NOTE, f"range bytes={first}-{last} of {size}")
-        return StreamingResponse(byte_slice(chunks, first, last), status_code=206, media_type=OCTETS,
-                                 headers={**headers, "Content-Length": str(last - first + 1),
-                                          "Content-Range": f"bytes {first}-{last}/{size}"})
+        return mark(StreamingResponse(byte_slice(chunks, first, last), status_code=206, media_type=OCTETS,
+                                      headers={**headers, "Content-Length": str(last - first + 1),
+                                               "Content-Range": f"bytes {first}-{last}/{size}"}), last - first + 1)
 
     def _listing(self, request: Request, record: DistributedPackage, root: str, folder: str) -> Response:
         here = f"{root}/{folder}/" if folder else f"{root}/"

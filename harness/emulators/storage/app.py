@@ -30,6 +30,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from harness.clock.model_clock import ModelClock
+from harness.emulators.content_marks import ContentDeclarer, mark
 from harness.emulators.control import JOURNAL_NOTE, ControlMiddleware, ControlPlane, HttpError, http_error_handler
 from harness.emulators.storage.sas import AUTHENTICATION_FAILED, SasGate, SasRefused
 from harness.net.http import make_async_client
@@ -97,8 +98,11 @@ class StorageFront:
             raise HttpError(502, f"Azurite did not answer the storage front: {error}") from None
         self.model.forwarded += 1
         out = [(k, v) for k, v in reply.headers.raw if k.decode("latin-1").lower() not in _HOP_BY_HOP]
-        return StreamingResponse(reply.aiter_raw(), status_code=reply.status_code, headers=_headers(out),
-                                 background=BackgroundTask(reply.aclose))
+        response = StreamingResponse(reply.aiter_raw(), status_code=reply.status_code, headers=_headers(out),
+                                     background=BackgroundTask(reply.aclose))
+        if request.method == "GET" and reply.status_code in (200, 206) and "x-ms-blob-type" in reply.headers:
+            mark(response, int(reply.headers.get("content-length", "0")))  # a blob's bytes: content
+        return response
 
 
 def _headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
@@ -112,7 +116,8 @@ def create_app(config: dict[str, Any], upstream: httpx.AsyncClient | None = None
     `upstream`: how the front reaches Azurite; by default HTTPS to the configured address."""
     clock = ModelClock.from_json(config["clock"])
     model = StorageFrontModel()
-    control = ControlPlane("storage", model, clock=clock, identity_headers=[], error_renderer=azure_error)
+    control = ControlPlane("storage", model, clock=clock, identity_headers=[], error_renderer=azure_error,
+                           content=ContentDeclarer.from_config(config))
     # Azurite's certificate names 127.0.0.1, so the front reaches it by address; the Host header still
     # carries the account's name, which is how Azurite tells the accounts apart.
     client = upstream or make_async_client({}, Path(config["tls"]["ca"]), timeout=60.0)
