@@ -607,6 +607,7 @@ class _Direction:
         self._limit = connection.time.hold_limit or QUEUE_BYTES
         self._pending = 0  # items queued or being written
         self._last_due = -math.inf  # when the last piece left: nothing leaves before it
+        self._ready_at = -math.inf  # when the writer was last ready for the next piece, the machine's lateness aside
         self._ready = asyncio.Event()
         self._room = asyncio.Event()
         self._pacer = _Pacer()
@@ -716,18 +717,24 @@ class _Direction:
         slicer = next((a.toxic for a in chain if a.toxic.type == "slicer"), None)
         rate = _rate(chain)
         time = self._connection.time
+        self._ready_at = max(self._ready_at, item.arrival)
         for piece, pause in self._slices(memoryview(item.data), slicer):
             for part in self._pieces(piece, rate, time):
-                # Not earlier than the link's catch-up allows behind the clock (late wake-ups, on a real clock).
-                # (A virtual clock is never late: a piece held up by a reader that does not read leaves at once.)
-                floor = time.now() - item.latency - time.catch_up if time.catch_up else -math.inf
+                # A link does not save up what it could have carried while the reader was not reading: the schedule
+                # starts afresh from when the writer was last ready, less the catch-up. (A virtual clock is never
+                # late, and a piece held up by a reader that does not read leaves at once.)
+                floor = self._ready_at - item.latency - time.catch_up if time.catch_up else -math.inf
                 content = min(self.content, len(part))
                 self.content -= content
                 serialised = self._pacer.serialise(max(item.arrival, floor), content, len(part) - content, rate,
                                                    time.protocol_weight)
                 leave = self._last_due = max(self._last_due, serialised + item.latency)  # jitter never reorders
                 await time.sleep_until(self.holder, leave)
+                # A wake-up the busy machine delivered late is the proxy's own delay, not the reader's: the pieces
+                # after it make it up, so the link's rate holds on average however the proxy is scheduled.
+                late = max(0.0, time.now() - leave)
                 await self._send(part)
+                self._ready_at = time.now() - late
             if pause:
                 self._pacer.pause(pause)
 

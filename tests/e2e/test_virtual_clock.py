@@ -12,7 +12,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import random
-import statistics
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -197,10 +196,12 @@ def _wall_time(env: LocalEnvironment, step: str) -> float:
 
 
 def test_a_run_costs_the_same_wall_time_with_a_4_hour_step_as_with_a_4_minute_step(virtual: LocalEnvironment) -> None:
-    """Medians of 5 alternating runs; the issue's bound: within 10 % plus 50 ms."""
+    """The quickest of 5 alternating runs each, within 10 % plus 50 ms. Other processes (tests running beside
+    this one) only ever add wall time to a run, so the quickest is the run's own cost; a median would measure
+    the neighbours. A run that slept for its modelled durations would take 3 real seconds more at scale 5000."""
     short, long = [], []
     for _ in range(5):
         short.append(_wall_time(virtual, "4 minutes"))
         long.append(_wall_time(virtual, "4 hours"))
-    assert abs(statistics.median(long) - statistics.median(short)) <= 0.1 * statistics.median(short) + 0.05, (
-        f"4 minutes: {statistics.median(short):.3f} s, 4 hours: {statistics.median(long):.3f} s (wall time)")
+    assert abs(min(long) - min(short)) <= 0.1 * min(short) + 0.05, (
+        f"4 minutes: {min(short):.3f} s, 4 hours: {min(long):.3f} s (wall time, quickest of 5)")

@@ -163,12 +163,26 @@ def test_latency_delays_bytes_without_limiting_throughput(proxy: FaultProxy) -> 
     assert mbit == pytest.approx(50, rel=RATE_TOLERANCE)
 
 
-@pytest.mark.parametrize("mbit", [8, 1000])
+@pytest.mark.parametrize("mbit", [8, 100])
 def test_bandwidth_matches_the_configured_rate(proxy: FaultProxy, mbit: int) -> None:
+    # Not 1000 Mbit/s: through a Python proxy that needs a good part of a core, which a test sharing the machine
+    # with others cannot count on; benchmarks/proxy.py measures the high rates side by side.
     proxy.add_toxic(bandwidth(mbit))
     _, measured = _shaped_download(proxy, mbit * 125_000 // 2)  # half a second
 
     assert measured == pytest.approx(mbit, rel=RATE_TOLERANCE)
+
+
+def test_a_proxy_that_was_held_up_makes_up_for_it(proxy: FaultProxy) -> None:
+    """The proxy's own loop blocked for 150 ms in the middle of a 1-second transfer (a busy machine's late
+    wake-up): the pieces after it leave sooner, and the link's rate holds on average."""
+    proxy.add_toxic(bandwidth(8))
+    loop = proxy._loop  # the proxy's event loop, to hold it up as a busy machine would
+    assert loop is not None
+    threading.Timer(0.4, lambda: loop.call_soon_threadsafe(time.sleep, 0.15)).start()
+    _, measured = _shaped_download(proxy, 1_000_000)
+
+    assert measured == pytest.approx(8, rel=RATE_TOLERANCE)
 
 
 def test_slicer_delivers_small_pieces_with_pauses(proxy: FaultProxy) -> None:
