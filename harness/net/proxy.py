@@ -607,7 +607,7 @@ class _Direction:
         self._limit = connection.time.hold_limit or QUEUE_BYTES
         self._pending = 0  # items queued or being written
         self._last_due = -math.inf  # when the last piece left: nothing leaves before it
-        self._ready_at = -math.inf  # when the writer was last ready for the next piece, the machine's lateness aside
+        self._ready_at = -math.inf  # when the writer was ready for the next piece: on schedule, or after a reader
         self._ready = asyncio.Event()
         self._room = asyncio.Event()
         self._pacer = _Pacer()
@@ -643,10 +643,19 @@ class _Direction:
                 # timeout toxic drops) would otherwise hold the loop, and timers and control calls wait.
                 await asyncio.sleep(0)
 
-    async def _send(self, data: bytes | memoryview) -> None:
+    async def _send(self, data: bytes | memoryview) -> bool:
+        """Writes all of `data`; True when the reader held it up (the kernel's buffer towards it was full)."""
         self.sending = True
         try:
-            await asyncio.get_running_loop().sock_sendall(self._destination, data)
+            view = memoryview(data)
+            try:
+                sent = self._destination.send(view)
+            except BlockingIOError:
+                sent = 0
+            if sent == len(view):
+                return False
+            await asyncio.get_running_loop().sock_sendall(self._destination, view[sent:])
+            return True
         finally:
             self.sending = False
 
@@ -720,9 +729,9 @@ class _Direction:
         self._ready_at = max(self._ready_at, item.arrival)
         for piece, pause in self._slices(memoryview(item.data), slicer):
             for part in self._pieces(piece, rate, time):
-                # A link does not save up what it could have carried while the reader was not reading: the schedule
-                # starts afresh from when the writer was last ready, less the catch-up. (A virtual clock is never
-                # late, and a piece held up by a reader that does not read leaves at once.)
+                # A link does not save up what it could have carried while the reader was not reading: after a
+                # reader held the writer up, the schedule starts afresh from then, less the catch-up. (A virtual
+                # clock is never late, and a piece held up by a reader that does not read leaves at once.)
                 floor = self._ready_at - item.latency - time.catch_up if time.catch_up else -math.inf
                 content = min(self.content, len(part))
                 self.content -= content
@@ -730,11 +739,11 @@ class _Direction:
                                                    time.protocol_weight)
                 leave = self._last_due = max(self._last_due, serialised + item.latency)  # jitter never reorders
                 await time.sleep_until(self.holder, leave)
-                # A wake-up the busy machine delivered late is the proxy's own delay, not the reader's: the pieces
-                # after it make it up, so the link's rate holds on average however the proxy is scheduled.
-                late = max(0.0, time.now() - leave)
-                await self._send(part)
-                self._ready_at = time.now() - late
+                # A wake-up a busy machine delivered late is the proxy's own delay, not the reader's: the schedule
+                # goes on from where it was, and the pieces after it make the delay up, so the link's rate holds
+                # on average however the proxy is scheduled.
+                held_up = await self._send(part)
+                self._ready_at = time.now() if held_up else max(self._ready_at, leave)
             if pause:
                 self._pacer.pause(pause)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import random
+import statistics
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -188,20 +189,43 @@ def test_twenty_clients_at_once_get_the_same_timelines_every_time(virtual: Local
         assert _timelines(virtual, clients=clients, throttled=7, click_order=2) == first
 
 
-def _wall_time(env: LocalEnvironment, step: str) -> float:
-    started = time.perf_counter()
-    timelines = _timelines(env, step=step, clients=[("CLIENT01", None)])
-    assert timelines["CLIENT01"][-1][1] == "run.end"
-    return time.perf_counter() - started
+def _side_by_side(env: EmulatedEnvironment) -> tuple[float, float]:
+    """Two clients click Install at one model instant: CLIENT01's task sequence ends on a 4-minute step, CLIENT02's
+    on a 4-hour one, the same in all else. The wall time from the clicks to each run's end."""
+    env.reset()
+    with env.model_clock.join("scenario") as scenario:
+        site = SiteDriver(env.http, env.endpoints["mp"].control_base)
+        site.set_version(2107)
+        site.set_serve_content("cmg", True)
+        site.define_package("PS100311", "package PS100311", "3.2 GB", kind="OS upgrade package")
+        site.distribute("PS100311", "cmg")
+        for task_sequence, deployment, step in (("PS100310", "PS120031", "4 minutes"),
+                                                ("PS100320", "PS120032", "4 hours")):
+            site.define_task_sequence(task_sequence, "Upgrade", [
+                {"name": "Check Readiness", "action": "Check Readiness", "duration": "2 minutes"},
+                {"name": "Upgrade Operating System", "action": "Upgrade Operating System", "package": "PS100311",
+                 "duration": step}])
+            site.deploy(deployment, task_sequence, option=ON_DEMAND)
+        agent = AgentDriver(env.http, env.endpoints["client"].control_base, clock=scenario)
+        for name in ("CLIENT01", "CLIENT02"):
+            agent.create_client(name, network="internet")
+        started = time.perf_counter()
+        runs = [(name, agent.install(name, deployment))
+                for name, deployment in (("CLIENT01", "PS120031"), ("CLIENT02", "PS120032"))]
+        ended = []
+        for name, run in runs:
+            assert agent.wait(name, run, 60.0).status == "succeeded"
+            ended.append(time.perf_counter() - started)
+    return ended[0], ended[1]
 
 
 def test_a_run_costs_the_same_wall_time_with_a_4_hour_step_as_with_a_4_minute_step(virtual: LocalEnvironment) -> None:
-    """The quickest of 5 alternating runs each, within 10 % plus 50 ms. Other processes (tests running beside
-    this one) only ever add wall time to a run, so the quickest is the run's own cost; a median would measure
-    the neighbours. A run that slept for its modelled durations would take 3 real seconds more at scale 5000."""
-    short, long = [], []
-    for _ in range(5):
-        short.append(_wall_time(virtual, "4 minutes"))
-        long.append(_wall_time(virtual, "4 hours"))
-    assert abs(min(long) - min(short)) <= 0.1 * min(short) + 0.05, (
-        f"4 minutes: {min(short):.3f} s, 4 hours: {min(long):.3f} s (wall time, quickest of 5)")
+    """The 4-hour run ends within 10 % plus 50 ms of the 4-minute one's wall time (median of 5 pairs). The two run
+    side by side, so whatever else the machine is doing weighs on both alike; measured one after the other, the
+    runs would measure their neighbours. A run that slept for its modelled durations would end 3 real seconds
+    later at scale 5000."""
+    pairs = [_side_by_side(virtual) for _ in range(5)]
+    short = statistics.median(minutes for minutes, _ in pairs)
+    extra = statistics.median(hours - minutes for minutes, hours in pairs)
+    assert extra <= 0.1 * short + 0.05, (
+        f"the 4-minute run took {short:.3f} s, the 4-hour run {extra * 1e3:.0f} ms more (wall time, medians)")
