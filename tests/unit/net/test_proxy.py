@@ -9,6 +9,7 @@ machine decides only how late those wake-ups come, and benchmarks/proxy.py measu
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import socket
 import socketserver
@@ -208,17 +209,18 @@ def test_a_proxy_that_was_held_up_keeps_its_schedule(upstream: _Upstream) -> Non
     _schedule_is_the_rate(clock.due, 1_000_000, 8)
 
 
-def test_slicer_delivers_small_pieces_with_pauses(proxy: FaultProxy) -> None:
-    proxy.add_toxic({"type": "slicer", "attributes": {"average_size": 100, "size_variation": 20, "delay": 3000}})
-
-    with _connect(proxy, "echo") as sock:
+def test_slicer_delivers_small_pieces_with_pauses(upstream: _Upstream) -> None:
+    # At least 17 slices of at most 120 bytes, each written on its own 3 ms after the one before: the schedule says
+    # so exactly (the reader may take two at once on a busy machine), and the echo cannot come back sooner.
+    slicer = Toxic("slicer", {"average_size": 100, "size_variation": 20, "delay": 3000})
+    with _recorded(upstream, slicer) as (proxy, clock), _connect(proxy, "echo") as sock:
         sock.sendall(b"y" * 2000)
-        started, reads = time.perf_counter(), list[int]()
-        while sum(reads) < 2000:
-            reads.append(len(sock.recv(65536)))
+        started = time.perf_counter()
+        assert len(_exactly(sock, 2000)) == 2000
         elapsed = time.perf_counter() - started
 
-    assert len(reads) >= 10  # at least 17 slices of at most 120 bytes; a busy machine may read two at once
+    assert len(clock.due) >= 17
+    assert all(later - earlier >= 0.003 - 1e-9 for earlier, later in itertools.pairwise(clock.due))
     assert elapsed >= 16 * 0.003
 
 
