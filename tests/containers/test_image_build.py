@@ -90,7 +90,8 @@ def test_every_service_starts_from_its_image_answers_and_goes_healthy(built: dic
                                                                       tmp_path: Path) -> None:
     ports = free_ports([*SERVICES, AZURITE, *(f"public:{name}" for name in PROXIED)])
     pki = TestPKI.create(tmp_path / "pki")
-    containers = {name: run(built[name], *_arguments(name, ports, pki, tmp_path)) for name in (*SERVICES, AZURITE)}
+    arguments = _arguments(ports, pki, tmp_path)  # every file written before any container starts reading them
+    containers = {name: run(built[name], *arguments[name]) for name in (*SERVICES, AZURITE)}
     with ThreadPoolExecutor(len(containers)) as pool:
         waits = {name: pool.submit(_wait_for_answer, name, container, ports[name], pki)
                  for name, container in containers.items()}
@@ -100,23 +101,26 @@ def test_every_service_starts_from_its_image_answers_and_goes_healthy(built: dic
         _wait_for_healthy(name, container)
 
 
-def _arguments(name: str, ports: dict[str, int], pki: TestPKI, workdir: Path) -> tuple[list[str], dict[str, str]]:
+def _arguments(ports: dict[str, int], pki: TestPKI, workdir: Path) -> dict[str, tuple[list[str], dict[str, str]]]:
+    """Each container's arguments and environment. The configs are made once: making them issues every service's
+    certificate afresh, and a container that started reading its key meanwhile would read another one."""
     env = LocalEnvironment()
     topo = env.topology
     keys = {topo.cmg_account: generate_account_key(), topo.clouddp_account: generate_account_key()}
-    if name == AZURITE:
-        cert = pki.issue_server_cert("azurite", [f"*.{topo.blob_suffix}", "127.0.0.1"])
-        return (["--blobHost", "127.0.0.1", "--blobPort", str(ports[AZURITE]), "--inMemoryPersistence",
-                 "--disableTelemetry", "--skipApiVersionCheck", "--loose", "--cert", str(cert.cert_path),
-                 "--key", str(cert.key_path)],
-                {"HARNESS_PORT": str(ports[AZURITE]), "AZURITE_ACCOUNTS": azurite_accounts_value(keys)})
+    cert = pki.issue_server_cert("azurite", [f"*.{topo.blob_suffix}", "127.0.0.1"])
+    arguments = {AZURITE: (["--blobHost", "127.0.0.1", "--blobPort", str(ports[AZURITE]), "--inMemoryPersistence",
+                            "--disableTelemetry", "--skipApiVersionCheck", "--loose", "--cert", str(cert.cert_path),
+                            "--key", str(cert.key_path)],
+                           {"HARNESS_PORT": str(ports[AZURITE]), "AZURITE_ACCOUNTS": azurite_accounts_value(keys)})}
     public = {proxied: ports[f"public:{proxied}"] for proxied in PROXIED}
     endpoints = env.endpoints_for({service: ports[service] for service in SERVICES}, pki.ca_cert_path, public=public)
-    config = env.service_configs(endpoints, pki, workdir, keys, azurite_port=ports[AZURITE])[name]
-    path = workdir / f"{name}.json"
-    path.write_text(json.dumps(config), encoding="utf-8")
-    return (["--port", str(ports[name]), "--config", str(path)],
-            {"HARNESS_PORT": str(ports[name]), "HARNESS_CA": str(pki.ca_cert_path)})
+    configs = env.service_configs(endpoints, pki, workdir, keys, azurite_port=ports[AZURITE])
+    for name in SERVICES:
+        path = workdir / f"{name}.json"
+        path.write_text(json.dumps(configs[name]), encoding="utf-8")
+        arguments[name] = (["--port", str(ports[name]), "--config", str(path)],
+                           {"HARNESS_PORT": str(ports[name]), "HARNESS_CA": str(pki.ca_cert_path)})
+    return arguments
 
 
 def _wait_for_answer(name: str, container: Any, port: int, pki: TestPKI) -> float:
