@@ -100,8 +100,8 @@ class Pacer:
     """One direction of a link: a piece is released when the link would have finished carrying it.
 
     Kept against the clock rather than slept per piece: the link owes what its rate carries in the time elapsed,
-    so a sleep that ends late is made up by the next pieces (up to CATCH_UP_SECONDS behind, and never earlier than
-    the transfer began: idle time between transfers is no credit). A source slower than the link sets the pace;
+    so a sleep that ends late is made up by the next pieces (all of it; time the reader itself spends elsewhere
+    up to CATCH_UP_SECONDS, and never earlier than the transfer began: idle time between transfers is no credit). A source slower than the link sets the pace;
     after a stall of the source, up to CATCH_UP_SECONDS of the link's rate may pass at once.
     Thread-safe; transfers at the same time share the rate.
     """
@@ -116,6 +116,7 @@ class Pacer:
         self._sleep = sleep
         self._quantum = quantum
         self._free_at = -math.inf  # when the link has carried everything handed to it so far
+        self._late = 0.0  # how late the last sleep ended
         self._lock = threading.Lock()
 
     def now(self) -> float:
@@ -144,11 +145,14 @@ class Pacer:
     def _wait(self, size: float, started: float) -> None:
         with self._lock:
             now = self._clock()
-            begin = max(self._free_at, started, now - CATCH_UP_SECONDS)
-            self._free_at = begin + size / self.bytes_per_second
-            delay = self._free_at - now
+            # A sleep that ended late is the machine's delay, not the reader's: the pieces after it make it all up.
+            begin = max(self._free_at, started, now - CATCH_UP_SECONDS - self._late)
+            self._free_at = due = begin + size / self.bytes_per_second
+            delay = due - now
         if delay > 0:
             self._sleep(delay)
+            with self._lock:
+                self._late = max(0.0, self._clock() - due)
 
 
 class LinkTransport(httpx.BaseTransport):
