@@ -101,8 +101,9 @@ class Pacer:
 
     Kept against the clock rather than slept per piece: the link owes what its rate carries in the time elapsed,
     so a sleep that ends late is made up by the next pieces (all of it; time the reader itself spends elsewhere
-    up to CATCH_UP_SECONDS, and never earlier than the transfer began: idle time between transfers is no credit). A source slower than the link sets the pace;
-    after a stall of the source, up to CATCH_UP_SECONDS of the link's rate may pass at once.
+    up to CATCH_UP_SECONDS, and never earlier than the transfer began: idle time between transfers is no
+    credit). A source slower than the link sets the pace; after a stall of the source, up to CATCH_UP_SECONDS
+    of the link's rate may pass at once.
     Thread-safe; transfers at the same time share the rate.
     """
 
