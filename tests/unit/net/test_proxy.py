@@ -180,10 +180,11 @@ def _schedule_is_the_rate(due: list[float], size: int, mbit: float) -> None:
     assert size / rate - PACING_QUANTUM_SECONDS - 1e-9 <= due[-1] - due[0] <= size / rate + 1e-9
 
 
-@pytest.mark.parametrize("mbit", [8, 100])
+@pytest.mark.parametrize("mbit", [8, 20])
 def test_bandwidth_keeps_the_configured_rate(upstream: _Upstream, mbit: int) -> None:
-    # Not 1000 Mbit/s: a reader that cannot take 125 MB/s (this test's own, on a busy machine) holds the proxy's
-    # writes up, and a link rightly does not save up for a slow reader; benchmarks/proxy.py measures high rates.
+    # Not 100 Mbit/s or more: a reader that stalls for longer than the kernel's buffers last (this test's own, on a
+    # machine busy with other suites) holds the proxy's writes up, and a link rightly saves nothing up for a slow
+    # reader; seen at 100 Mbit/s with three suites on two cores. benchmarks/proxy.py measures the high rates.
     size = mbit * 125_000 // 2  # half a second's worth
     with _recorded(upstream, bandwidth(mbit)) as (proxy, clock):
         _never_faster(upstream, proxy, size, mbit)
@@ -191,10 +192,10 @@ def test_bandwidth_keeps_the_configured_rate(upstream: _Upstream, mbit: int) -> 
 
 
 def test_latency_delays_bytes_without_limiting_throughput(upstream: _Upstream) -> None:
-    # Were latency slept per chunk, 2.5 MB in 256 KiB reads would take 10 × 0.2 s and the rate would drop 5×.
-    with _recorded(upstream, bandwidth(50), Toxic("latency", {"latency": 200})) as (proxy, clock):
-        _never_faster(upstream, proxy, 2_500_000, 50, latency_s=0.2)
-    _schedule_is_the_rate(clock.due, 2_500_000, 50)
+    # Were latency slept per chunk, 1 MB in 256 KiB reads would take 4 × 0.2 s, not 0.4 s.
+    with _recorded(upstream, bandwidth(20), Toxic("latency", {"latency": 200})) as (proxy, clock):
+        _never_faster(upstream, proxy, 1_000_000, 20, latency_s=0.2)
+    _schedule_is_the_rate(clock.due, 1_000_000, 20)
 
 
 def test_a_proxy_that_was_held_up_keeps_its_schedule(upstream: _Upstream) -> None:
