@@ -63,9 +63,6 @@ class ContentDeclarer:
             _log.warning("the network refused a declaration of %d bytes of content to %s: %s %s", size, peer,
                          reply.status_code, reply.text)
 
-    async def close(self) -> None:
-        await self._client.aclose()
-
 
 def take_mark(headers: list[tuple[bytes, bytes]]) -> tuple[list[tuple[bytes, bytes]], int | None]:
     """The headers without the mark, and the content size it carried (None when unmarked)."""
