@@ -4,8 +4,9 @@ The services are the same as in `local`, with the same configurations, so scenar
 apart except by `Endpoints.environment`. What differs is how they run:
 
 - Host networking, every service bound to 127.0.0.1 (these machines allow no other address; Docker's bridge
-  network is not used). Ports are chosen here before any container starts, so all of them start at once and
-  the start takes about as long as the slowest one, not the sum.
+  network is not used). Ports are reserved here before any container starts (outside the kernel's ephemeral
+  range and locked against other harness processes, see harness/net/ports.py), so all of them start at once
+  and the start takes about as long as the slowest one, not the sum.
 - The working folder (certificates, configurations, the clients' disks) is bind-mounted at the same path in
   every container, so the paths in the configurations hold inside and out. Containers run as the caller's
   user, so everything they write can be removed afterwards.
@@ -39,7 +40,7 @@ from harness.environments.base import Endpoints
 from harness.environments.emulated import PROXIED, PYTHON_SERVICES, START_TIMEOUT, EmulatedEnvironment
 from harness.environments.reaper import Reaper, list_labelled, remove_labelled
 from harness.net.http import make_client
-from harness.net.ports import free_ports
+from harness.net.ports import PortReservation
 from harness.net.tls import TestPKI
 
 log = logging.getLogger("cmg_harness.environment")
@@ -65,6 +66,7 @@ class ContainersEnvironment(EmulatedEnvironment):
         self.id = uuid.uuid4().hex[:12]
         self._containers: dict[str, Any] = {}  # service -> testcontainers DockerContainer
         self._reaper: Reaper | None = None
+        self._ports: PortReservation | None = None
 
     # -- up ------------------------------------------------------------------------------------
 
@@ -75,7 +77,10 @@ class ContainersEnvironment(EmulatedEnvironment):
         workdir = self._new_workdir("cmg-harness-containers-")
         topo = self.topology
         pki = TestPKI.create(workdir / "pki")
-        chosen = free_ports([*PYTHON_SERVICES, AZURITE, *(f"public:{name}" for name in PROXIED), "authority"])
+        # Held until down(): the containers bind these ports seconds from now (see harness/net/ports.py).
+        self._ports = PortReservation([*PYTHON_SERVICES, AZURITE, *(f"public:{name}" for name in PROXIED),
+                                       "authority"])
+        chosen = self._ports.ports
         ports = {name: chosen[name] for name in [*PYTHON_SERVICES, AZURITE]}
         public = {name: chosen[f"public:{name}"] for name in PROXIED}
         keys = {topo.cmg_account: generate_account_key(), topo.clouddp_account: generate_account_key()}
@@ -165,6 +170,9 @@ class ContainersEnvironment(EmulatedEnvironment):
         if self._reaper is not None:
             self._reaper.release()
             self._reaper = None
+        if self._ports is not None:
+            self._ports.release()
+            self._ports = None
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from harness.environments import images  # noqa: E402
 from harness.environments.azurite import azurite_accounts_value, generate_account_key  # noqa: E402
 from harness.environments.images import AZURITE, SERVICES, ImageError  # noqa: E402
 from harness.environments.local import PROXIED, LocalEnvironment  # noqa: E402
-from harness.net.ports import free_ports  # noqa: E402
+from harness.net.ports import PortReservation  # noqa: E402
 from harness.net.tls import TestPKI  # noqa: E402
 
 pytestmark = [pytest.mark.containers, pytest.mark.slow]
@@ -42,6 +42,13 @@ def built(engine: Any) -> dict[str, str]:
     except ImageError as error:
         pytest.skip(str(error))
     return images.ensure_images(progress=print)
+
+
+@pytest.fixture
+def ports() -> Iterator[dict[str, int]]:
+    """A port for every service, held until the containers (set up after this) are removed."""
+    with PortReservation([*SERVICES, AZURITE, *(f"public:{name}" for name in PROXIED)]) as reservation:
+        yield reservation.ports
 
 
 @pytest.fixture
@@ -86,9 +93,9 @@ def test_a_second_call_builds_nothing(built: dict[str, str]) -> None:
     assert not [line for line in said if line.startswith(("building", "tagged"))]
 
 
-def test_every_service_starts_from_its_image_answers_and_goes_healthy(built: dict[str, str], run: Any,
+def test_every_service_starts_from_its_image_answers_and_goes_healthy(built: dict[str, str],
+                                                                      ports: dict[str, int], run: Any,
                                                                       tmp_path: Path) -> None:
-    ports = free_ports([*SERVICES, AZURITE, *(f"public:{name}" for name in PROXIED)])
     pki = TestPKI.create(tmp_path / "pki")
     arguments = _arguments(ports, pki, tmp_path)  # every file written before any container starts reading them
     containers = {name: run(built[name], *arguments[name]) for name in (*SERVICES, AZURITE)}
