@@ -1,4 +1,4 @@
-"""The site's distribution point (spec §2.2, §6.3): files and byte ranges, IIS directory browsing, Datalib, WebDAV
+"""The site's distribution point (spec §2.2, §6.3): files and byte ranges, folder pages, Datalib, WebDAV
 PROPFIND, signatures and the token vdirs, as clients and DP tools see them; and a 4xx naming the problem for bad
 input."""
 
@@ -37,8 +37,8 @@ TOKEN_SIG = "/CCMTOKENAUTH_SMS_DP_SMSSIG$"
 OS, PLAIN, IDLE = "PS100011", "PS100012", "PS100013"
 ORIGIN = "http://testserver"  # TestClient's host: not a DP name, so the site's own DP answers
 D = "{DAV:}"
-LINE = re.compile(r'(?P<date> ?\d{1,2}/\d{1,2}/\d{4}) (?P<time>[ \d]\d:\d\d [AP]M) (?P<size> {7}&lt;dir&gt;| *\d+) '
-                  r'<A HREF="(?P<href>[^"]+)">(?P<name>[^<]+)</A><br>')
+LINE = re.compile(r'(?P<date>[ \d]\d/[ \d]\d/\d{4}) (?P<time>[ \d]\d:\d\d [ap]m) (?P<size> {11}&lt;dir&gt| *\d+) '
+                  r'<a href="(?P<href>[^"]+)">(?P<name>[^<]+)</a><br>')
 
 
 def assert_refused(response: Any, status: int, *words: str) -> None:
@@ -177,43 +177,38 @@ def test_byte_slice_is_the_slice_of_the_joined_chunks(chunks: list[bytes], first
     assert b"".join(byte_slice(iter(chunks), first, first + length)) == joined[first:first + length + 1]
 
 
-# -- IIS directory browsing ----------------------------------------------------------------------------------
+# -- folder pages (docs/distribution-point.md; tests/contract/test_dp_tools.py reads them as DP tools do) ----------
 
 
-@pytest.mark.parametrize(("path", "location"), [
-    (f"{DP}/{OS}", f"{DP}/{OS}/"),
-    (f"/sms_dp_smspkg$/{OS}", f"{DP}/{OS}/"),
-    (f"{DP}/{OS}/sources", f"{DP}/{OS}/sources/"),
-    (f"/NOCERT_SMS_DP_SMSPKG$/{PLAIN}.2", f"/NOCERT_SMS_DP_SMSPKG$/{PLAIN}.2/"),
-    (f"{DP}/Datalib/{OS}.1", f"{DP}/Datalib/{OS}.1/"),
-], ids=["package", "any-case", "subfolder", "nocert-library-name", "datalib-entry"])
-def test_a_folder_without_its_slash_is_moved_there(dp: TestClient, path: str, location: str) -> None:
+@pytest.mark.parametrize(("path", "here"), [
+    (f"{DP}/{OS}", f"{DP}/{OS}"),
+    (f"/sms_dp_smspkg$/{OS}/", f"{DP}/{OS}"),
+    (f"{DP}/{OS}/sources", f"{DP}/{OS}/sources"),
+    (f"{DP}/{OS}/Sources/", f"{DP}/{OS}/sources"),
+    (f"/NOCERT_SMS_DP_SMSPKG$/{PLAIN}.2", f"/NOCERT_SMS_DP_SMSPKG$/{PLAIN}.2"),
+    (f"{DP}/Datalib/{OS}.1", f"{DP}/Datalib/{OS}.1"),
+], ids=["package", "any-case-with-slash", "subfolder", "subfolder-any-case-with-slash", "nocert-library-name",
+        "datalib-entry"])
+def test_a_folder_is_listed_with_or_without_its_slash(dp: TestClient, path: str, here: str) -> None:
     response = dp.get(path, follow_redirects=False)
-    assert response.status_code == 301
-    assert response.headers["location"] == f"{ORIGIN}{location}"
-    assert f'<a HREF="{ORIGIN}{location}">here</a>' in response.text
-
-
-def test_a_package_folder_is_an_iis_listing(dp: TestClient) -> None:
-    response = dp.get(f"{DP}/{OS}/")
-    assert response.status_code == 200
+    assert response.status_code == 200, response.headers.get("location")
     assert response.headers["content-type"].startswith("text/html")
-    page = response.text
-    assert page.startswith(f"<html><head><title>testserver - {DP}/{OS}/</title></head><body><H1>testserver - "
-                           f"{DP}/{OS}/</H1><hr>")
-    assert f'<pre><A HREF="{DP}/">[To Parent Directory]</A><br><br>' in page
+    assert [e["href"].rsplit("/", 1)[0] for e in listing(response.text)] == [f"{ORIGIN}{here}"]
+
+
+def test_a_package_folder_page_links_its_subfolder_by_absolute_url(dp: TestClient) -> None:
+    page = dp.get(f"{DP}/{OS}").text
+    assert page.startswith("<html><body><pre>") and "Parent Directory" not in page
     (entry,) = listing(page)
-    assert entry["size"] == "       &lt;dir&gt;"
-    assert (entry["name"], entry["href"]) == ("sources", f"{ORIGIN}{DP}/{OS}/sources/")
+    assert entry["size"] == f"{' ' * 11}&lt;dir&gt"
+    assert entry["name"] == entry["href"] == f"{ORIGIN}{DP}/{OS}/sources"
 
 
 def test_a_subfolder_lists_its_files_with_their_sizes(dp: TestClient) -> None:
-    page = dp.get(f"{DP}/{OS}/sources/").text
-    assert f'<A HREF="{DP}/{OS}/">[To Parent Directory]</A>' in page
-    (entry,) = listing(page)
+    (entry,) = listing(dp.get(f"{DP}/{OS}/sources").text)
     assert int(entry["size"]) == size_of(dp, OS)
-    assert len(entry["size"]) == 12
-    assert (entry["name"], entry["href"]) == ("install.esd", f"{ORIGIN}{DP}/{OS}/sources/install.esd")
+    assert len(entry["size"]) == 16
+    assert entry["name"] == entry["href"] == f"{ORIGIN}{DP}/{OS}/sources/install.esd"
 
 
 @pytest.mark.parametrize("path", [f"{DP}/Datalib", f"{DP}/Datalib/", "/sms_dp_smspkg$/datalib",
@@ -222,25 +217,19 @@ def test_datalib_lists_the_packages_on_this_dp_as_folders(dp: TestClient, path: 
     response = dp.get(path)
     assert response.status_code == 200
     entries = listing(response.text)
-    assert [e["name"] for e in entries] == [f"{OS}.1", f"{PLAIN}.2"]  # not PS100013: it is on no DP
-    assert all(e["size"].endswith("&lt;dir&gt;") for e in entries)
+    vdir = path.split("/")[1].upper()
+    assert [e["href"] for e in entries] == [f"{ORIGIN}/{vdir}/Datalib/{OS}.1",  # not PS100013: it is on no DP
+                                            f"{ORIGIN}/{vdir}/Datalib/{PLAIN}.2"]
+    assert [e["name"] for e in entries] == [f"{ORIGIN}/{vdir}/Datalib\\{OS}.1", f"{ORIGIN}/{vdir}/Datalib\\{PLAIN}.2"]
+    assert all(e["size"].endswith("&lt;dir&gt") for e in entries)
     assert dp.head(path).status_code == 200  # what anonymous-access probes ask
 
 
-def test_the_listings_can_be_crawled_as_dp_tools_do(dp: TestClient) -> None:
-    """SCCMSecrets and sccm-http-looter (spec §6.3 [S50][S54]): each Datalib link's last part is a package; follow
-    the links after "<dir>"; every other link is a file."""
-    packages = [e["href"].rsplit("/", 1)[-1] for e in listing(dp.get("/sms_dp_smspkg$/Datalib").text)]
-    files: list[str] = []
-
-    def crawl(url: str) -> None:
-        for entry in listing(dp.get(url).text):
-            (crawl if entry["size"].endswith("&lt;dir&gt;") else files.append)(entry["href"])
-
-    for package in packages:
-        crawl(f"/sms_dp_smspkg$/{package}")
-    assert files == [f"{ORIGIN}{DP}/{OS}.1/sources/install.esd", f"{ORIGIN}{DP}/{PLAIN}.2/content.bin"]
-    assert all(dp.get(file).status_code == 200 for file in files)
+def test_links_carry_the_scheme_the_page_was_asked_with(dp: TestClient) -> None:
+    """Over HTTPS the links are https: SCCMSecrets follows them as they are; sccm-http-looter's patterns take
+    only http:// links, so its walk of an HTTPS DP's folders finds nothing (its Datalib step still works)."""
+    (entry,) = listing(dp.get(f"https://{MP_FQDN}{DP}/{OS}/sources").text)
+    assert entry["href"] == f"https://{MP_FQDN}{DP}/{OS}/sources/install.esd"
 
 
 # -- what is not there -------------------------------------------------------------------------------------
@@ -455,7 +444,5 @@ def test_each_dp_serves_only_what_was_distributed_to_it(branch: TestClient) -> N
     assert listing(branch.get(f"{DP}/Datalib", headers=host).text) == []
     assert branch.post(f"/_harness/site/packages/{PLAIN}/distribute", json={"to": ["dp2"]}).status_code == 200
     page = branch.get(f"{DP}/Datalib", headers=host).text
-    assert page.startswith(f"<html><head><title>{BRANCH_FQDN} - {DP}/Datalib/</title>")
-    assert [(e["name"], e["href"]) for e in listing(page)] == [(f"{PLAIN}.2", f"http://{BRANCH_FQDN}{DP}/Datalib/"
-                                                                             f"{PLAIN}.2")]
+    assert [e["href"] for e in listing(page)] == [f"http://{BRANCH_FQDN}{DP}/Datalib/{PLAIN}.2"]
     assert branch.get(f"{DP}/{PLAIN}/content.bin", headers=host).status_code == 200

@@ -29,7 +29,7 @@ from harness.emulators.control import (
     route_error_handler,
 )
 from harness.emulators.site.admin import AdminRequests
-from harness.emulators.site.dp import DistributionPoint
+from harness.emulators.site.dp import DistributionPoint, https_distribution_points
 from harness.emulators.site.models import CloudSource, SiteConfig, SiteModel
 from harness.emulators.site.storage import BlobContent, StorageAccount
 from harness.model.versions import SiteVersion
@@ -57,12 +57,13 @@ SITE_LOGS = {
 class SiteService:
     """Thin HTTP layer: parse, call the model, serialise, and log what the MP did (spec §3.3)."""
 
-    def __init__(self, model: SiteModel, blobs: dict[str, BlobContent], logs: ServiceLogs) -> None:
+    def __init__(self, model: SiteModel, blobs: dict[str, BlobContent], logs: ServiceLogs,
+                 https_dps: frozenset[str] = frozenset()) -> None:
         self.model = model
         self.blobs = blobs
         self.logs = logs
         self.admin = AdminRequests(model, blobs)
-        self.dp = DistributionPoint(model)
+        self.dp = DistributionPoint(model, https_dps)
 
     # -- management point ----------------------------------------------------------------------
 
@@ -269,6 +270,7 @@ async def protocol_error_handler(request: Request, exc: Exception) -> Response:
 
 def create_app(config: dict[str, Any]) -> Starlette:
     site_config, accounts = parse_config(config)
+    https_dps = https_distribution_points(config, site_config.distribution_points)
     model = SiteModel(site_config, ModelClock.from_json(config["clock"]))
     ca = Path(config["tls"]["ca"])
     blobs = {name: BlobContent(account, ca) for name, account in accounts.items()}
@@ -279,7 +281,7 @@ def create_app(config: dict[str, Any]) -> Starlette:
 
     control = ControlPlane("site", model, extra_reset=clear_storage, logs=SITE_LOGS, clock=model.clock,
                            content=ContentDeclarer.from_config(config))
-    service = SiteService(model, blobs, control.logs)
+    service = SiteService(model, blobs, control.logs, https_dps)
     app = Starlette(routes=[*control.routes(), *service.routes()],
                     exception_handlers={HttpError: http_error_handler, HTTPException: route_error_handler,
                                         ProtocolError: protocol_error_handler,

@@ -2,25 +2,25 @@
 says which):
 
     GET      /SMS_DP_SMSPKG$/<package>/<file>          a file of the package; one `Range: bytes=…` gives 206
-    GET      /SMS_DP_SMSPKG$/<package>/[<folder>/]     IIS directory browsing; without the slash, 301 to it
+    GET      /SMS_DP_SMSPKG$/<package>[/<folder>][/]   the folder's page (listing.py), with or without the slash
     GET      /SMS_DP_SMSPKG$/Datalib                   the content library: a <dir> per package on this DP
     PROPFIND /SMS_DP_SMSPKG$/<package>[/<path>]        WebDAV listing (207) with Depth 0 or 1
     GET      /SMS_DP_SMSSIG$/<PackageID>.<version>.tar the package's signatures
 
 `NOCERT_SMS_DP_SMSPKG$` serves the same (the cert-less fallback); `CCMTOKENAUTH_SMS_DP_SMSPKG$` and
-`CCMTOKENAUTH_SMS_DP_SMSSIG$` first want `Authorization: Bearer <CCM token>`. A package is named by its ID or by
-its content-library folder `<ID>.<version>`. Vdirs, package IDs and paths match in any case, as on IIS. Content
-comes from the model, never from a file system, so `..` or `\\` in a path just names no file (404).
+`CCMTOKENAUTH_SMS_DP_SMSSIG$` first want `Authorization: Bearer <CCM token>`. On a DP in HTTPS mode (site config
+`https_dps`) `SMS_DP_SMSPKG$` and `SMS_DP_SMSSIG$` first want a client certificate: 403.7 without one
+(docs/distribution-point.md). A package is named by its ID or by its content-library folder `<ID>.<version>`.
+Vdirs, package IDs and paths match in any case, as on IIS. Content comes from the model, never from a file system,
+so `..` or `\\` in a path just names no file (404).
 """
 
 from __future__ import annotations
 
-import html
 import io
 import re
 import tarfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from functools import partial
@@ -34,13 +34,18 @@ from starlette.routing import Route
 
 from harness.emulators.content_marks import mark
 from harness.emulators.control import JOURNAL_NOTE, HttpError, error_response
+from harness.emulators.site.listing import Entry, listing_page
 from harness.emulators.site.models import DP_PACKAGE_VDIR, DP_SIGNATURE_VDIR, DistributedPackage, SiteModel
+from harness.emulators.tls_peers import client_common_name
 from harness.model.content import corrupted, iter_content
 from harness.protocol.tokens import TokenError, verify_token
 
 TOKEN_AUTH = "CCMTOKENAUTH_"
 PACKAGE_VDIRS = (DP_PACKAGE_VDIR, f"NOCERT_{DP_PACKAGE_VDIR}", f"{TOKEN_AUTH}{DP_PACKAGE_VDIR}")
 SIGNATURE_VDIRS = (DP_SIGNATURE_VDIR, f"{TOKEN_AUTH}{DP_SIGNATURE_VDIR}")
+# What an HTTPS DP's IIS wants a client certificate for. [INFERENCE] the signature vdir too: the docs exempt only
+# the cert-less and token vdirs by their names.
+CERTIFICATE_VDIRS = (DP_PACKAGE_VDIR, DP_SIGNATURE_VDIR)
 DATALIB = "Datalib"
 OCTETS = "application/octet-stream"
 DAV_XML = "text/xml; charset=utf-8"
@@ -54,16 +59,6 @@ class VdirRoute(Route):
     def __init__(self, path: str, endpoint: Callable[..., Any], *, methods: list[str]) -> None:
         super().__init__(path, endpoint, methods=methods)
         self.path_regex = re.compile(self.path_regex.pattern, re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Entry:
-    """A file (with its size) or a folder (size None), as a listing shows it."""
-
-    name: str
-    href: str
-    size: int | None
-    modified: datetime
 
 
 # -- a package's folders, from its file list --------------------------------------------------------
@@ -103,25 +98,6 @@ def files_below(files: Mapping[str, int], folder: str) -> list[str]:
 
 
 # -- what goes on the wire ------------------------------------------------------------------------------
-
-
-def iis_listing(host: str, path: str, parent: str, entries: Sequence[Entry]) -> str:
-    """An IIS 10 directory browsing page of `path`, whose [To Parent Directory] link is `parent`."""
-    title = html.escape(f"{host} - {path}")
-    lines = "".join(_listing_line(entry) for entry in entries)
-    return (f"<html><head><title>{title}</title></head><body><H1>{title}</H1><hr>\r\n\r\n<pre>"
-            f'<A HREF="{html.escape(parent)}">[To Parent Directory]</A><br><br>{lines}</pre><hr></body></html>\r\n')
-
-
-def _listing_line(entry: Entry) -> str:
-    # IIS's columns: the date right-aligned in 10, the time in 8, the size or "<dir>" in 12; tools tell a
-    # folder by the "<dir>" before its link (spec §6.3 [S50]).
-    when = entry.modified
-    date = f"{when.month}/{when.day}/{when.year}"
-    clock = f"{(when.hour % 12) or 12}:{when.minute:02d} {'PM' if when.hour >= 12 else 'AM'}"
-    size = "<dir>" if entry.size is None else str(entry.size)
-    return (f"{date:>10} {clock:>8} {html.escape(f'{size:>12}')} "
-            f'<A HREF="{html.escape(entry.href)}">{html.escape(entry.name)}</A><br>')
 
 
 def multistatus(entries: Sequence[Entry]) -> str:
@@ -226,10 +202,12 @@ def href(path: str) -> str:
 
 
 class DistributionPoint:
-    """Thin HTTP layer over the site model's packages, for every vdir of spec §2.2."""
+    """Thin HTTP layer over the site model's packages, for every vdir of spec §2.2. `https` names the DPs in
+    HTTPS mode (`https_distribution_points`)."""
 
-    def __init__(self, model: SiteModel) -> None:
+    def __init__(self, model: SiteModel, https: frozenset[str] = frozenset()) -> None:
         self.model = model
+        self.https = https
 
     def routes(self) -> list[Route]:
         content: list[Route] = []
@@ -255,11 +233,14 @@ class DistributionPoint:
         return self._serve(request, self._package(name, request), root, path)
 
     def _serve(self, request: Request, record: DistributedPackage, root: str, path: str | None) -> Response:
-        """`root` is the package folder's URL path; `path` what follows it, None when the URL stops at the name."""
+        """`root` is the package folder's URL path; `path` what follows it, None when the URL stops at the name.
+
+        A folder is listed whether its URL ends in "/" or not: the DP's handler answers `/SMS_DP_SMSPKG$/<package>`
+        itself (the looter's screenshot), where IIS directory browsing would redirect to the slash."""
         if path is None:
             if request.method == "PROPFIND":
                 return self._propfind(request, record, root, root, "", folder=True)
-            return moved(request, f"{root}/")
+            return self._listing(request, record, root, "")
         found = find(record.files, path)
         if found is None:
             raise HttpError(404, f"package {record.package.package_id} has no file {path!r}")
@@ -269,8 +250,6 @@ class DistributionPoint:
             return self._propfind(request, record, root, here, target, folder=folder)
         if not folder:
             return self._file(request, record, target)
-        if path and not path.endswith("/"):
-            return moved(request, f"{here}/")
         return self._listing(request, record, root, target)
 
     def _file(self, request: Request, record: DistributedPackage, name: str) -> Response:
@@ -295,13 +274,10 @@ class DistributionPoint:
                                                "Content-Range": f"bytes {first}-{last}/{size}"}), last - first + 1)
 
     def _listing(self, request: Request, record: DistributedPackage, root: str, folder: str) -> Response:
-        here = f"{root}/{folder}/" if folder else f"{root}/"
-        origin = _origin(request)
-        # [INFERENCE] Entries link by absolute URL: the DP tools of spec §6.3 fetch a link's href as it is.
-        entries = [Entry(name, origin + href(here + name + ("/" if size is None else "")), size, record.updated)
-                   for name, size in children(record.files, folder)]
-        parent = here.rsplit("/", 2)[0] + "/"
-        return HTMLResponse(iis_listing(request.url.hostname or "", here, href(parent), entries))
+        here = f"{root}/{folder}" if folder else root
+        # [INFERENCE] Folders link without a trailing slash, as the package itself is asked for.
+        urls = [(_origin(request) + href(f"{here}/{name}"), size) for name, size in children(record.files, folder)]
+        return HTMLResponse(listing_page([Entry(url, url, size, record.updated) for url, size in urls]))
 
     def _propfind(self, request: Request, record: DistributedPackage, root: str, here: str, target: str, *,
                   folder: bool) -> Response:
@@ -325,10 +301,10 @@ class DistributionPoint:
             members = [Entry(r.library_name, href(f"{here}/{r.library_name}/"), None, r.updated) for r in records]
             return _dav(Entry(DATALIB, href(here), None, modified), *(members if depth else []))
         # No trailing slash on these links: tools take the last part of each as a package (spec §6.3 [S54]).
-        origin = _origin(request)
-        entries = [Entry(r.library_name, origin + href(f"{here}/{r.library_name}"), None, r.updated)
-                   for r in records]
-        return HTMLResponse(iis_listing(request.url.hostname or "", f"{here}/", href(f"/{vdir}/"), entries))
+        # The link says `Datalib\<ID>.<version>`, as on the looter's screenshot; [INFERENCE] the href has "/",
+        # since the looter's signature method takes its last "/" part for <ID>.<version>.
+        links = [(_origin(request) + href(f"{here}/{r.library_name}"), r.updated) for r in records]
+        return HTMLResponse(listing_page([Entry(_backslashed(url), url, None, when) for url, when in links]))
 
     async def signature(self, vdir: str, request: Request) -> Response:
         self._authorize(vdir, request)
@@ -339,7 +315,10 @@ class DistributionPoint:
         return Response(signature_tar(self._package(library_name, request)), media_type=OCTETS)
 
     def _authorize(self, vdir: str, request: Request) -> None:
-        """The token vdirs want the CCM token of spec §2.3, checked as the management point checks it."""
+        """An HTTPS DP's certificate vdirs want a client certificate; the token vdirs want the CCM token of spec
+        §2.3, checked as the management point checks it."""
+        if vdir in CERTIFICATE_VDIRS:
+            self._require_certificate(vdir, request)
         if not vdir.startswith(TOKEN_AUTH):
             return
         header = request.headers.get("authorization", "")
@@ -351,6 +330,17 @@ class DistributionPoint:
         except TokenError as error:
             raise HttpError(401, f"ccm token rejected on {vdir}: {error.reason}") from None
 
+    def _require_certificate(self, vdir: str, request: Request) -> None:
+        """IIS's SSL settings refuse before the DP's handler runs: 403.7 whatever the path names (a package it
+        does not hold included), never the 404 that SCCMSecrets' probe reads as anonymous access."""
+        dp = self._dp(request)
+        if dp not in self.https or client_common_name(request.scope) is not None:
+            return
+        fqdn = self.model.config.distribution_points[dp]
+        others = " or ".join([f"NOCERT_{vdir}"] * (vdir == DP_PACKAGE_VDIR) + [f"{TOKEN_AUTH}{vdir}"])
+        raise HttpError(403, f"403.7 - Forbidden: client certificate required: {vdir} on {fqdn} is an HTTPS "
+                             f"distribution point; present a PKI client authentication certificate, or use {others}")
+
     def _dp(self, request: Request) -> str:
         """Which of the DPs this process serves was asked, by the name in the Host header."""
         return self.model.config.dp_for_host(request.url.hostname or "") or self.model.config.dp_name
@@ -359,12 +349,28 @@ class DistributionPoint:
         return self.model.dp_package(name, self._dp(request))
 
 
-def moved(request: Request, path: str) -> Response:
-    """IIS's courtesy redirect of a folder's URL without its trailing slash."""
-    location = _origin(request) + href(path)
-    body = ("<head><title>Document Moved</title></head>\n<body><h1>Object Moved</h1>This document may be found "
-            f'<a HREF="{html.escape(location)}">here</a></body>')
-    return HTMLResponse(body, status_code=301, headers={"Location": location})
+def https_distribution_points(config: Mapping[str, Any], known: Iterable[str]) -> frozenset[str]:
+    """The DPs the site configuration puts in HTTPS mode (`"https_dps": ["dp", …]`), of those `known`.
+
+    Refused when the process serves TLS without asking for client certificates (`tls.client_certificates`,
+    which `serve` reads): those DPs would refuse every client."""
+    names, known = config.get("https_dps", []), sorted(known)
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise ValueError(f"https_dps must be a list of distribution point names, got {names!r}")
+    for name in names:
+        if name not in known:
+            raise ValueError(f"https_dps names {name!r}: not an on-premises distribution point of this site "
+                             f"({', '.join(known)})")
+    tls = config.get("tls", {})
+    if names and tls.get("cert") and not tls.get("client_certificates"):
+        raise ValueError("https_dps needs tls.client_certificates: a TLS server that does not ask for one never "
+                         "sees a client certificate, so its HTTPS distribution points would refuse every client")
+    return frozenset(names)
+
+
+def _backslashed(url: str) -> str:
+    head, _, last = url.rpartition("/")
+    return f"{head}\\{last}"
 
 
 def _dav(*entries: Entry) -> Response:

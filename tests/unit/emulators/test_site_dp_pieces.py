@@ -1,4 +1,4 @@
-"""The distribution point's pieces that need no HTTP: a package's folders, the IIS listing and WebDAV answers,
+"""The distribution point's pieces that need no HTTP: a package's folders, its folder pages and WebDAV answers,
 the PROPFIND Depth rule, the signature tar, and vdir routes that match in any case."""
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from harness.emulators.site.dp import (
     files_below,
     find,
     folders,
-    iis_listing,
     multistatus,
     propfind_depth,
     signature_tar,
 )
+from harness.emulators.site.listing import listing_page
 from harness.emulators.site.models import DistributedPackage
 from harness.model.task_sequence import Package, PackageType
 
@@ -67,19 +67,25 @@ def test_files_below_a_folder_are_at_any_depth() -> None:
     assert files_below(FILES, "sources") == ["sources/boot/boot.wim", "sources/install.esd"]
 
 
-def test_iis_listing_has_the_iis_10_shape() -> None:
-    page = iis_listing("cm01.corp.contoso.example", "/SMS_DP_SMSPKG$/PS100011/", "/SMS_DP_SMSPKG$/", [
-        Entry("sources", "https://cm01/SMS_DP_SMSPKG$/PS100011/sources/", None, WHEN),
-        Entry("a&b.txt", "https://cm01/SMS_DP_SMSPKG$/PS100011/a%26b.txt", 703,
-              datetime(2019, 1, 23, 0, 1, tzinfo=UTC)),
+def test_a_folder_page_is_one_line_per_entry_as_a_real_dp_writes_it() -> None:
+    """Columns as on sccm-http-looter's screenshots of a real DP; lower-case tags and `&lt;dir&gt` (no ";")."""
+    page = listing_page([
+        Entry("https://cm01/SMS_DP_SMSPKG$/Datalib\\PS100011.1", "https://cm01/SMS_DP_SMSPKG$/Datalib/PS100011.1",
+              None, WHEN),
+        Entry("https://cm01/SMS_DP_SMSPKG$/PS100011/a&b.txt", "https://cm01/SMS_DP_SMSPKG$/PS100011/a%26b.txt", 703,
+              datetime(2019, 1, 3, 0, 1, tzinfo=UTC)),
     ])
     assert page == (
-        "<html><head><title>cm01.corp.contoso.example - /SMS_DP_SMSPKG$/PS100011/</title></head><body>"
-        "<H1>cm01.corp.contoso.example - /SMS_DP_SMSPKG$/PS100011/</H1><hr>\r\n\r\n<pre>"
-        '<A HREF="/SMS_DP_SMSPKG$/">[To Parent Directory]</A><br><br>'
-        ' 11/2/2026  3:07 PM        &lt;dir&gt; <A HREF="https://cm01/SMS_DP_SMSPKG$/PS100011/sources/">sources</A><br>'
-        ' 1/23/2019 12:01 AM          703 <A HREF="https://cm01/SMS_DP_SMSPKG$/PS100011/a%26b.txt">a&amp;b.txt</A><br>'
-        "</pre><hr></body></html>\r\n")
+        "<html><body><pre>"
+        "11/ 2/2026  3:07 pm            &lt;dir&gt <a href=\"https://cm01/SMS_DP_SMSPKG$/Datalib/PS100011.1\">"
+        "https://cm01/SMS_DP_SMSPKG$/Datalib\\PS100011.1</a><br>"
+        " 1/ 3/2019 12:01 am              703 <a href=\"https://cm01/SMS_DP_SMSPKG$/PS100011/a%26b.txt\">"
+        "https://cm01/SMS_DP_SMSPKG$/PS100011/a&amp;b.txt</a><br>"
+        "</pre></body></html>\r\n")
+
+
+def test_an_empty_folder_page_has_no_lines() -> None:
+    assert listing_page([]) == "<html><body><pre></pre></body></html>\r\n"
 
 
 def test_multistatus_describes_collections_and_files() -> None:
