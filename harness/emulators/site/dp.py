@@ -378,4 +378,5 @@ def _dav(*entries: Entry) -> Response:
 
 
 def _origin(request: Request) -> str:
+    """[INFERENCE] Listing links keep the scheme the page was asked with: no evidence shows a real DP over TLS."""
     return f"{request.url.scheme}://{request.url.netloc}"
