@@ -37,6 +37,7 @@ from testcontainers.core.wait_strategies import HttpWaitStrategy
 
 from harness.environments.azurite import azurite_accounts_value, generate_account_key
 from harness.environments.base import Endpoints
+from harness.environments.docker_engine import EngineUnavailable, open_engine
 from harness.environments.emulated import PROXIED, PYTHON_SERVICES, START_TIMEOUT, EmulatedEnvironment
 from harness.environments.reaper import Reaper, list_labelled, remove_labelled
 from harness.net.http import make_client
@@ -72,7 +73,10 @@ class ContainersEnvironment(EmulatedEnvironment):
 
     def _start(self) -> Endpoints:
         docker_client = _docker()
-        _remove_orphans(docker_client)
+        try:
+            _remove_orphans(docker_client)
+        finally:
+            docker_client.close()
         images = self._images()
         workdir = self._new_workdir("cmg-harness-containers-")
         topo = self.topology
@@ -217,11 +221,9 @@ class LoopbackHealthWait(HttpWaitStrategy):
 
 def _docker() -> Any:
     """The Docker engine, or a clear error saying how to get one."""
-    import docker
     try:
-        client = docker.from_env()
-        client.ping()
-    except Exception as error:
+        client = open_engine()
+    except EngineUnavailable as error:
         raise RuntimeError(f"the containers environment needs a running Docker engine ({error}); start dockerd, "
                            "or use --env local") from None
     _configure_testcontainers(client)

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.environments.docker_engine import EngineUnavailable, open_engine
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BUILD_DIR = PROJECT_ROOT / "build" / "containers"
 DOCKERFILES = {"emulators": "emulators.Dockerfile", "azurite": "azurite.Dockerfile"}  # in environments/containers
@@ -389,22 +391,13 @@ class Engine:
 def _engine() -> Engine:
     """The Docker engine ($DOCKER_HOST or the local socket), or a clear error."""
     try:
-        import docker
+        import docker  # noqa: F401
     except ImportError:
         raise ImageError("the docker package is missing: pip install 'cmg-content-harness[containers]'") from None
-    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
-    if host.startswith("unix://") and not Path(host.removeprefix("unix://")).exists():
-        # Said here: the docker SDK would leak the socket it failed to connect.
-        raise ImageError(f"no Docker engine answers ({host} does not exist): start dockerd, or set DOCKER_HOST")
-    client = None
     try:
-        client = docker.from_env(timeout=600)  # a quiet build step can take minutes
-        client.ping()
-    except docker.errors.DockerException as error:
-        if client is not None:
-            client.close()
+        return Engine(open_engine(timeout=600))  # a quiet build step can take minutes
+    except EngineUnavailable as error:
         raise ImageError(f"no Docker engine answers ({error}): start dockerd, or set DOCKER_HOST") from None
-    return Engine(client)
 
 
 class BuildLog:

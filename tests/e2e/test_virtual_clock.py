@@ -10,7 +10,6 @@ busy), presses Install, and waits with the actor idle.
 from __future__ import annotations
 
 import multiprocessing
-import os
 import random
 import statistics
 import time
@@ -41,17 +40,12 @@ def virtual() -> Iterator[LocalEnvironment]:
 
 @pytest.fixture(scope="module")
 def virtual_containers() -> Iterator[EmulatedEnvironment]:
-    docker = pytest.importorskip("docker", reason="the docker SDK comes with testcontainers: pip install -e .[dev]")
-    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
-    if host.startswith("unix://") and not os.path.exists(host.removeprefix("unix://")):
-        pytest.skip(f"no Docker engine answers ({host} does not exist): run scripts/docker-engine")
-    client = docker.from_env()
+    pytest.importorskip("docker", reason="the docker SDK comes with testcontainers: pip install -e .[dev]")
+    from harness.environments.docker_engine import EngineUnavailable, open_engine
     try:
-        client.ping()
-    except Exception as error:
+        open_engine().close()
+    except EngineUnavailable as error:
         pytest.skip(f"no Docker engine answers ({error}): run scripts/docker-engine")
-    finally:
-        client.close()
     from harness.environments.containers import ContainersEnvironment
 
     with ContainersEnvironment(clock_mode="virtual") as env:
