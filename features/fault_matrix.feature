@@ -32,7 +32,7 @@ Feature: Every fault against both deployment options
       | the CMG's content service fails every request with 404               | 0x80190194 |
       | the CMG has the TLS 1.2 content download defect of 1906 and 1910 early ring | 0x80190190 |
       | the content is missing from the CMG's storage account                | 0x80190194 |
-      | every connection to Azure storage is reset                           | 0x80072EFD |
+      | every connection to Azure storage is reset                           | 0x80072EFE |
 
   Scenario Outline: <fault>: with download all the task sequence does not start
     Given the task sequence is deployed as Available with "Download all content locally before starting task sequence"
@@ -47,7 +47,7 @@ Feature: Every fault against both deployment options
       | the CMG's content service fails every request with 404               | 0x87D0027E |
       | the CMG has the TLS 1.2 content download defect of 1906 and 1910 early ring | 0x87D0027E |
       | the content is missing from the CMG's storage account                | 0x87D0027E |
-      | every connection to Azure storage is reset                           | 0x80072EFD |
+      | every connection to Azure storage is reset                           | 0x80072EFE |
       | every connection to Azure storage stalls and is closed after 5 minutes | 0x80072EFE |
       | Azure storage throttles the next 1 request for PS100271              | 0x801901F7 |
       | Azure storage corrupts the next download of PS100271                 | 0x80091007 |

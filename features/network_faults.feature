@@ -81,7 +81,7 @@ Feature: Outages in the network and in Azure storage
     Examples:
       | what              | fault                                | code       |
       | stalls and closes | stalls and is closed after 5 minutes | 0x80072EFE |
-      | is reset          | is reset                             | 0x80072EFD |
+      | is reset          | is reset                             | 0x80072EFE |
 
   Scenario: Storage that sends in small pieces with pauses is at least as slow as its pauses
     Given the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"

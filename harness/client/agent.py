@@ -54,6 +54,7 @@ from harness.emulators.control import (
 from harness.model.client_settings import DEFAULT_CACHE_SIZE, CloudServicesSettings, NetworkLocation
 from harness.model.deployment import LaunchMode, Trigger
 from harness.model.units import parse_size
+from harness.net.handshake import HandshakeMarking
 from harness.net.http import make_client
 from harness.net.tls import ClientCertIssuer, ServerCert
 
@@ -103,7 +104,7 @@ class Agent:
                 cert = (issued.cert_path, issued.key_path)
             wrap, shaper_of = link_layer(self.config.clock.scale, seed=f"{name}/{seed}", profile=link,
                                          timing=LinkTiming.of(self.config.clock))
-            backend = ClockedBackend() if self.config.clock.mode == "virtual" else None
+            backend = ClockedBackend() if self.config.clock.mode == "virtual" else HandshakeMarking()
             http = make_client(self._hosts_for(network), self.config.ca_cert, timeout=60.0, cert=cert, wrap=wrap,
                                network_backend=backend)
             shaper = shaper_of()

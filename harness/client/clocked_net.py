@@ -28,6 +28,7 @@ import httpcore
 from harness.clock.actor import Actor, current_or_none
 from harness.clock.settle import Report, SocketReport
 from harness.clock.sockets import counters
+from harness.net.handshake import HandshakeFailed
 
 
 class NetworkActivity:
@@ -118,7 +119,9 @@ class _ClockedStream(httpcore.NetworkStream):
 
     def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
                   timeout: float | None = None) -> httpcore.NetworkStream:
-        with _mapped(httpcore.ConnectTimeout, httpcore.ConnectError):
+        # A failure here is on a connection TCP made: HandshakeFailed, which the client reports as the connection
+        # (0x80072EFE), never as "cannot connect".
+        with _mapped(httpcore.ConnectTimeout, HandshakeFailed):
             try:
                 # wrap_socket detaches the TCP socket object: from here on the TLS socket is the one to ask for the
                 # kernel's counters (same descriptor), and the one a wait is marked on.
@@ -126,7 +129,7 @@ class _ClockedStream(httpcore.NetworkStream):
                                               do_handshake_on_connect=False)
                 self._activity.closed(self._raw)
                 self._activity.opened(tls)
-                self._raw = tls
+                self._raw = self._sock = tls  # the TCP socket object is detached: close() must close this one
                 self._io(tls, tls.do_handshake, timeout)
             except Exception:
                 self.close()
