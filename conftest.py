@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "harness.reporting.pytest_plugin",  # first: step modules import it
+    "harness.reporting.step_failures",
     "steps.fixtures",
     "steps.given_site",
     "steps.given_client",

@@ -34,7 +34,9 @@ Feature: Download timing in model time
     And the first step starts at once after the task sequence starts
     And the download of PS100211 takes about 256 seconds
     And the step "Upgrade Operating System" starts about 120 seconds after the task sequence starts
+    And the step "Upgrade Operating System" begins its work about 376 seconds after the task sequence starts
     And the step "Apply drivers" starts about 976 seconds after the task sequence starts
+    And the step "Apply drivers" begins its work about 1024 seconds after the task sequence starts
     And the task sequence takes about 1084 seconds
 
   Scenario: Download all, the content arrives before the task sequence starts

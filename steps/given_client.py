@@ -6,13 +6,8 @@ from pytest_bdd import given, parsers
 
 from harness.drivers.agent import AgentDriver
 from harness.drivers.site import SiteDriver
+from steps.vocabulary import CLIENT_SETTINGS
 
-# Console wording of a Cloud Services setting -> the agent's settings key.
-SETTINGS = {
-    "Allow access to cloud distribution point": "allow_cloud_dp",
-    "Enable clients to use a cloud management gateway": "enable_cmg",
-    "ClientAlwaysOnInternet": "always_on_internet",  # HKLM\SOFTWARE\Microsoft\CCM\Security, or CCMALWAYSINF=1
-}
 YES_NO = {"yes": True, "no": False}
 
 
@@ -40,9 +35,7 @@ def client_with_token(agent: AgentDriver, site: SiteDriver, network: str, name: 
                   r'"(?P<setting>[^"]+)" set to (?P<value>Yes|No)$'), target_fixture="client")
 def client_with_setting(agent: AgentDriver, network: str, name: str, setting: str, value: str) -> str:
     """Creates a client with one Cloud Services client setting changed (Yes/No)."""
-    if setting not in SETTINGS:
-        raise ValueError(f"unknown client setting {setting!r}; known: {', '.join(SETTINGS)}")
-    return _create(agent, name, network, **{SETTINGS[setting]: YES_NO[value.lower()]})
+    return _create(agent, name, network, **{CLIENT_SETTINGS(setting): YES_NO[value.lower()]})
 
 
 @given(parsers.re(r"an (?P<network>internet|intranet) client (?P<name>[A-Z0-9-]+) with a client cache of "

@@ -8,6 +8,7 @@ read the client's timeline (`location.order`, `download.*`) and the services' jo
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 
 import pytest
 from pytest_bdd import given, parsers, then, when
@@ -20,12 +21,10 @@ from harness.emulators.site.models import DP_PACKAGE_VDIR
 from harness.environments.base import Endpoints
 from harness.model.units import Scale, parse_size
 from steps.fixtures import TaskSequenceSpec
-from steps.then_outcome import source_host
+from steps.vocabulary import CLOUD_SOURCES, named, named_all, source_host
 from steps.when_run import RUN_TIMEOUT_S
 
 CONTENT_SERVICE = "/downloadrestservice.svc/getcontentxmlsecure"
-# The fixture of the service behind each cloud source a scenario names.
-CLOUD_SERVICES = {"the CMG": "cmg", "the cloud distribution point": "clouddp"}
 FAULT_REASON = "fault injected by the scenario"
 
 # -- Given ----------------------------------------------------------------------------------------------
@@ -36,7 +35,7 @@ FAULT_REASON = "fault injected by the scenario"
 def content_service_fails(request: pytest.FixtureRequest, source: str, status: str) -> None:
     """Every content request to that source's content service (getcontentxmlsecure) answers the status: 5xx for
     a service that is unavailable, 4xx for one that refuses (404 content not there, 400 a bad request)."""
-    driver: ServiceDriver = request.getfixturevalue(CLOUD_SERVICES[source])
+    driver: ServiceDriver = request.getfixturevalue(CLOUD_SOURCES(source))
     driver.arm_fault(CONTENT_SERVICE, int(status), None, reason=f"content service unavailable ({FAULT_REASON})")
 
 
@@ -68,13 +67,38 @@ def client_with_seed(agent: AgentDriver, network: str, name: str, seed: str) -> 
     return name
 
 
-@given(parsers.re(r"(?P<count>\d+) internet clients$"), target_fixture="clients")
-def many_clients(agent: AgentDriver, count: str) -> list[str]:
-    """PKI clients CHOICE01, CHOICE02, … on the internet, each with the default seed."""
-    names = [f"CHOICE{n:02d}" for n in range(1, int(count) + 1)]
+@given(parsers.re(r"(?P<count>\d+) (?P<network>internet|intranet) clients"
+                  r"(?: named (?P<first_name>[A-Z][A-Z-]*\d+) to (?P<last_name>[A-Z][A-Z-]*\d+))?"
+                  r"(?: whose random choices are seeded with (?P<seed>\d+))?$"), target_fixture="clients")
+def many_clients(agent: AgentDriver, count: str, network: str, first_name: str | None, last_name: str | None,
+                 seed: str | None) -> list[str]:
+    """PKI clients named CHOICE01, CHOICE02, … (or FIRST to LAST, numbered as written), each with seed 0 (or the
+    one given).
+
+    A client's draws depend on its name, the deployment and the seed, so named and seeded clients repeat their
+    draws exactly from run to run."""
+    names = client_names(int(count), first_name or "CHOICE01", last_name)
     for name in names:
-        agent.create_client(name, network="internet")
+        agent.create_client(name, network=network, seed=int(seed or 0))
     return names
+
+
+def client_names(count: int, first: str, last: str | None) -> list[str]:
+    """FIRST, its successors, up to LAST: WAVE01 to WAVE20 is WAVE01, WAVE02, …, WAVE20."""
+    prefix, number = first.rstrip("0123456789"), first[len(first.rstrip("0123456789")):]
+    names = [f"{prefix}{n:0{len(number)}d}" for n in range(int(number), int(number) + count)]
+    if last is not None and names[-1] != last:
+        raise ValueError(f"{count} clients from {first} end at {names[-1]}, not {last}")
+    return names
+
+
+@given(parsers.parse("the client tries {source} first"))
+def client_tries_first(agent: AgentDriver, endpoints: Endpoints, client: str, source: str) -> None:
+    """In every content request the client tries that cloud source before the other one, instead of drawing the
+    order; the management point's ranking of other sources stays as it is. A scenario's control, not a product
+    setting: it saves hunting for a seed, whose draw would change with the client's name or the deployment."""
+    CLOUD_SOURCES(source)
+    agent.set_first_source(client, source_host(endpoints, source))
 
 
 # -- When -----------------------------------------------------------------------------------------------
@@ -94,14 +118,21 @@ def each_client_installs(agent: AgentDriver, clients: list[str], task_sequence: 
 
 @then(parsers.re(r"the client tries (?P<first>.+) first, then (?P<second>.+)$"))
 def tries_in_order(run: RunResult, endpoints: Endpoints, first: str, second: str) -> None:
-    """The client put the sources in this order, and after the first one failed it fell back to the second."""
+    """For every package, the client put the sources in this order and, after the first one failed, fell back to
+    the second."""
     expected = [source_host(endpoints, first), source_host(endpoints, second)]
-    for order in run.events("location.order"):
-        assert order["order"] == expected, f"the client's order was {order['order']}, not {expected}\n{run.describe()}"
-    tried = [e["source"] for e in run.events("download.start")]
-    assert tried and list(dict.fromkeys(tried)) == expected, f"sources tried: {tried}\n{run.describe()}"
-    fallback = run.first("download.fallback")
-    assert [fallback["source"], fallback["next"]] == expected, f"fallback {fallback}"
+    orders = run.events("location.order")
+    assert orders, f"the client made no content request\n{run.describe()}"
+    for order in orders:
+        package = order["package"]
+        assert order["order"] == expected, (
+            f"for {package} the client's order was {named_all(endpoints, order['order'])}, not "
+            f"{named_all(endpoints, expected)}\n{run.describe()}")
+        tried = [e["source"] for e in run.events("download.start", package=package)]
+        assert list(dict.fromkeys(tried)) == expected, (
+            f"for {package} the client tried {named_all(endpoints, dict.fromkeys(tried))}\n{run.describe()}")
+        fallback = run.first("download.fallback", package=package)
+        assert [fallback["source"], fallback["next"]] == expected, f"{package}: fallback {fallback}"
 
 
 @then("the client never tries the on-premises distribution point")
@@ -115,12 +146,12 @@ def never_tries_dp(run: RunResult, endpoints: Endpoints, site: SiteDriver) -> No
     assert not dp_requests, f"the DP was asked: {dp_requests}"
 
 
-@then(parsers.parse("the client waits {delay:d} seconds before each of the {count:d} retries of {package_id}"))
-def waits_before_retries(run: RunResult, delay: int, count: int, package_id: str) -> None:
+@then(parsers.parse("the client waits {seconds:d} seconds before each of the {count:d} retries of {package_id}"))
+def waits_before_retries(run: RunResult, seconds: int, count: int, package_id: str) -> None:
     """The retries on the timeline: exactly SMSTSDownloadRetryCount of them, each after SMSTSDownloadRetryDelay."""
     retries = run.events("download.retry", package=package_id)
     assert [e["retry"] for e in retries] == list(range(1, count + 1)), f"retries {retries}\n{run.describe()}"
-    assert all(e["delay_s"] == delay for e in retries), f"retry delays {[e['delay_s'] for e in retries]}"
+    assert all(e["delay_s"] == seconds for e in retries), f"retry delays {[e['delay_s'] for e in retries]}"
 
 
 @then(parsers.parse("the second attempt at {package_id} asks the on-premises distribution point only for the rest "
@@ -138,16 +169,50 @@ def resumed_with_range(run: RunResult, site: SiteDriver, cut_after_bytes: int, p
     assert str(files[1]["note"]).startswith(f"range bytes={cut_after_bytes}-"), f"file requests: {files}"
 
 
-@then(parsers.parse("{first} and {second} each serve at least {share:d} % of the clients"))
-def sources_share_clients(runs: list[RunResult], endpoints: Endpoints, first: str, second: str, share: int) -> None:
-    """Every run succeeded from the source it drew first; each source drew at least that share of the clients."""
+@then(parsers.parse("{first} and {second} each serve at least {share:d} % of the content requests"))
+def sources_share_requests(runs: list[RunResult], endpoints: Endpoints, first: str, second: str,
+                           share: int) -> None:
+    """Every run succeeded; each content request (one per package and client) was served by the source the client
+    drew first for it, and each source drew at least that share of the requests."""
     hosts = [source_host(endpoints, first), source_host(endpoints, second)]
     served: Counter[str] = Counter()
+    for run, package, drawn in _draws(runs):
+        sources = {d["source"] for d in run.downloads(package) if d["result"] == "succeeded"}
+        assert sources == {drawn}, (f"{run.state['client']} drew {named(endpoints, drawn)} first for {package} but "
+                                    f"downloaded it from {named_all(endpoints, sources)}\n{run.describe()}")
+        served[drawn] += 1
+    per_source = {named(endpoints, host): count for host, count in served.items()}
+    assert set(served) <= set(hosts), f"content requests per source: {per_source}"
+    total = sum(served.values())
+    assert all(served[h] * 100 >= share * total for h in hosts), f"content requests per source: {per_source}"
+
+
+@then("some clients take different packages from different cloud sources")
+def draws_differ_within_runs(runs: list[RunResult], endpoints: Endpoints) -> None:
+    """At least one client drew a different first source for one package than for another: the order is drawn per
+    content request, not once per client."""
+    firsts: dict[str, set[str]] = {}
+    for run, _, drawn in _draws(runs):
+        firsts.setdefault(run.state["client"], set()).add(drawn)
+    assert any(len(hosts) > 1 for hosts in firsts.values()), (
+        "every client drew the same first source for all its packages: "
+        f"{ {client: named_all(endpoints, hosts) for client, hosts in firsts.items()} }")
+
+
+def _draws(runs: list[RunResult]) -> Iterator[tuple[RunResult, str, str]]:
+    """(run, package, the source drawn first for it) of every content request of successful runs."""
     for run in runs:
         assert run.status == "succeeded", f"{run.state['client']}: {run.status} {run.reason}\n{run.describe()}"
-        chosen = run.first("location.order")["order"][0]
-        sources = {d["source"] for d in run.downloads() if d["result"] == "succeeded"}
-        assert sources == {chosen}, f"{run.state['client']} drew {chosen} but downloaded from {sources}"
-        served[chosen] += 1
-    assert set(served) <= set(hosts), f"sources used: {dict(served)}"
-    assert all(served[h] * 100 >= share * len(runs) for h in hosts), f"clients per source: {dict(served)}"
+        for order in run.events("location.order"):
+            yield run, order["package"], order["order"][0]
+
+
+@then(parsers.re(r"every download from (?P<source>.+) fails with (?P<code>0x[0-9A-Fa-f]{8})$"))
+def downloads_from_source_fail(run: RunResult, endpoints: Endpoints, source: str, code: str) -> None:
+    """The client tried that source at least once, and every attempt at it ended with that error code."""
+    host = source_host(endpoints, source)
+    ends = [e for e in run.downloads() if e["source"] == host]
+    assert ends, f"{named(endpoints, host)} was never tried\n{run.describe()}"
+    wrong = [f"{e['package']} attempt {e['attempt']}: {e['result']} {e.get('hresult', '')}".rstrip()
+             for e in ends if e["result"] != "failed" or e["hresult"] != code.upper().replace("0X", "0x")]
+    assert not wrong, f"downloads from {named(endpoints, host)} that did not fail with {code}: {wrong}"

@@ -17,22 +17,13 @@ from harness.drivers.network import NetworkDriver
 from harness.emulators.site.storage import CONTENT_CONTAINER
 from harness.environments.base import Endpoints, Environment
 from harness.model.units import Scale, parse_bandwidth, parse_duration, parse_size
-
-# The services by the names scenarios give them -> their proxy in the network.
-PROXIES = {"the CMG": "cmg", "Azure storage": "storage", "the management point": "site",
-           "the cloud distribution point": "clouddp"}
-
-
-def proxy(service: str) -> str:
-    if service not in PROXIES:
-        raise ValueError(f"unknown service {service!r}; use one of: {', '.join(PROXIES)}")
-    return PROXIES[service]
+from steps.vocabulary import SERVICES
 
 
 @given(parsers.parse("{service} is down"))
 def service_down(network: NetworkDriver, service: str) -> None:
     """The service's address refuses connections, as a stopped cloud service or a dead link does."""
-    network.set_enabled(proxy(service), False)
+    network.set_enabled(SERVICES(service), False)
 
 
 @given(parsers.re(r"(?P<service>.+?) sends at most (?P<bandwidth>[\d.]+ [MG]bit/s)(?: with "
@@ -41,33 +32,33 @@ def service_link(network: NetworkDriver, service: str, bandwidth: str, latency: 
     """The link from the service towards clients: its bandwidth (storage egress, a CMG's outbound) and latency.
     Bandwidth carries model bytes: a blob's or a DP file's bytes weigh the content they stand for, handshakes
     and other messages their own size."""
-    network.link(proxy(service), mbit_per_s=parse_bandwidth(bandwidth),
+    network.link(SERVICES(service), mbit_per_s=parse_bandwidth(bandwidth),
                  latency_s=parse_duration(latency) if latency else None)
 
 
 @given(parsers.parse("every connection to {service} is cut after {size}"))
 def connections_cut(network: NetworkDriver, service: str, size: str) -> None:
     """Each connection closes after that many model bytes towards the client (Toxiproxy's limit_data)."""
-    network.cut_after(proxy(service), parse_size(size))
+    network.cut_after(SERVICES(service), parse_size(size))
 
 
 @given(parsers.parse("every connection to {service} stalls and is closed after {duration}"))
 def connections_stall(network: NetworkDriver, service: str, duration: str) -> None:
     """No data flows, then the connection closes (Toxiproxy's timeout toxic): a link that dies mid-transfer."""
-    network.stall(proxy(service), parse_duration(duration))
+    network.stall(SERVICES(service), parse_duration(duration))
 
 
 @given(parsers.re(r"(?P<service>.+?) sends in pieces of (?P<size>\d+ \w+) on the wire, (?P<duration>.+?) apart$"))
 def service_slices(network: NetworkDriver, service: str, size: str, duration: str) -> None:
     """Toxiproxy's slicer: small TCP writes with a pause between them. The size is physical (segments, not
     content), the pause model time."""
-    network.slice(proxy(service), parse_size(size), parse_duration(duration))
+    network.slice(SERVICES(service), parse_size(size), parse_duration(duration))
 
 
 @given(parsers.parse("every connection to {service} is reset"))
 def connections_reset(network: NetworkDriver, service: str) -> None:
     """The service's side answers each connection with a TCP reset (Toxiproxy's reset_peer)."""
-    network.reset_connections(proxy(service))
+    network.reset_connections(SERVICES(service))
 
 
 @given(parsers.re(r"Azure storage throttles every request for (?P<package>\w+) for the first (?P<duration>.+?) of "
@@ -147,9 +138,9 @@ def service_goes_down_later(network: NetworkDriver, network_schedule: list[Model
     moment (minutes of model time between the downloads that must and must not be affected).
     """
     clock = environment.model_clock
-    name = f"{proxy(service)}-down-{len(network_schedule) + 1}"
+    name = f"{SERVICES(service)}-down-{len(network_schedule) + 1}"
     network_schedule.append(ModelTimer(clock, parse_duration(duration),
-                                       lambda: network.set_enabled(proxy(service), False), name=name))
+                                       lambda: network.set_enabled(SERVICES(service), False), name=name))
 
 
 @given("the CMG has the TLS 1.2 content download defect of 1906 and 1910 early ring")

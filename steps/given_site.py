@@ -9,27 +9,10 @@ from harness.drivers.cmg import CmgDriver
 from harness.drivers.site import SiteDriver
 from steps.fixtures import TaskSequenceSpec
 from steps.tables import table_rows
+from steps.vocabulary import TARGETS
 
-# What scenarios call the content sources -> the site's names for them.
-SOURCES = {
-    "the CMG": ["cmg"],
-    "the on-premises distribution point only": ["dp"],
-    "the on-premises distribution point": ["dp"],
-    "the CMG and the on-premises distribution point": ["cmg", "dp"],
-    "the cloud distribution point": ["clouddp"],
-    "the branch distribution point": ["dp2"],
-    "the CMG and the branch distribution point": ["cmg", "dp2"],
-    "the CMG and the cloud distribution point": ["cmg", "clouddp"],
-}
 YES = {"yes", "true"}
 DEPLOYMENT_ID = "PS120001"
-
-
-def sources(target: str) -> list[str]:
-    """The site's source names for what a scenario calls a content source."""
-    if target not in SOURCES:
-        raise ValueError(f"unknown content source {target!r}; use one of: {', '.join(SOURCES)}")
-    return SOURCES[target]
 
 
 def _define(site: SiteDriver, package_id: str, row: dict[str, str]) -> None:
@@ -111,10 +94,10 @@ def steps_defined(site: SiteDriver, task_sequence: TaskSequenceSpec, datatable: 
     task_sequence.publish(site)
 
 
-@given(parsers.parse("the task sequence variable {name} is {value}"))
-def ts_variable(site: SiteDriver, task_sequence: TaskSequenceSpec, name: str, value: str) -> None:
+@given(parsers.parse("the task sequence variable {variable} is {value}"))
+def ts_variable(site: SiteDriver, task_sequence: TaskSequenceSpec, variable: str, value: str) -> None:
     """A task sequence variable set before the run (e.g. SMSTSPersistContent, SMSTSDownloadRetryCount)."""
-    task_sequence.variables[name] = value
+    task_sequence.variables[variable] = value
     task_sequence.publish(site)
 
 
@@ -122,7 +105,7 @@ def ts_variable(site: SiteDriver, task_sequence: TaskSequenceSpec, name: str, va
 def packages_distributed(site: SiteDriver, task_sequence: TaskSequenceSpec, target: str) -> None:
     """Distributes every package of the task sequence; cloud sources get real blobs in their storage account."""
     for package_id in task_sequence.packages:
-        site.distribute(package_id, *sources(target))
+        site.distribute(package_id, *TARGETS(target))
 
 
 @given(parsers.parse("the task sequence uses boot image {boot_image}"))
@@ -135,7 +118,7 @@ def uses_boot_image(site: SiteDriver, task_sequence: TaskSequenceSpec, boot_imag
 @given(parsers.parse("the package {package_id} is distributed to {target}"))
 def package_distributed(site: SiteDriver, package_id: str, target: str) -> None:
     """Distributes one package (the others stay where they are)."""
-    site.distribute(package_id, *sources(target))
+    site.distribute(package_id, *TARGETS(target))
 
 
 @given("the CMG uses a third-party server certificate")
@@ -155,7 +138,7 @@ def content_service_refuses(cmg: CmgDriver, count: str | None, status: str) -> N
 @given(parsers.parse("the copy of {package_id} on {target} is damaged"))
 def copy_damaged(site: SiteDriver, package_id: str, target: str) -> None:
     """The stored bytes no longer match the package hash the management point hands out."""
-    site.damage(package_id, *sources(target))
+    site.damage(package_id, *TARGETS(target))
 
 
 @given(parsers.re(r'the task sequence is deployed as (?P<purpose>Available|Required) with "(?P<option>[^"]+)"'

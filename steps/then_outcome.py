@@ -11,18 +11,10 @@ from harness.drivers.run import RunResult
 from harness.drivers.site import SiteDriver
 from harness.environments.base import Endpoints
 from steps.fixtures import TaskSequenceSpec
+from steps.vocabulary import named, named_all, source_host
 
 # Requests the CMG forwards to the management point on a client's behalf.
 FORWARDED_PATHS = ("/ccm_system_tokenauth/request", "/ccm_system/request", "/CCM_STS", "/SMS_MP/.sms_pol")
-
-
-def source_host(endpoints: Endpoints, source: str) -> str:
-    """The hostname the timeline records for a source named in a scenario."""
-    services = {"the CMG": "cmg", "the on-premises distribution point": "mp", "the cloud distribution point": "clouddp",
-                "the branch distribution point": "branch_dp"}
-    if source not in services:
-        raise ValueError(f"unknown content source {source!r}; use one of: {', '.join(services)}")
-    return endpoints[services[source]].hostname
 
 
 def _product_requests(driver: ServiceDriver) -> list[dict[str, object]]:
@@ -76,7 +68,8 @@ def downloaded_just_before_each_step(run: RunResult, endpoints: Endpoints, task_
             assert previous_end <= start and done[0]["t"] <= end, (
                 f"{package} was downloaded at {start}–{done[0]['t']} model s, not between the end of the "
                 f"previous step ({previous_end}) and the end of {row['step']!r} ({end})\n{run.describe()}")
-            assert done[0]["source"] == host, f"{package} came from {done[0]['source']}, not {host}"
+            assert done[0]["source"] == host, (f"{package} came from {named(endpoints, done[0]['source'])}, "
+                                               f"not {named(endpoints, host)}")
         previous_end = end
 
 
@@ -91,7 +84,8 @@ def downloaded_before_first_step(run: RunResult, endpoints: Endpoints, task_sequ
         assert len(done) == 1, f"{package_id} downloaded {len(done)} times\n{run.describe()}"
         assert done[0]["t"] <= first_step, f"{package_id} finished at {done[0]['t']}, after the first step " \
                                            f"started at {first_step}\n{run.describe()}"
-        assert done[0]["source"] == host, f"{package_id} came from {done[0]['source']}, not {host}"
+        assert done[0]["source"] == host, (f"{package_id} came from {named(endpoints, done[0]['source'])}, "
+                                           f"not {named(endpoints, host)}")
 
 
 @then(parsers.parse("every package is downloaded from {source}"))
@@ -100,7 +94,8 @@ def downloaded_from(run: RunResult, endpoints: Endpoints, task_sequence: TaskSeq
     host = source_host(endpoints, source)
     for package_id in task_sequence.packages:
         sources = {d["source"] for d in run.downloads(package_id) if d["result"] == "succeeded"}
-        assert sources == {host}, f"{package_id} came from {sources or 'nowhere'}, not {host}\n{run.describe()}"
+        assert sources == {host}, (f"{package_id} came from {named_all(endpoints, sources)}, not "
+                                   f"{named(endpoints, host)}\n{run.describe()}")
 
 
 @then(parsers.parse('the client refuses to start the task sequence because "{reason}"'))
@@ -133,7 +128,8 @@ def reply_lists(run: RunResult, endpoints: Endpoints, package_id: str, source: s
     """The management point offered that source for the package (whatever became of the download)."""
     host = source_host(endpoints, source)
     reply = run.first("location.reply", package=package_id)
-    assert any(host in str(url) for url in reply["locations"]), f"{source} ({host}) not in reply: {reply}"
+    assert any(host in str(url) for url in reply["locations"]), (
+        f"{named(endpoints, host)} is not in the reply for {package_id}: {reply['locations']}")
 
 
 @then(parsers.parse("{source} refused every content request"))

@@ -7,7 +7,7 @@ from pytest_bdd import parsers, then
 from harness.drivers.agent import AgentDriver
 from harness.drivers.run import RunResult
 from harness.environments.base import Endpoints
-from steps.then_outcome import source_host
+from steps.vocabulary import named, source_host
 
 # Gaps are measured in model seconds from real clocks; at high scale one real millisecond is several
 # model seconds, so "at least N apart" allows this much for float rounding only, never for early retries.
@@ -43,11 +43,11 @@ def group_runs_or_skipped(run: RunResult, group: str, what: str) -> None:
         assert not run.events("group.start", group=group), f"{group} ran\n{run.describe()}"
 
 
-@then(parsers.re(r'the task sequence variable (?P<name>\w+) is "(?P<value>[^"]*)"$'))
-def variable_is(run: RunResult, name: str, value: str) -> None:
+@then(parsers.re(r'the task sequence variable (?P<variable>\w+) is "(?P<value>[^"]*)"$'))
+def variable_is(run: RunResult, variable: str, value: str) -> None:
     """The variable's value when the task sequence ended."""
-    actual = run.state["variables"].get(name)
-    assert actual == value, f"{name} is {actual!r}"
+    actual = run.state["variables"].get(variable)
+    assert actual == value, f"{variable} is {actual!r}"
 
 
 @then(parsers.parse("the last content download location is the content service of {source}"))
@@ -59,10 +59,10 @@ def last_location(run: RunResult, endpoints: Endpoints, source: str) -> None:
         "/downloadrestservice.svc/getcontentxmlsecure"), f"_SMSTSLastContentDownloadLocation is {location!r}"
 
 
-@then(parsers.parse("the task sequence variable {name} is not set"))
-def variable_not_set(run: RunResult, name: str) -> None:
+@then(parsers.parse("the task sequence variable {variable} is not set"))
+def variable_not_set(run: RunResult, variable: str) -> None:
     """The variable was never set."""
-    assert name not in run.state["variables"], f"{name} is {run.state['variables'][name]!r}"
+    assert variable not in run.state["variables"], f"{variable} is {run.state['variables'][variable]!r}"
 
 
 @then(parsers.parse("{package_id} is saved in {folder}"))
@@ -95,31 +95,32 @@ def cleaned_up(run: RunResult, agent: AgentDriver) -> None:
 
 
 @then(parsers.parse("the download of {package_id} from {source} is tried {attempts:d} times, "
-                    "at least {delay:d} seconds apart"))
+                    "at least {seconds:d} seconds apart"))
 def tried_apart(run: RunResult, endpoints: Endpoints, package_id: str, source: str, attempts: int,
-                delay: int) -> None:
+                seconds: int) -> None:
     """Attempts counted on the timeline; each retry waits SMSTSDownloadRetryDelay after the failure."""
     host = source_host(endpoints, source)
     starts = [e["t"] for e in run.events("download.start", package=package_id, source=host)]
     ends = [e["t"] for e in run.events("download.end", package=package_id, source=host)]
     assert len(starts) == attempts, f"{len(starts)} attempts\n{run.describe()}"
     gaps = [start - end for end, start in zip(ends, starts[1:], strict=False)]
-    assert all(gap >= delay - ROUNDING_S for gap in gaps), f"retries {gaps} model s after failures\n{run.describe()}"
+    assert all(gap >= seconds - ROUNDING_S for gap in gaps), f"retries {gaps} model s after failures\n{run.describe()}"
 
 
 @then(parsers.parse("{package_id} is used from {source} without being downloaded"))
 def accessed_directly(run: RunResult, endpoints: Endpoints, package_id: str, source: str) -> None:
     """"Access content directly": no download, the content is run from the DP's package share."""
     accessed = run.first("content.accessed", package=package_id)
-    assert accessed["source"] == source_host(endpoints, source)
+    assert accessed["source"] == source_host(endpoints, source), (
+        f"{package_id} was used from {named(endpoints, accessed['source'])}, not {source}")
     assert not run.events("download.start", package=package_id), f"it was downloaded\n{run.describe()}"
 
 
-@then(parsers.re(r'the site refuses (?:the deployment|the task sequence|to create it) because "(?P<text>[^"]+)"$'))
-def site_refused(refusal: str | None, text: str) -> None:
+@then(parsers.re(r'the site refuses (?:the deployment|the task sequence|to create it) because "(?P<reason>[^"]+)"$'))
+def site_refused(refusal: str | None, reason: str) -> None:
     """The admin API refused what the administrator tried, with a reason containing the text."""
     assert refusal is not None, "the site accepted it"
-    assert text in refusal, f"the site said: {refusal}"
+    assert reason in refusal, f"the site said: {refusal}"
 
 
 @then(parsers.re(r"the site (?:accepts the deployment|creates it)$"))
@@ -180,11 +181,11 @@ def client_cache_holds(run: RunResult, agent: AgentDriver, count: int) -> None:
     assert held == count, f"ccmcache holds {held} entries: {info}"
 
 
-@then(parsers.parse("the content locations for {package_id} are requested {times:d} times"))
-def locations_requested(run: RunResult, package_id: str, times: int) -> None:
+@then(parsers.parse("the content locations for {package_id} are requested {count:d} times"))
+def locations_requested(run: RunResult, package_id: str, count: int) -> None:
     """How many location requests the client sent for the package (a rejected token costs one more)."""
     sent = run.events("location.request", package=package_id)
-    assert len(sent) == times, f"{len(sent)} location requests\n{run.describe()}"
+    assert len(sent) == count, f"{len(sent)} location requests\n{run.describe()}"
 
 
 @then(parsers.parse('the client\'s {log} says "{text}"'))

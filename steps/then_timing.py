@@ -46,14 +46,27 @@ def _t(run: RunResult, kind: str, **match: str) -> float:
 
 @then(parsers.parse('the step "{step}" starts about {duration} after the task sequence starts'))
 def step_starts_about(run: RunResult, endpoints: Endpoints, step: str, duration: str) -> None:
+    """When the task sequence reached the step, before the step fetched any content it needs on demand."""
     measured = _t(run, "step.start", step=step) - _t(run, "ts.start")
     with _explained(run):
         _tolerance(endpoints).about(f'start of "{step}" after the task sequence started', measured,
                                     parse_duration(duration), Scale(endpoints.scale))
 
 
+@then(parsers.parse('the step "{step}" begins its work about {duration} after the task sequence starts'))
+def step_work_begins_about(run: RunResult, endpoints: Endpoints, step: str, duration: str) -> None:
+    """When the step's own action began: after the content it needs on demand has arrived (for a step without
+    content, the same moment as its start)."""
+    measured = _t(run, "step.action", step=step) - _t(run, "ts.start")
+    with _explained(run):
+        _tolerance(endpoints).about(f'work of "{step}" after the task sequence started', measured,
+                                    parse_duration(duration), Scale(endpoints.scale))
+
+
 @then(parsers.parse("the pre-download phase takes between {low} and {high}"))
 def predownload_between(run: RunResult, endpoints: Endpoints, low: str, high: str) -> None:
+    """From the start of "Download all content locally before starting task sequence" to the moment every package
+    was in the cache, judged without the relative part of the tolerance (the bounds are the scenario's)."""
     measured = _t(run, "predownload.end") - _t(run, "predownload.start")
     with _explained(run):
         _tolerance(endpoints).between("pre-download phase", measured, parse_duration(low), parse_duration(high),
@@ -80,6 +93,7 @@ def download_takes_at_least(run: RunResult, endpoints: Endpoints, package_id: st
 
 @then(parsers.parse("the task sequence takes about {duration}"))
 def task_sequence_takes_about(run: RunResult, endpoints: Endpoints, duration: str) -> None:
+    """From the task sequence's start (after any pre-download) to its end, whatever the outcome."""
     measured = _t(run, "ts.end") - _t(run, "ts.start")
     with _explained(run):
         _tolerance(endpoints).about("task sequence", measured, parse_duration(duration), Scale(endpoints.scale))

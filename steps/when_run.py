@@ -12,8 +12,8 @@ from harness.drivers.site import SiteDriver
 from harness.reporting.attach import attach_run, attach_service_logs
 from harness.reporting.pytest_plugin import record_run
 from steps.fixtures import TaskSequenceSpec
-from steps.given_site import sources
 from steps.task_sequence_table import build_tree
+from steps.vocabulary import TARGETS
 
 # A run of the suite's task sequences takes about a second of real time; this only stops a hung
 # run from hanging the suite, it is not a timing assertion.
@@ -65,7 +65,7 @@ def precaches(agent: AgentDriver, client: str, task_sequence: TaskSequenceSpec,
 @when(parsers.parse("the administrator distributes {package_id} to {target}"))
 def administrator_distributes(site: SiteDriver, package_id: str, target: str) -> None:
     """Distribution while the scenario is under way (e.g. between pre-cache and install)."""
-    site.distribute(package_id, *sources(target))
+    site.distribute(package_id, *TARGETS(target))
 
 
 @when(parsers.parse('the administrator adds the step "{step}" running package {package_id}'),

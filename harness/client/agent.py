@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import re
 import tempfile
 import threading
 from dataclasses import dataclass, field, replace
@@ -204,6 +205,21 @@ class AgentService:
         client.link.profile = _link(await read_json(request)) if request.method == "PUT" else None
         return JSONResponse({"name": client.name, "link": _link_json(client)})
 
+    async def set_first_source(self, request: Request) -> Response:
+        """PUT {"host": "<cloud source's host name>"}: the client tries that cloud source first in every content
+        request from now on, instead of drawing the order; DELETE: it draws again."""
+        client = self.agent.client(request.path_params["name"])
+        if request.method == "PUT":
+            body = await _object(request)
+            host = body.get("host")
+            if not isinstance(host, str) or not _HOST_NAME.fullmatch(host):
+                raise HttpError(400, "'host' must be the host name of a cloud source, e.g. "
+                                     "\"contosocdp.cloudapp.example\"")
+            client.first_source = host.lower()
+        else:
+            client.first_source = None
+        return JSONResponse({"name": client.name, "first_source": client.first_source})
+
     async def list_clients(self, request: Request) -> Response:
         return JSONResponse(self.agent.snapshot()["clients"])
 
@@ -259,6 +275,7 @@ class AgentService:
             Route("/clients", self.list_clients, methods=["GET"]),
             Route("/clients/{name}/installs", self.install, methods=["POST"]),
             Route("/clients/{name}/link", self.set_link, methods=["PUT", "DELETE"]),
+            Route("/clients/{name}/first-source", self.set_first_source, methods=["PUT", "DELETE"]),
             Route("/clients/{name}/runs/{run}", self.get_run, methods=["GET"]),
             Route("/clients/{name}/runs/{run}/logs/{log}", self.get_log, methods=["GET"]),
         ]
@@ -290,6 +307,8 @@ def _cache_size(value: Any) -> int:
 
 
 MAX_WAIT_SECONDS = 30.0
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST_NAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*")  # RFC 1123 host names
 
 
 def _wait_seconds(value: str | None) -> float:

@@ -42,6 +42,9 @@ class EmulatedClient:
     cache_size: int = DEFAULT_CACHE_SIZE  # "Maximum cache size", model bytes
     ad_site: str = "Default-First-Site-Name"  # the boundary the management point places it by
     seed: int = 0  # a scenario's seed for the client's random choices (which cloud source it tries first)
+    # A cloud source (host name) the scenario has the client try before the others, instead of drawing;
+    # a test control, not a product setting (PUT /clients/{name}/first-source).
+    first_source: str | None = None
     cached_sizes: dict[str, int] = field(default_factory=dict)  # package -> model bytes it takes in ccmcache
     # The self-signed signing certificate; the agent makes it when it installs the client, so that key
     # generation is not part of any run's time.

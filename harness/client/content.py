@@ -14,6 +14,7 @@ from pathlib import Path
 from harness.client.channel import ChannelError, ManagementChannel
 from harness.client.client import CacheError, EmulatedClient
 from harness.client.download import (
+    CLOUD,
     ContentDownloader,
     DownloadError,
     RetryPolicy,
@@ -32,7 +33,7 @@ from harness.model.units import Scale
 from harness.model.versions import SiteVersion
 from harness.protocol import policy as pol
 from harness.protocol.cmtrace import Severity
-from harness.protocol.location import ContentLocationReply, ContentLocationRequest
+from harness.protocol.location import ContentLocationReply, ContentLocationRequest, LocationRecord
 
 DEFAULT_RETRY_COUNT = 2  # SMSTSDownloadRetryCount [S25]
 DEFAULT_RETRY_DELAY = 15.0  # SMSTSDownloadRetryDelay, seconds [S25]
@@ -61,6 +62,15 @@ def source_chooser(client: str, deployment: str, seed: int = 0) -> random.Random
     client, deployment and the scenario's seed spreads clients across sources and repeats a run exactly.
     """
     return random.Random(f"{client}/{deployment}/{seed}")
+
+
+def cloud_source_first(records: tuple[LocationRecord, ...], host: str) -> tuple[LocationRecord, ...]:
+    """The drawn order with `host`'s cloud records moved to the first cloud places; the management point's
+    ranking of everything else stays. A scenario's way to pick the draw instead of hunting for a seed."""
+    cloud = [r for r in records if r.dp_type == CLOUD]
+    preferred = [r for r in cloud if source_name(r) == host] + [r for r in cloud if source_name(r) != host]
+    drawn = iter(preferred)
+    return tuple(next(drawn) if r.dp_type == CLOUD else r for r in records)
 
 
 class ContentResolver:
@@ -96,12 +106,15 @@ class ContentResolver:
         """The records this client may use, in the order it tries them (download.try_order)."""
         on_internet = self.ctx.channel.on_internet
         records = try_order(reply.records, on_internet=on_internet, chooser=self.ctx.chooser)
+        if self.ctx.client.first_source is not None:
+            records = cloud_source_first(records, self.ctx.client.first_source)
         skipped = [r for r in reply.records if on_internet and intranet_only(r)]
         for record in skipped:  # [INFERENCE] the wording
             self.ctx.logs.write("LocationServices.log", f"Ignoring intranet location {record.url} : the client is on "
                                                         "the internet", severity=Severity.WARNING)
         self.ctx.timeline.record("location.order", package=package_id, order=[source_name(r) for r in records],
-                                 skipped=[source_name(r) for r in skipped])
+                                 skipped=[source_name(r) for r in skipped],
+                                 drawn=self.ctx.client.first_source is None)
         return replace(reply, records=records)
 
     # -- the TS engine's path (on demand, Download Package Content) -----------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+from dataclasses import replace
 from typing import Any
 
 from harness.client.channel import ChannelError, ManagementChannel, SiteEndpoints
@@ -32,7 +33,7 @@ from harness.model.deployment import (
     option_from_remote_client_flags,
 )
 from harness.model.errors import HResult, hresult_text
-from harness.model.rules import internet_refusal
+from harness.model.rules import internet_refusal, trigger_refusal
 from harness.model.versions import SiteVersion
 from harness.protocol import policy as pol
 from harness.protocol.cmtrace import Severity
@@ -167,13 +168,7 @@ class TaskSequenceRun:
 
     def _check_trigger(self, deployment: Deployment, policy: pol.TaskSequencePolicy) -> None:
         """Only Required deployments have a deadline; only pre-download deployments pre-cache (spec §1.5)."""
-        reason = None
-        if self.trigger is Trigger.DEADLINE and deployment.purpose is not Purpose.REQUIRED:
-            reason = (f"Deployment {deployment.deployment_id} is Available: it has no deadline and runs only when "
-                      "the user starts it from Software Center")
-        if self.trigger is Trigger.PRECACHE and not policy.pre_download:
-            reason = (f'Deployment {deployment.deployment_id} does not have "Pre-download content for this task '
-                      'sequence" set: nothing is pre-cached')
+        reason = trigger_refusal(replace(deployment, pre_download=policy.pre_download), self.trigger)
         if reason is not None:
             self.logs.write("execmgr.log", reason, severity=Severity.ERROR)
             self.timeline.record("refused", reason=reason)

@@ -114,6 +114,8 @@ class Executor:
 
     def _work(self, step: pol.PolicyStep) -> None:
         """The step's own program: it runs for its model duration and returns its exit code."""
+        # After any on-demand content has arrived: "step.start" less this is what the step waited for content.
+        self.timeline.record("step.action", step=step.name)
         self.sleep(step.duration_s)
         if step.action == StepAction.UPGRADE_OS.value:
             self.variables["_SMSTSOSUpgradeActionReturnCode"] = str(step.exit_code)

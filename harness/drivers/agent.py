@@ -48,6 +48,12 @@ class AgentDriver(ServiceDriver):
         state: dict[str, Any] = self.call("PUT", path, dict(link)) if link is not None else self.call("DELETE", path)
         return state
 
+    def set_first_source(self, client: str, host: str | None) -> None:
+        """The client tries this cloud source (host name) first in every content request instead of drawing the
+        order; None: it draws again."""
+        path = f"/clients/{quote(client)}/first-source"
+        self.call("PUT", path, {"host": host}) if host is not None else self.call("DELETE", path)
+
     def install(self, client: str, deployment: str, launch_mode: str = "Software Center",
                 trigger: str = "user") -> str:
         run: str = self.call("POST", f"/clients/{client}/installs",

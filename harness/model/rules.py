@@ -6,7 +6,7 @@ property tests check them against the spec's tables.
 
 from __future__ import annotations
 
-from harness.model.deployment import Deployment, DeploymentOption, LaunchMode, Purpose
+from harness.model.deployment import Deployment, DeploymentOption, LaunchMode, Purpose, Trigger
 from harness.model.task_sequence import TaskSequence
 from harness.model.versions import SiteVersion
 
@@ -34,6 +34,18 @@ def internet_refusal(deployment: Deployment, launch: LaunchMode, version: SiteVe
                 f'"{DeploymentOption.DOWNLOAD_ON_DEMAND.value}" (version 2010 and later)')
     return (f"A task sequence started from {launch.label} is not supported over a cloud management "
             f"gateway on site version {version}: start it from Software Center")
+
+
+def trigger_refusal(deployment: Deployment, trigger: Trigger) -> str | None:
+    """Why execmgr does not act on this trigger, or None: only Required deployments have a deadline, only
+    pre-download deployments pre-cache (spec §1.5)."""
+    if trigger is Trigger.DEADLINE and deployment.purpose is not Purpose.REQUIRED:
+        return (f"Deployment {deployment.deployment_id} is Available: it has no deadline and runs only when the user "
+                "starts it from Software Center")
+    if trigger is Trigger.PRECACHE and not deployment.pre_download:
+        return (f'Deployment {deployment.deployment_id} does not have "Pre-download content for this task sequence" '
+                "set: nothing is pre-cached")
+    return None
 
 
 def ts_engine_uses_cloud_sources(version: SiteVersion) -> bool:
