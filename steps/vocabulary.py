@@ -7,7 +7,7 @@ steps/catalogue.py lists every table in features/STEPS.md, so the catalogue and 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -94,9 +94,10 @@ def named(endpoints: Endpoints, host: str) -> str:
     return host
 
 
-def named_all(endpoints: Endpoints, hosts: Iterator[str] | list[str] | set[str]) -> str:
-    names = [named(endpoints, host) for host in hosts]
-    return ", ".join(sorted(names)) if names else "nowhere"
+def named_all(endpoints: Endpoints, hosts: Iterable[str]) -> str:
+    """Hosts named as `named` does, in their order (a set's in sorted order), or "nowhere"."""
+    names = [named(endpoints, host) for host in (sorted(hosts) if isinstance(hosts, set) else hosts)]
+    return ", ".join(names) if names else "nowhere"
 
 
 @dataclass(frozen=True)
