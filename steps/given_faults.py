@@ -132,7 +132,9 @@ def tries_in_order(run: RunResult, endpoints: Endpoints, first: str, second: str
         assert list(dict.fromkeys(tried)) == expected, (
             f"for {package} the client tried {named_all(endpoints, dict.fromkeys(tried))}\n{run.describe()}")
         fallback = run.first("download.fallback", package=package)
-        assert [fallback["source"], fallback["next"]] == expected, f"{package}: fallback {fallback}"
+        assert [fallback["source"], fallback["next"]] == expected, (
+            f"for {package} the client fell back from {named(endpoints, fallback['source'])} to "
+            f"{named(endpoints, fallback['next'])}")
 
 
 @then("the client never tries the on-premises distribution point")
@@ -141,7 +143,7 @@ def never_tries_dp(run: RunResult, endpoints: Endpoints, site: SiteDriver) -> No
     host = source_host(endpoints, "the on-premises distribution point")
     assert run.events("location.order"), f"the client ordered no locations\n{run.describe()}"
     assert all(host not in e["order"] for e in run.events("location.order")), run.describe()
-    assert not run.events("download.start", source=host), f"the DP was tried\n{run.describe()}"
+    assert not run.events("download.start", source=host), f"{named(endpoints, host)} was tried\n{run.describe()}"
     dp_requests = [e for e in site.journal() if DP_PACKAGE_VDIR.lower() in str(e["path"]).lower()]
     assert not dp_requests, f"the DP was asked: {dp_requests}"
 
