@@ -26,7 +26,6 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import anyio
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -36,9 +35,16 @@ from harness.clock.actor import hold
 from harness.clock.authority import Authority
 from harness.clock.model_clock import ModelClock
 from harness.clock.participant import ACTIVITY
+from harness.emulators.answers import IIS_HEADERS as IIS_HEADERS
+from harness.emulators.answers import HttpError as HttpError
+from harness.emulators.answers import error_response as error_response
+from harness.emulators.answers import fault_response as fault_response
+from harness.emulators.answers import http_error_handler as http_error_handler
+from harness.emulators.answers import route_error_handler as route_error_handler
 from harness.emulators.content_marks import ContentDeclarer, take_mark
 from harness.emulators.fault_effects import FaultedSend, cut_on_purpose, quiet_uvicorn_about_deliberate_cuts
 from harness.emulators.faults import Answer, Fault, FaultError, FaultTable
+from harness.emulators.http_sys import UrlCheck, UrlGate, iis_url_check
 from harness.model.units import Scale
 from harness.protocol.cmtrace import CMTraceWriter, Severity
 
@@ -55,15 +61,6 @@ class ServiceModel(Protocol):
     def reset(self) -> None: ...
 
     def snapshot(self) -> dict[str, Any]: ...
-
-
-class HttpError(Exception):
-    """An answer with a 4xx/5xx status and a reason a person can act on."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
 
 
 @dataclass
@@ -163,16 +160,18 @@ class ControlPlane:
     def __init__(self, service: str, model: ServiceModel, extra_reset: Callable[[], None] | None = None, *,
                  logs: Mapping[str, str] | None = None, clock: ModelClock | None = None,
                  identity_headers: Sequence[tuple[bytes, bytes]] | None = None,
-                 error_renderer: Callable[[int, str], Response] | None = None,
+                 error_renderer: Callable[[int, str], Response] | None = None, url_check: UrlCheck = iis_url_check,
                  authority: Authority | None = None, content: ContentDeclarer | None = None) -> None:
         """`identity_headers` go on every answer (IIS's by default); `error_renderer` words a status fault's
-        answer the way the service words its errors (the harness's plain text by default); `authority` is the
+        answer the way the service words its errors (the harness's plain text by default); `url_check` answers
+        the URLs the server in front of the service refuses (http_sys.py; IIS's by default); `authority` is the
         virtual clock's, in the service that hosts it (the network); `content` declares the bodies the service
         marks as content to the network in front of it (content_marks.py)."""
         self.service = service
         self.model = model
         self.identity_headers = list(IIS_HEADERS if identity_headers is None else identity_headers)
         self.error_renderer = error_renderer or error_response
+        self.url_check = url_check
         self.clock = clock or ModelClock(Scale(), real_epoch=time.time(), model_epoch=datetime.now(UTC))
         self.journal = Journal()
         self.faults = FaultTable(self.clock.now)
@@ -313,7 +312,7 @@ class ControlMiddleware:
     """
 
     def __init__(self, app: ASGIApp, control: ControlPlane) -> None:
-        self.app = app
+        self.app = UrlGate(app, control.url_check)  # inside: a refused URL is journaled like any answer
         self.control = control
         quiet_uvicorn_about_deliberate_cuts()
 
@@ -379,44 +378,3 @@ class _Answer:
         # prefix (a scenario fails on a 5xx unless its note starts with FAULT or DELIBERATE).
         lead = self.note or (f"{self.status} from the service itself" if self.status >= 500 else "")
         return "; ".join(part for part in (lead, fault_notes) if part)
-
-
-# IIS-like identity headers: real tools and people reading captures expect them (spec §6.4).
-IIS_HEADERS = [(b"server", b"Microsoft-IIS/10.0"), (b"x-powered-by", b"ASP.NET")]
-
-
-def error_response(status: int, reason: str) -> Response:
-    return PlainTextResponse(f"{status} {reason}\n", status_code=status, headers={"X-Harness-Reason": _ascii(reason)})
-
-
-def fault_response(fault: Fault, render: Callable[[int, str], Response] = error_response) -> Response:
-    """A status fault's answer: its status and reason, and Retry-After (model seconds) when it has one."""
-    assert isinstance(fault.effect, Answer)
-    response = render(fault.effect.status, fault.reason)
-    if fault.effect.retry_after_s is not None:
-        response.headers["Retry-After"] = str(fault.effect.retry_after_s)
-    return response
-
-
-def _ascii(text: str) -> str:
-    return text.encode("ascii", "replace").decode("ascii")[:500]
-
-
-async def http_error_handler(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HttpError)
-    return error_response(exc.status, exc.reason)
-
-
-async def route_error_handler(request: Request, exc: Exception) -> Response:
-    """Starlette's own refusals (no such route, wrong verb), with a reason naming the path and verb."""
-    assert isinstance(exc, HTTPException)
-    headers = dict(exc.headers or {})
-    if exc.status_code == 405:
-        reason = f"{request.method} is not allowed on {request.url.path}; it takes {headers.get('Allow', '')}"
-    elif exc.status_code == 404:
-        reason = f"no endpoint at {request.url.path}"
-    else:
-        reason = exc.detail
-    response = error_response(exc.status_code, reason)
-    response.headers.update(headers)
-    return response

@@ -12,16 +12,16 @@ import asyncio
 from collections.abc import MutableMapping
 from typing import Any
 
-from uvicorn.protocols.http.h11_impl import H11Protocol
-
 from harness.clock.participant import ACTIVITY
+from harness.emulators.http_sys import HttpSysH11Protocol
 
 _PEERS: dict[tuple[str, int], dict[str, Any] | None] = {}
 
 
-class TrackedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol, telling the process's activity (harness.clock.participant) which connections it
-    has: the virtual clock's authority asks for their byte counters before it moves time past a call."""
+class TrackedH11Protocol(HttpSysH11Protocol):
+    """uvicorn's h11 protocol (answering what it cannot read as HTTP.sys does), telling the process's activity
+    (harness.clock.participant) which connections it has: the virtual clock's authority asks for their byte
+    counters before it moves time past a call."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)

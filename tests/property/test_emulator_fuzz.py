@@ -6,6 +6,8 @@ service, site admin API, journal) of EXAMPLES = 400 generated examples with one 
 requests, plus 5 explicit regression examples (about 15 s in all). Every network peer is a closed port,
 and no example carries a token that would take a request past the gateway or to storage, so a 502/503
 can only be a bug.
+
+The same at the socket level, raw request lines to every running service: test_emulator_fuzz_raw.py.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ SAS (one signed with a SharedKey header) passes exactly as it came.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,10 +29,12 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Scope
 
 from harness.clock.model_clock import ModelClock
 from harness.emulators.content_marks import ContentDeclarer, mark
 from harness.emulators.control import JOURNAL_NOTE, ControlMiddleware, ControlPlane, HttpError, http_error_handler
+from harness.emulators.http_sys import head_refusal, header_safe, refusal_response, restricted_character
 from harness.emulators.storage.sas import AUTHENTICATION_FAILED, SasGate, SasRefused
 from harness.net.http import make_async_client
 
@@ -40,6 +43,8 @@ ERROR_CODES = {400: "InvalidInput", 403: "AuthenticationFailed", 404: "BlobNotFo
                412: "ConditionNotMet", 416: "InvalidRange", 429: "ServerBusy", 500: "InternalError",
                503: "ServerBusy"}
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "proxy-connection"}
+INVALID_URI = "The requested URI does not represent any resource on the server."
+MALFORMED_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2}).{0,2}")
 
 
 class StorageFrontModel:
@@ -55,10 +60,12 @@ class StorageFrontModel:
         return {"forwarded": self.forwarded, "sas_admitted": self.sas_admitted, "sas_refused": self.sas_refused}
 
 
-def azure_error(status: int, reason: str, *, detail: str | None = None, now: datetime | None = None) -> Response:
+def azure_error(status: int, reason: str, *, detail: str | None = None, now: datetime | None = None,
+                code: str | None = None) -> Response:
     """An error worded as Azure storage words its errors: XML body and x-ms-error-code; `detail` is an
-    AuthenticationErrorDetail, `now` the time the message gives (the machine's clock by default)."""
-    code = ERROR_CODES.get(status, "InternalError")
+    AuthenticationErrorDetail, `now` the time the message gives (the machine's clock by default), `code` the
+    error code when the status alone does not say it."""
+    code = code or ERROR_CODES.get(status, "InternalError")
     request_id = str(uuid.uuid4())
     when = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f0Z")
     extra = "" if detail is None else f"<AuthenticationErrorDetail>{escape(detail)}</AuthenticationErrorDetail>"
@@ -66,6 +73,31 @@ def azure_error(status: int, reason: str, *, detail: str | None = None, now: dat
             f"RequestId:{request_id}\nTime:{when}</Message>{extra}</Error>")
     return Response(body, status_code=status, media_type="application/xml",
                     headers={"x-ms-error-code": code, "x-ms-request-id": request_id})
+
+
+def storage_url_check(scope: Scope) -> Response | None:
+    """HTTP.sys's limits on the head, then Azure's own refusal of a path that cannot name a resource: a control
+    character (HTTP.sys's rule, worded as Azure words its errors) or a malformed escape, which Azurite answers 500
+    and Azure storage 400 InvalidUri:
+    https://learn.microsoft.com/en-us/rest/api/storageservices/common-rest-api-error-codes
+    [INFERENCE: that these are the URLs InvalidUri covers; no request filtering of lengths, which Azurite judges.]"""
+    refusal = head_refusal(scope)
+    if refusal is not None:
+        return refusal_response(refusal)
+    wrong = restricted_character(scope["path"]) or _malformed_escape(scope.get("raw_path", b""))
+    return None if wrong is None else invalid_uri(f"the URL's path holds {wrong}")
+
+
+def _malformed_escape(raw_path: bytes) -> str | None:
+    match = MALFORMED_ESCAPE.search(raw_path)
+    return None if match is None else f"{match[0].decode('latin-1')!r}, a % not followed by two hex digits"
+
+
+def invalid_uri(why: str) -> Response:
+    """Azure's 400 InvalidUri, and what was wrong for whoever reads the journal or a capture."""
+    response = azure_error(400, INVALID_URI, code="InvalidUri")
+    response.headers["X-Harness-Reason"] = header_safe(why)
+    return response
 
 
 class StorageFront:
@@ -89,7 +121,10 @@ class StorageFront:
         if admitted is not None:
             self.model.sas_admitted += 1
             query = admitted
-        url = httpx.URL(f"{self.upstream}{request.url.path}", query=query.encode("latin-1"))
+        try:
+            url = httpx.URL(f"{self.upstream}{request.url.path}", query=query.encode("latin-1"))
+        except httpx.InvalidURL as error:  # what storage_url_check lets through must not crash the front either
+            return invalid_uri(f"the URL cannot be passed on: {error}")
         headers = [(k, v) for k, v in request.headers.raw if k.decode("latin-1").lower() not in _HOP_BY_HOP]
         outgoing = self.client.build_request(request.method, url, headers=headers, content=request.stream())
         try:
@@ -117,6 +152,7 @@ def create_app(config: dict[str, Any], upstream: httpx.AsyncClient | None = None
     clock = ModelClock.from_json(config["clock"])
     model = StorageFrontModel()
     control = ControlPlane("storage", model, clock=clock, identity_headers=[], error_renderer=azure_error,
+                           url_check=storage_url_check,
                            content=ContentDeclarer.from_config(config))
     # Azurite's certificate names 127.0.0.1, so the front reaches it by address; the Host header still
     # carries the account's name, which is how Azurite tells the accounts apart.
