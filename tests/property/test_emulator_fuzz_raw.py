@@ -41,7 +41,7 @@ TIMEOUT_S = 10.0
 SLOWEST_ANSWER_S = 5.0
 EXAMPLES = 100
 RAW = settings(max_examples=EXAMPLES, deadline=timedelta(seconds=TIMEOUT_S + 2),
-               suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+               suppress_health_check=[HealthCheck.too_slow])
 MAX_URL, MAX_QUERY, MAX_HEAD = 4096, 2048, 16 * 1024
 BODY = random.Random(0).randbytes(1024 * 1024)
 VERBS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CCM_POST", "PROPFIND", "MKCOL", "BITS_POST",
@@ -51,7 +51,10 @@ VERBS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CCM_POST",
 def send(env: LocalEnvironment, service: str, request: bytes) -> WireAnswer:
     endpoint = env.endpoints[SERVICES[service]]
     port = endpoint.control_port or endpoint.port  # the service itself, not the network's proxy in front of it
-    return send_raw(("127.0.0.1", port), endpoint.hostname, env.endpoints.ca_cert, request, TIMEOUT_S)
+    try:
+        return send_raw(("127.0.0.1", port), endpoint.hostname, env.endpoints.ca_cert, request, TIMEOUT_S)
+    except TimeoutError:
+        pytest.fail(f"{service} gave no answer within {TIMEOUT_S:g} s to {request[:100]!r}")
 
 
 def request_line(env: LocalEnvironment, service: str, method: str, target: str, *, version: str = "HTTP/1.1",
