@@ -13,4 +13,5 @@ pytest_plugins = [
     "steps.given_network",
     "steps.then_timing",
     "steps.then_network",
+    "steps.then_logs",
 ]

@@ -4,6 +4,7 @@ CMG's token-authenticated path on the internet (spec §2.1–2.3). Everything go
 from __future__ import annotations
 
 import threading
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +32,17 @@ MESSAGING_AGENT = "ConfigMgr Messaging HTTP Sender"
 # CcmMessaging renews the CCM token when it is "already expired or close to expire" [S22];
 # [INFERENCE] "close" is taken as the last tenth of its 8-hour life.
 RENEW_BEFORE = CCM_TOKEN_LIFETIME / 10
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """The last message the channel sent and the reply it decoded: what the task sequence engine's transport logs
+    about a request (harness/client/engine_log.py)."""
+
+    endpoint: str
+    reply: str
+    compressed_size: int  # the reply's zlib payload
+    size: int  # the payload once inflated: UTF-16LE, null-terminated
 
 
 class ChannelError(Exception):
@@ -66,6 +78,7 @@ class ManagementChannel:
         self._timeline = timeline
         self._ccm_token: tuple[str, datetime] | None = None
         self._lock = threading.Lock()
+        self.last_exchange: Exchange | None = None
 
     @property
     def uses_token(self) -> bool:
@@ -81,17 +94,6 @@ class ManagementChannel:
     def request_url(self) -> str:
         path = "ccm_system_tokenauth/request" if self.uses_token else "ccm_system/request"
         return f"{self.base_url}/{path}"
-
-    def describe(self) -> list[str]:
-        """The smsts.log lines of the TS engine setting up its transport (spec §3.4 [S39])."""
-        lines = [f"MP {self.endpoints.cmg_url if self.on_internet else self.endpoints.mp_url}"]
-        if self.on_internet:
-            lines += [f"   Setting URL = {self.endpoints.cmg_url}, Ports = 80,443, CRL = false",
-                      "   Setting Server Certificates."]
-            # [INFERENCE] the documented lines are a token client's; a PKI client keeps the MutualAuth URL.
-            lines += (["   Setting Authenticator.", f"Converting MutualAuth URL to ServerAuth: {self.base_url}"]
-                      if self.uses_token else ["   Setting Client Certificate."])
-        return lines
 
     # -- messages --------------------------------------------------------------------------------
 
@@ -134,8 +136,10 @@ class ManagementChannel:
         self._logs.write("CcmMessaging.log", f"Sending message to {endpoint}: CCM_POST {verb_path}")
         headers = {"Content-Type": content_type, "X-CCM-Client": self.client, **self._auth_headers()}
         response = self._http(messaging.CCM_POST, self.request_url, content=payload, headers=headers)
-        return self._parse(lambda b: messaging.decode_reply(b, response.headers.get("content-type", "")),
-                           response.content, f"{endpoint} reply")
+        reply = self._parse(lambda b: messaging.decode_reply(b, response.headers.get("content-type", "")),
+                            response.content, f"{endpoint} reply")
+        self.last_exchange = _exchange(endpoint, reply)
+        return reply
 
     def _http(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         try:
@@ -196,4 +200,11 @@ class ManagementChannel:
         return response.text.strip()
 
 
-__all__ = ["ChannelError", "ManagementChannel", "SiteEndpoints"]
+def _exchange(endpoint: str, reply: str) -> Exchange:
+    # The compressed size is the payload compressed again: the emulated sites compress at zlib's default level, so
+    # this is the size they sent (the multipart part itself is not kept).
+    payload = (reply + "\x00").encode("utf-16-le")
+    return Exchange(endpoint, reply, len(zlib.compress(payload)), len(payload))
+
+
+__all__ = ["ChannelError", "Exchange", "ManagementChannel", "SiteEndpoints"]

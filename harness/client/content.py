@@ -9,13 +9,17 @@ from __future__ import annotations
 import random
 import shutil
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
+from harness.client import engine_log, log_sources
 from harness.client.channel import ChannelError, ManagementChannel
 from harness.client.client import CacheError, EmulatedClient
+from harness.client.ctm_log import CtmJob
 from harness.client.download import (
     CLOUD,
     ContentDownloader,
+    Downloaded,
     DownloadError,
     RetryPolicy,
     TokenRejected,
@@ -122,28 +126,32 @@ class ContentResolver:
     def resolve_for_step(self, package: pol.PolicyPackage, destination: Path, step: str) -> Path:
         """Content for a running step: local if already there, else located and downloaded now."""
         pid = package.package_id
-        self.ctx.logs.smsts(f"Resolving content for SMS Package {pid}")
-        self.ctx.logs.smsts(f"Resolving local content for {pid}:{package.version}")
+        engine_log.resolving(self.ctx.logs, self.ctx.channel, self.ctx.site_code, pid, package.version)
         if pid in self.local and self.local[pid].exists():
             self.ctx.logs.smsts(f"Content for {pid} found locally at {self.ctx.client.windows_path(self.local[pid])}")
             return self.local[pid]
-        for line in self.ctx.channel.describe():
-            self.ctx.logs.smsts(line)
+        engine_log.transport_setup(self.ctx.logs, self.ctx.channel)
         reply = self._locate_for_step(package, step)
-        self.ctx.logs.smsts(f"Processing {len(reply.records)} locations.")
+        engine_log.processing(self.ctx.logs, len(reply.records))
         if not reply.records:
             self.ctx.logs.smsts("No static content server.", severity=Severity.WARNING)
+            self.ctx.logs.smsts("(LocationsList.size() + slistHttpPaths.size() + slistSMBPaths.size()) > 0, "
+                                "HRESULT=80040102 (..\\resolvesource.cpp,2665)", file=log_sources.NO_LOCATION)
             message = f"Content location request for {pid}:{package.version} failed, hr=0x80040102"
             self.ctx.logs.smsts(message, severity=Severity.ERROR)
             raise StepFailed(HResult.NO_CONTENT_LOCATION, message, step)
         self.ctx.variables["_SMSTSLastContentDownloadLocation"] = reply.records[0].url.split("?")[0]
         return self._download(package, reply, destination, step)
 
+    def locate_as_engine(self, package: pol.PolicyPackage) -> ContentLocationReply:
+        """The engine's location request, with its transport's lines in smsts.log (engine_log)."""
+        return engine_log.located(self.ctx.logs, self.ctx.channel, partial(self.locate, package, engine=True))
+
     def _locate_for_step(self, package: pol.PolicyPackage, step: str) -> ContentLocationReply:
         """A location request that cannot reach the management point fails the step that needed it, as one
         that finds no location does (spec §2.7), with the transport's code."""
         try:
-            return self.locate(package, engine=True)
+            return self.locate_as_engine(package)
         except ChannelError as error:
             message = (f"Content location request for {package.package_id}:{package.version} failed, "
                        f"hr={hresult_text(error.hresult)}: {error}")
@@ -173,26 +181,42 @@ class ContentResolver:
         content = f"{pid}.{package.version}"
         self.ctx.logs.write("CAS.log", f"Requesting locations synchronously for content {content} with priority "
                                        f"{priority}")
+        job = CtmJob(self.ctx.logs, self.ctx.client.name, content)
+        job.submitted()
         try:
             reply = self.locate(package, engine=False)
         except ChannelError as error:
             self.ctx.logs.write("CAS.log", f"Location request for {content} failed: {error}", severity=Severity.ERROR)
             raise DownloadError(error.hresult, f"Location request for {content} failed: {error}") from None
+        job.persisted(reply.records)
         if not reply.records:
             self.ctx.logs.write("CAS.log", f"Content is not available for {content}", severity=Severity.ERROR)
             raise DownloadError(HResult.CONTENT_NOT_FOUND, f"Content {content} is not available (0x87D00607)")
         if reserve:
             self.ctx.client.reserve_cache(pid, package.size)
-        downloader = ContentDownloader(self.ctx.client.http, self.ctx.timeline, self.ctx.logs, self.ctx.scale,
-                                       Transport.DTS)
-        done = downloader.fetch(pid, package.version, reply, self.client_cache_folder(), retry)
+        done = self._download_by_client(package, reply, job, retry)
         self.ctx.logs.write("CAS.log", f"Hash verification succeeded for content {content} downloaded under "
                                        "context System")
         self.local[pid] = self.ctx.client.cached[pid] = done.path
         return done.path
 
+    def _download_by_client(self, package: pol.PolicyPackage, reply: ContentLocationReply, job: CtmJob,
+                            retry: RetryPolicy | None) -> Downloaded:
+        """The DTS job CTM hands the download to, into a new ccmcache folder."""
+        downloader = ContentDownloader(self.ctx.client.http, self.ctx.timeline, self.ctx.logs, self.ctx.scale,
+                                       Transport.DTS, self.ctx.client.windows_path)
+        job.started(reply.records[0].url)
+        try:
+            done = downloader.fetch(package.package_id, package.version, reply, self.client_cache_folder(), retry)
+        except DownloadError as error:
+            job.failed(error.hresult)
+            raise
+        job.completed()
+        return done
+
     def _download(self, package: pol.PolicyPackage, reply: ContentLocationReply, destination: Path, step: str) -> Path:
-        downloader = ContentDownloader(self.ctx.client.http, self.ctx.timeline, self.ctx.logs, self.ctx.scale)
+        downloader = ContentDownloader(self.ctx.client.http, self.ctx.timeline, self.ctx.logs, self.ctx.scale,
+                                       windows_path=self.ctx.client.windows_path)
         try:
             try:
                 done = downloader.fetch(package.package_id, package.version, reply, destination, self.retry_policy())
@@ -200,7 +224,7 @@ class ContentResolver:
                 # Once: a fresh reply carries a fresh token and URL window; a second refusal is final.
                 self.ctx.logs.smsts(f"The content access token was rejected ({rejected}); requesting content "
                                     "locations again", severity=Severity.WARNING)
-                reply = self.locate(package, engine=True)
+                reply = self.locate_as_engine(package)
                 done = downloader.fetch(package.package_id, package.version, reply, destination, self.retry_policy())
         except DownloadError as error:
             raise StepFailed(error.hresult, str(error), step) from None
@@ -222,7 +246,7 @@ class ContentResolver:
 
         Only a distribution point's package share can be run from; a cloud source never can [S11].
         """
-        reply = self.locate(package, engine=True)
+        reply = self.locate_as_engine(package)
         shares = [r for r in reply.records if r.dp_type == "SERVER"]
         self.ctx.logs.smsts(f"Processing {len(shares)} locations.")
         if not shares:

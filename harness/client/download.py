@@ -11,11 +11,9 @@ source; the hash of the whole content is checked before anything uses it.
 from __future__ import annotations
 
 import hashlib
-import random
 import re
 import shutil
-import ssl
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import partial
@@ -26,10 +24,13 @@ from urllib.parse import urlsplit
 import httpx
 from defusedxml import ElementTree
 
+from harness.client import engine_log
+from harness.client.engine_log import Auth
 from harness.client.link import CONTENT
 from harness.client.logs import ClientLogs
+from harness.client.sources import CLOUD, INTERNET, intranet_only, source_name, try_order
 from harness.client.timeline import Timeline
-from harness.client.winhttp import ssl_cause, transport_hresult
+from harness.client.winhttp import certificate_name_invalid, reason_phrase, transport_hresult
 from harness.model.errors import HResult, hresult_text, http_error
 from harness.model.units import Scale
 from harness.protocol.cmtrace import Severity
@@ -38,8 +39,6 @@ from harness.protocol.location import ContentLocationReply, LocationRecord
 from harness.protocol.manifest import parse_manifest
 
 DOWNLOAD_AGENT = "SMS CCM 5.0 TS"
-CLOUD = "CLOUD"  # [INFERENCE] the harness's DPType for cloud sources (spec §2.4)
-INTERNET = "INTERNET"  # [INFERENCE] the harness's Locality for sources an internet client can reach
 _CHUNK = 256 * 1024
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-\d+/(?:\d+|\*)")
 
@@ -47,18 +46,19 @@ _CONTENT_RANGE = re.compile(r"bytes (\d+)-\d+/(?:\d+|\*)")
 class Transport(Enum):
     """Who downloads (spec §2.6): the task sequence engine's own WinHTTP transport (on demand, Download Package
     Content), or the client's CAS -> DTS -> BITS path (download all, pre-cache, Install Application). Each
-    writes its own log, and they report a listing the server refused differently."""
+    writes its own log, and they report a listing the server refused differently. The engine's lines are the
+    running step program's (no component of their own)."""
 
-    ENGINE = ("smsts.log", "TSManager")
-    DTS = ("DataTransferService.log", "DataTransferService")
+    ENGINE = "task sequence engine"
+    DTS = "DTS"
 
     @property
     def log(self) -> str:
-        return self.value[0]
+        return "smsts.log" if self is Transport.ENGINE else "DataTransferService.log"
 
     @property
-    def component(self) -> str:
-        return self.value[1]
+    def component(self) -> str | None:
+        return None if self is Transport.ENGINE else "DataTransferService"
 
 
 class DownloadError(Exception):
@@ -118,35 +118,12 @@ class _Attempts:
         self.cut[name] = got
 
 
-def source_name(record: LocationRecord) -> str:
-    return urlsplit(record.url).hostname or record.server_remote_name.lower()
-
-
-def intranet_only(record: LocationRecord) -> bool:
-    """An on-premises DP record; [INFERENCE] an internet-facing DP's would say INTERNET (none is emulated)."""
-    return record.dp_type != CLOUD and record.locality != INTERNET
-
-
-def try_order(records: Sequence[LocationRecord], *, on_internet: bool,
-              chooser: random.Random) -> tuple[LocationRecord, ...]:
-    """The order a client tries a reply's records in.
-
-    The management point ranks them (spec §2.5): on-premises DPs first, cloud sources last, or first when a
-    boundary group prefers them. The client keeps that ranking and draws the order of the cloud sources among
-    themselves: clients "randomly select a cloud distribution point" [S11][S13]. An internet client drops
-    intranet-only records: it cannot reach an on-premises DP (§1.4 [S11]).
-    """
-    usable = [r for r in records if not (on_internet and intranet_only(r))]
-    cloud = [r for r in usable if r.dp_type == CLOUD]
-    chooser.shuffle(cloud)
-    drawn = iter(cloud)
-    return tuple(next(drawn) if r.dp_type == CLOUD else r for r in usable)
-
-
 class ContentDownloader:
     def __init__(self, http: httpx.Client, timeline: Timeline, logs: ClientLogs, scale: Scale,
-                 transport: Transport = Transport.ENGINE) -> None:
+                 transport: Transport = Transport.ENGINE, windows_path: Callable[[Path], str] = str) -> None:
+        """`windows_path` names a local file as the client's logs do (C:\\_SMSTaskSequence\\…)."""
         self.http = http
+        self.windows_path = windows_path
         self.timeline = timeline
         self.logs = logs
         self.scale = scale
@@ -240,7 +217,8 @@ class ContentDownloader:
         self.logs.write("DataTransferService.log", f"Target URL scheme is HTTPS: {record.url}")
         headers = {"User-Agent": DOWNLOAD_AGENT, **({"Authorization": f"Bearer {token}"} if token else {})}
         try:
-            response = self._request("GET", record.url, headers)
+            auth = Auth.AUTHENTICATOR if token else Auth.ANONYMOUS_CONTENT
+            response = self._request("GET", record.url, headers, auth)
         except DownloadError as error:
             if error.status in (401, 403):
                 raise TokenRejected(error.hresult, str(error), error.status) from None
@@ -252,7 +230,8 @@ class ContentDownloader:
         return [RemoteFile(f.name, f.url) for f in manifest.files]
 
     def _dp_files(self, record: LocationRecord) -> list[RemoteFile]:
-        response = self._request("PROPFIND", record.url, {"Depth": "1", "User-Agent": DOWNLOAD_AGENT})
+        response = self._request("PROPFIND", record.url, {"Depth": "1", "User-Agent": DOWNLOAD_AGENT},
+                                 Auth.ANONYMOUS_CONTENT)
         base = urlsplit(record.url)
         try:
             hrefs = [e.text or "" for e in ElementTree.fromstring(response.text).iter("{DAV:}href")]
@@ -266,7 +245,7 @@ class ContentDownloader:
         """DTS reports a listing the server refused as "Error retrieving manifest", whatever the status: its
         documented lines for a content service's 400 [S33] and a DP's PROPFIND 405 [S38] (spec §2.6, §3.4)."""
         for line in (f"Request to {url} failed with {status}",
-                     f"Error sending DAV request. HTTP code {status}, status '{_phrase(status)}'",
+                     f"Error sending DAV request. HTTP code {status}, status '{reason_phrase(status)}'",
                      f"GetDirectoryList_HTTP('{url}') failed with code 0x87d0027e.",
                      "Error retrieving manifest (0x87d0027e)."):
             self._say(line, Severity.ERROR)
@@ -282,7 +261,7 @@ class ContentDownloader:
         target.parent.mkdir(parents=True, exist_ok=True)
         offset = self._resume_offset(remote, target, attempts)
         headers = {"User-Agent": DOWNLOAD_AGENT, **({"Range": f"bytes={offset}-"} if offset else {})}
-        self._say(f"Downloading file from {remote.url.split('?')[0]} to {target.name}")
+        self._sending("GET", remote.url, Auth.ANONYMOUS_CONTENT, target)
         try:
             with self.http.stream("GET", remote.url, headers=headers, extensions={CONTENT: True}) as response:
                 start = self._start(response, remote, offset, attempts)
@@ -290,6 +269,7 @@ class ContentDownloader:
         except httpx.HTTPError as error:
             raise self._transport_error("Download() of", remote.url, error) from None
         attempts.cut.pop(remote.name, None)
+        self._downloaded(remote.url, target)
         return size
 
     def _resume_offset(self, remote: RemoteFile, target: Path, attempts: _Attempts) -> int:
@@ -350,13 +330,27 @@ class ContentDownloader:
 
     # -- HTTP --------------------------------------------------------------------------------------
 
-    def _request(self, method: str, url: str, headers: dict[str, str]) -> httpx.Response:
+    def _request(self, method: str, url: str, headers: dict[str, str], auth: Auth) -> httpx.Response:
+        self._sending(method, url, auth)
         try:
             response = self.http.request(method, url, headers=headers)
         except httpx.HTTPError as error:
             raise self._transport_error(method, url, error) from None
         self._check(response, url)
+        if self.transport is Transport.ENGINE:
+            engine_log.succeeded(self.logs)
         return response
+
+    def _sending(self, method: str, url: str, auth: Auth, target: Path | None = None) -> None:
+        """The engine's transport names each request it sends (engine_log); DTS names each file it hands BITS."""
+        if self.transport is Transport.ENGINE:
+            engine_log.sent(self.logs, method, url, auth)
+        elif target is not None:  # DataTransferService.log's wording ([S62b], spec §3.4)
+            self._say(f"BITSHelper, remote name = {url.split('?')[0]}, local name = {self.windows_path(target)}")
+
+    def _downloaded(self, url: str, target: Path) -> None:
+        if self.transport is Transport.ENGINE:
+            engine_log.downloaded(self.logs, url, self.windows_path(target))
 
     def _check(self, response: httpx.Response, url: str) -> None:
         """An HTTP error status is BITS's BG_E_HTTP_ERROR_<status> (0x80190191 for 401, spec §2.8 [S35])."""
@@ -365,12 +359,15 @@ class ContentDownloader:
         response.read()
         where, said, status = url.split("?")[0], response.text.strip()[:200], response.status_code
         code = http_error(status)
-        raise DownloadError(code, f"WinHttpQueryHeaders() returns status code {status} ({_phrase(status)}) for "
+        if self.transport is Transport.ENGINE:
+            engine_log.http_failed(self.logs, status, reason_phrase(status), code,
+                                   file=CONTENT in response.request.extensions)
+        raise DownloadError(code, f"WinHttpQueryHeaders() returns status code {status} ({reason_phrase(status)}) for "
                                   f"{where} ({hresult_text(code)}): {said}", status)
 
     def _transport_error(self, what: str, url: str, error: httpx.HTTPError) -> DownloadError:
         where = url.split("?")[0]
-        if _certificate_name_invalid(error):
+        if certificate_name_invalid(error):
             # The lines DataTransferService.log shows for this failure (spec §3.4 [S34]).
             self.logs.write("DataTransferService.log", "[CCMHTTP] AsyncCallback(): "
                             "WINHTTP_CALLBACK_STATUS_SECURE_FAILURE Encountered", severity=Severity.ERROR)
@@ -385,13 +382,6 @@ class ContentDownloader:
         self.logs.write(self.transport.log, message, component=self.transport.component, severity=severity)
 
 
-def _phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Unknown"
-
-
 def _range_start(response: httpx.Response) -> int | None:
     """The first byte a 206 answer carries, from its Content-Range; None for any other answer."""
     found = _CONTENT_RANGE.fullmatch(response.headers.get("content-range", ""))
@@ -400,7 +390,5 @@ def _range_start(response: httpx.Response) -> int | None:
     return int(found.group(1))
 
 
-def _certificate_name_invalid(error: httpx.HTTPError) -> bool:
-    cause = ssl_cause(error)
-    # "Hostname mismatch, certificate is not valid for '…'"
-    return isinstance(cause, ssl.SSLCertVerificationError) and "match" in str(cause).lower()
+__all__ = ["CLOUD", "INTERNET", "ContentDownloader", "DownloadError", "Downloaded", "RemoteFile", "RetryPolicy",
+           "TokenRejected", "Transport", "intranet_only", "source_name", "try_order"]

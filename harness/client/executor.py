@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path, PureWindowsPath
 
+from harness.client import step_programs
 from harness.client.client import CacheError
 from harness.client.content import ContentResolver
 from harness.client.logs import ClientLogs
@@ -78,7 +79,8 @@ class Executor:
         self.pointer += 1
         self.timeline.record("step.start", step=step.name, action=step.action, package=step.package_id)
         try:
-            self._act(step)
+            with step_programs.running(self.logs, step):
+                self._act(step)
         except StepFailed as failure:
             self._ended(step, failure.hresult)
             self.logs.smsts(f"Failed to run the action: {step.name}. Error {hresult_text(failure.hresult)}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Iterator
+from http import HTTPStatus
 
 import httpx
 
@@ -52,3 +53,17 @@ def transport_hresult(error: httpx.HTTPError) -> int:
     if isinstance(error, (httpx.NetworkError, httpx.RemoteProtocolError)):
         return HResult.CONNECTION_ERROR  # reset, or closed in the handshake or before the answer was complete
     return HResult.E_FAIL
+
+
+def certificate_name_invalid(error: httpx.HTTPError) -> bool:
+    """The server's certificate does not carry the name asked for (WINHTTP_CALLBACK_STATUS_FLAG_CERT_CN_INVALID)."""
+    cause = ssl_cause(error)
+    # "Hostname mismatch, certificate is not valid for '…'"
+    return isinstance(cause, ssl.SSLCertVerificationError) and "match" in str(cause).lower()
+
+
+def reason_phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"

@@ -29,7 +29,10 @@ STEPS = [{"name": "Check Readiness", "action": "Check Readiness", "duration": "2
 # The components each log's lines may carry: the client's from spec §3.2 (smsts.log's components are
 # listed there; [INFERENCE] the others carry their own component names), the services' from §3.3/§3.4.
 CLIENT_COMPONENTS = {
-    "smsts.log": {"TSManager", "TSPxe", "InstallSoftware", "OSDDownloadContent", "OSDUpgradeOS"},
+    # OSDUpgradeOS.exe logs as OSDUpgradeWindows (https://pastebin.com/17ZjeJUQ); smsappinstall.exe as
+    # InstallApplication (KB 18408).
+    "smsts.log": {"TSManager", "TSPxe", "InstallSoftware", "OSDDownloadContent", "OSDUpgradeOS", "OSDUpgradeWindows",
+                  "InstallApplication"},
     "execmgr.log": {"execmgr"},
     "TSAgent.log": {"TSAgent"},
     "LocationServices.log": {"LocationServices"},

@@ -310,8 +310,11 @@ class SiteModel:
 
     def _cloud_record(self, source: CloudSource, record: DistributedPackage, now: datetime) -> LocationRecord:
         pid = record.package.package_id
+        # [INFERENCE] what the product's tid identifies is undocumented; derived from what the URL is for, so a
+        # repeated run is handed (and logs) the same URL.
+        tid = uuid.uuid5(_SMSID_NAMESPACE, f"tid:{source.fqdn}:{pid}:{now.isoformat()}")
         url = build_content_url(ContentUrl(base=self._content_base(source), package_id=pid, content_id=pid,
-                                           tid=f"GUID:{uuid.uuid4()}", issuer=self.config.mp_fqdn.upper(),
+                                           tid=f"GUID:{tid}", issuer=self.config.mp_fqdn.upper(),
                                            start=now, end=now + CONTENT_URL_WINDOW))
         # [INFERENCE] "CLOUD" and "INTERNET" are synthetic: the real strings for cloud records
         # were not found in any source (spec §2.4).
