@@ -10,6 +10,7 @@ import ssl
 import struct
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
@@ -33,8 +34,9 @@ def reset(connection: socket.socket) -> None:
     connection.close()
 
 
-def serve_once(act: Callable[[socket.socket], None]) -> Iterator[int]:
-    """A listener that accepts one connection and does `act` with it; yields the port."""
+@contextmanager
+def serving_once(act: Callable[[socket.socket], None]) -> Iterator[int]:
+    """A listener that accepts one connection and does `act` with it; gives the port."""
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
 
@@ -103,13 +105,13 @@ def test_a_refused_connect_cannot_connect(backend: httpcore.NetworkBackend) -> N
 
 
 def test_a_reset_in_the_handshake_is_the_connection(backend: httpcore.NetworkBackend) -> None:
-    for port in serve_once(reset_after_client_hello):
+    with serving_once(reset_after_client_hello) as port:
         assert code_of(port, backend) == HResult.CONNECTION_ERROR
 
 
 def test_a_reset_after_the_handshake_is_the_connection(backend: httpcore.NetworkBackend,
                                                        pem: tuple[Path, Path]) -> None:
-    for port in serve_once(partial(reset_after_handshake, pem)):
+    with serving_once(partial(reset_after_handshake, pem)) as port:
         assert code_of(port, backend) == HResult.CONNECTION_ERROR
 
 
