@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import random
 from collections.abc import Iterator
@@ -44,7 +45,10 @@ def content_bytes(package_id: str, version: int, size: int) -> bytes:
     return b"".join(iter_content(package_id, version, size))
 
 
+@functools.lru_cache(maxsize=256)
 def content_sha256(package_id: str, version: int, size: int) -> str:
+    """Cached: the same three always give the same hash, and a suite asks for the same packages' hashes in
+    hundreds of scenarios."""
     digest = hashlib.sha256()
     for chunk in iter_content(package_id, version, size):
         digest.update(chunk)
