@@ -22,7 +22,7 @@ Feature: Choosing between cloud sources, one content request at a time
     And the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
 
   Scenario: Each content request draws the order of the cloud sources afresh
-    Given 20 internet clients named WAVE01 to WAVE20 whose random choices are seeded with 11
+    Given 10 internet clients named WAVE01 to WAVE10 whose random choices are seeded with 11
     When each client installs the deployment from Software Center
     Then the CMG and the cloud distribution point each serve at least 25 % of the content requests
     And some clients take different packages from different cloud sources
