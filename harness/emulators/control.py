@@ -44,7 +44,7 @@ from harness.emulators.answers import route_error_handler as route_error_handler
 from harness.emulators.content_marks import ContentDeclarer, take_mark
 from harness.emulators.fault_effects import FaultedSend, cut_on_purpose, quiet_uvicorn_about_deliberate_cuts
 from harness.emulators.faults import Answer, Fault, FaultError, FaultTable
-from harness.emulators.http_sys import UrlCheck, UrlGate, iis_url_check
+from harness.emulators.http_sys import UrlCheck, UrlGate, url_check_for
 from harness.model.units import Scale
 from harness.protocol.cmtrace import CMTraceWriter, Severity
 
@@ -160,18 +160,19 @@ class ControlPlane:
     def __init__(self, service: str, model: ServiceModel, extra_reset: Callable[[], None] | None = None, *,
                  logs: Mapping[str, str] | None = None, clock: ModelClock | None = None,
                  identity_headers: Sequence[tuple[bytes, bytes]] | None = None,
-                 error_renderer: Callable[[int, str], Response] | None = None, url_check: UrlCheck = iis_url_check,
+                 error_renderer: Callable[[int, str], Response] | None = None, url_check: UrlCheck | None = None,
                  authority: Authority | None = None, content: ContentDeclarer | None = None) -> None:
         """`identity_headers` go on every answer (IIS's by default); `error_renderer` words a status fault's
         answer the way the service words its errors (the harness's plain text by default); `url_check` answers
-        the URLs the server in front of the service refuses (http_sys.py; IIS's by default); `authority` is the
+        the URLs the server in front of the service refuses (http_sys.py; by default as its service is served in
+        the product: `url_check_for`); `authority` is the
         virtual clock's, in the service that hosts it (the network); `content` declares the bodies the service
         marks as content to the network in front of it (content_marks.py)."""
         self.service = service
         self.model = model
         self.identity_headers = list(IIS_HEADERS if identity_headers is None else identity_headers)
         self.error_renderer = error_renderer or error_response
-        self.url_check = url_check
+        self.url_check = url_check or url_check_for(service)
         self.clock = clock or ModelClock(Scale(), real_epoch=time.time(), model_epoch=datetime.now(UTC))
         self.journal = Journal()
         self.faults = FaultTable(self.clock.now)

@@ -3,8 +3,8 @@ driver under IIS) and IIS's request filtering. The storage front words its own U
 (storage/app.py) and keeps HTTP.sys's limits on the head.
 
 Two places apply these, one for every service: `UrlGate`, which every service's ControlMiddleware puts in front of
-its app (the check is the ControlPlane's `url_check`, IIS's by default), and `HttpSysH11Protocol`, the HTTP
-protocol every service is served with, for a head h11 could not read at all.
+its app (the check is the ControlPlane's `url_check`, by default `url_check_for` its service), and
+`HttpSysH11Protocol`, the HTTP protocol every service is served with, for a head h11 could not read at all.
 
 - HTTP.sys refuses a path whose escapes decode to U+0000–U+001F or U+007F–U+009F (its AllowRestrictedChars
   registry value is 0 by default) with 400 "Bad Request - Invalid URL":
@@ -17,8 +17,9 @@ protocol every service is served with, for a head h11 could not read at all.
   maxQueryString (2048) with 404.15, their defaults:
   https://learn.microsoft.com/en-us/iis/configuration/system.webserver/security/requestfiltering/requestlimits/
   [INFERENCE: the body is the detailed error page a local client sees; a remote one gets a plain 404 page.]
-- [INFERENCE] The harness's own APIs (control, client agent, network) are served by the same rules as the
-  product services beside them.
+- Request filtering is the product's IIS configuration, so it applies to the product sites' own paths only
+  (`IIS_SITES`). The harness's APIs (every control API, the client agent, the network) keep HTTP.sys's rules
+  [INFERENCE: they stand behind the same kind of server as the product services beside them].
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 MAX_HEAD = 16 * 1024  # bytes of a request line, and of the whole head
 MAX_URL, MAX_QUERY = 4096, 2048  # IIS request filtering's maxUrl and maxQueryString
+# The services that are IIS sites in the product (the site server's MP and DP, the CMG, the cloud DP), and the
+# harness's own paths on them (the control API's CONTROL_PREFIX, the site's and cloud DP's admin APIs).
+IIS_SITES = frozenset({"site", "cmg", "clouddp"})
+HARNESS_PREFIX = "/_harness/"
 RESTRICTED = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 UrlCheck = Callable[[Scope], Response | None]
@@ -120,9 +125,24 @@ def request_filtering_refusal(scope: Scope) -> Refusal | None:
     return None
 
 
+def http_sys_url_check(scope: Scope) -> Response | None:
+    """HTTP.sys's refusals: the answer for a URL it refuses, else None."""
+    return _first(scope, head_refusal, invalid_url_refusal)
+
+
 def iis_url_check(scope: Scope) -> Response | None:
-    """HTTP.sys's refusals, then IIS's request filtering: the answer for a URL IIS refuses, else None."""
-    for rule in (head_refusal, invalid_url_refusal, request_filtering_refusal):
+    """HTTP.sys's refusals, then IIS's request filtering on the product's paths (not the harness's own)."""
+    if scope["path"].startswith(HARNESS_PREFIX):
+        return http_sys_url_check(scope)
+    return _first(scope, head_refusal, invalid_url_refusal, request_filtering_refusal)
+
+
+def url_check_for(service: str) -> UrlCheck:
+    return iis_url_check if service in IIS_SITES else http_sys_url_check
+
+
+def _first(scope: Scope, *rules: Callable[[Scope], Refusal | None]) -> Response | None:
+    for rule in rules:
         refusal = rule(scope)
         if refusal is not None:
             return refusal_response(refusal)

@@ -127,12 +127,20 @@ def test_storage_passes_well_formed_escapes_on(storage: TestClient, azurite: Azu
     assert len(azurite.requests) == 1
 
 
+@pytest.fixture(params=["site", "cmg", "clouddp"])
+def product_site(request: pytest.FixtureRequest) -> TestClient:
+    """A service that is an IIS site in the product, with IIS's request filtering."""
+    client: TestClient = request.getfixturevalue(request.param)
+    return client
+
+
 @pytest.mark.parametrize(("url", "substatus", "words"), [
     ("/" + "a" * 4096, "404.14", "the URL has 4097 bytes; IIS's request filtering allows 4096 (maxUrl)"),
     ("/x?" + "q" * 2049, "404.15", "the query string has 2049 bytes; IIS's request filtering allows 2048"),
 ])
-def test_iis_request_filtering_refuses_long_urls(iis_like: TestClient, url: str, substatus: str, words: str) -> None:
-    response = iis_like.get(url)
+def test_iis_request_filtering_refuses_long_urls(product_site: TestClient, url: str, substatus: str,
+                                                 words: str) -> None:
+    response = product_site.get(url)
     assert response.status_code == 404 and f"HTTP Error {substatus} - Not Found" in response.text
     assert words in response.headers["x-harness-reason"]
 
@@ -141,6 +149,25 @@ def test_iis_request_filtering_refuses_long_urls(iis_like: TestClient, url: str,
 def test_urls_within_iis_limits_reach_the_routes(site: TestClient, url: str) -> None:
     response = site.get(url)
     assert response.status_code == 404 and response.headers["x-harness-reason"].startswith("no endpoint at /")
+
+
+def test_the_control_api_has_no_request_filtering(iis_like: TestClient) -> None:
+    """Request filtering is the product's IIS configuration, not the harness's: the journal judges its own 'since'
+    (HTTP.sys's limits still hold)."""
+    response = iis_like.get("/_harness/journal", params={"since": "1" * 5000})
+    assert response.status_code == 400 and "'since' must be a journal sequence" in response.text
+
+
+@pytest.fixture(params=["agent", "network"])
+def harness_api(request: pytest.FixtureRequest) -> TestClient:
+    client: TestClient = request.getfixturevalue(request.param)
+    return client
+
+
+@pytest.mark.parametrize("url", ["/clients/" + "a" * 5000, "/proxies?" + "q" * 5000])
+def test_the_harness_s_own_services_have_no_request_filtering(harness_api: TestClient, url: str) -> None:
+    response = harness_api.get(url)
+    assert response.status_code < 500 and "404.1" not in response.text, response.text
 
 
 def test_a_request_line_over_16_kib_is_414_everywhere(iis_like: TestClient, storage: TestClient) -> None:
