@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,7 +18,7 @@ import pytest
 
 docker = pytest.importorskip("docker", reason="the docker SDK comes with testcontainers: pip install -e .[dev]")
 
-from harness.environments.containers import LABEL_ENVIRONMENT, ContainersEnvironment  # noqa: E402
+from harness.environments.containers import LABEL_ENVIRONMENT, LABEL_OWNER, ContainersEnvironment  # noqa: E402
 from harness.environments.reaper import list_labelled  # noqa: E402
 
 pytestmark = pytest.mark.containers
@@ -34,8 +35,10 @@ def harness_containers(client: Any, environment: str | None = None) -> list[Any]
     return list_labelled(client, label)
 
 
-def environments_running(client: Any) -> set[str]:
-    return {c.labels[LABEL_ENVIRONMENT] for c in harness_containers(client)}
+def environments_started_by(client: Any, pid: int) -> set[str]:
+    """The environments whose containers that process started: other suites on the machine start their own."""
+    owner = f"{socket.gethostname()}:{pid}"
+    return {c.labels[LABEL_ENVIRONMENT] for c in harness_containers(client) if c.labels.get(LABEL_OWNER) == owner}
 
 
 @dataclass
@@ -51,14 +54,13 @@ class Runner:
 @pytest.fixture
 def runner(engine: Any) -> Iterator[Runner]:
     """pytest holding a containers environment, in a process group of its own (a terminal's foreground job)."""
-    before = environments_running(engine)
     process = subprocess.Popen([sys.executable, "-m", "pytest", str(RUNNER), "--env", "containers", "-s", "-q",
                                 "-p", "no:cacheprovider"], cwd=ROOT, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         wait_for_hold(process)
-        new = environments_running(engine) - before
-        assert len(new) == 1, f"expected one new environment, found {new}"
+        new = environments_started_by(engine, process.pid)
+        assert len(new) == 1, f"expected one environment started by the runner, found {new}"
         environment = new.pop()
         assert len(harness_containers(engine, environment)) == SERVICES
         yield Runner(process, environment)
