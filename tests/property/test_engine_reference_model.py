@@ -1,13 +1,13 @@
-"""The task sequence engine against a small reference model of the documented rules (STYLE.md item 10).
+"""The task sequence engine against a small reference model of the documented rules.
 
 A Hypothesis state machine drives ONE real local environment (site, CMG, Azurite, client agent as
 processes, started once for this module) with random console operations — site version, where each
 package is distributed, whether the CMG serves content, the deployment (option, internet flag,
 availability, purpose, pre-download), damaged copies — and, after each run rule, installs the
 deployment on a fresh client (network, "Allow access to cloud distribution point", launch mode) and
-checks that the engine's outcome agrees with `predict()` below, which restates the rules of
-configmgr-behaviour.md §1.2–1.7, §2.4–2.8, §7 and §8 without importing harness.model.rules or
-harness.model.matrix. It also checks invariants on every timeline (see `invariant_problems`).
+checks that the engine's outcome agrees with `predict()` below, which restates the documented rules
+(which deployment options, launches and site versions may run over a CMG, where content may come from)
+without importing harness.model.rules or harness.model.matrix. It also checks invariants on every timeline (see `invariant_problems`).
 
 Run size: MAX_EXAMPLES = 80 examples of STEPS = 10 steps each (the set-up, then nine rule calls; three
 of the nine rules install and compare). Hypothesis's swarm testing switches rules off per example, so the
