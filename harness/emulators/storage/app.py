@@ -122,7 +122,7 @@ class StorageFront:
             self.model.sas_admitted += 1
             query = admitted
         try:
-            url = httpx.URL(f"{self.upstream}{request.url.path}", query=query.encode("latin-1"))
+            url = httpx.URL(f"{self.upstream}{_path_as_sent(request)}", query=query.encode("latin-1"))
         except httpx.InvalidURL as error:  # what storage_url_check lets through must not crash the front either
             return invalid_uri(f"the URL cannot be passed on: {error}")
         headers = [(k, v) for k, v in request.headers.raw if k.decode("latin-1").lower() not in _HOP_BY_HOP]
@@ -138,6 +138,13 @@ class StorageFront:
         if request.method == "GET" and reply.status_code in (200, 206) and "x-ms-blob-type" in reply.headers:
             mark(response, int(reply.headers.get("content-length", "0")))  # a blob's bytes: content
         return response
+
+
+def _path_as_sent(request: Request) -> str:
+    """The path as the client escaped it: decoded, `/%25` would reach Azurite as `/%`, a malformed URL it answers
+    with 500. A proxy passes the escapes on as they came."""
+    raw = request.scope.get("raw_path")
+    return raw.decode("latin-1") if raw else request.url.path
 
 
 def _headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
