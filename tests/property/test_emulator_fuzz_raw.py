@@ -154,6 +154,7 @@ versions = st.sampled_from(["HTTP/1.1", "HTTP/1.0", "HTTP/1.1", "HTTP/2.0", "HTT
 @example(service="storage", method="PUT", target="/content/%00", version="HTTP/1.1")
 @example(service="network", method="POST", target="/proxies/%00/toxics", version="HTTP/1.1")
 @example(service="storage", method="GET", target="/%25", version="HTTP/1.1")  # once forwarded decoded: 500
+@example(service="storage", method="GET", target="/%FF", version="HTTP/1.1")  # not UTF-8: Azurite answered 500
 def test_any_request_line_is_answered(module_environment: LocalEnvironment, service: str, method: str, target: str,
                                       version: str) -> None:
     request = request_line(module_environment, service, method, target, version=version)

@@ -16,6 +16,7 @@ SAS (one signed with a SharedKey header) passes exactly as it came.
 from __future__ import annotations
 
 import re
+import urllib.parse
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -84,13 +85,24 @@ def storage_url_check(scope: Scope) -> Response | None:
     refusal = head_refusal(scope)
     if refusal is not None:
         return refusal_response(refusal)
-    wrong = restricted_character(scope["path"]) or _malformed_escape(scope.get("raw_path", b""))
+    raw_path = scope.get("raw_path", b"")
+    wrong = restricted_character(scope["path"]) or _malformed_escape(raw_path) or _not_utf8(raw_path)
     return None if wrong is None else invalid_uri(f"the URL's path holds {wrong}")
 
 
 def _malformed_escape(raw_path: bytes) -> str | None:
     match = MALFORMED_ESCAPE.search(raw_path)
     return None if match is None else f"{match[0].decode('latin-1')!r}, a % not followed by two hex digits"
+
+
+def _not_utf8(raw_path: bytes) -> str | None:
+    """Escapes that decode to no UTF-8 text (`%FF`): Azurite's decodeURIComponent throws on them and it answers
+    500; Azure names resources in UTF-8 [INFERENCE: and answers InvalidUri, as for any other URL it cannot read]."""
+    try:
+        urllib.parse.unquote_to_bytes(raw_path).decode("utf-8")
+    except UnicodeDecodeError as error:
+        return f"escapes that are not UTF-8 ({error.reason} at byte {error.start})"
+    return None
 
 
 def invalid_uri(why: str) -> Response:
