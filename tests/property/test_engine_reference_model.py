@@ -7,7 +7,8 @@ availability, purpose, pre-download), damaged copies — and, after each run rul
 deployment on a fresh client (network, "Allow access to cloud distribution point", launch mode) and
 checks that the engine's outcome agrees with `predict()` below, which restates the documented rules
 (which deployment options, launches and site versions may run over a CMG, where content may come from)
-without importing harness.model.rules or harness.model.matrix. It also checks invariants on every timeline (see `invariant_problems`).
+without importing harness.model.rules or harness.model.matrix. It also checks invariants on every
+timeline (see `invariant_problems`).
 
 Run size: MAX_EXAMPLES = 80 examples of STEPS = 10 steps each (the set-up, then nine rule calls; three
 of the nine rules install and compare). Hypothesis's swarm testing switches rules off per example, so the
