@@ -97,7 +97,7 @@ def client_tries_first(agent: AgentDriver, endpoints: Endpoints, client: str, so
     """In every content request the client tries that cloud source before the other one, instead of drawing the
     order; the management point's ranking of other sources stays as it is. A scenario's control, not a product
     setting: it saves hunting for a seed, whose draw would change with the client's name or the deployment."""
-    CLOUD_SOURCES(source)
+    CLOUD_SOURCES(source)  # only a cloud source is drawn: anything else is a mistake in the scenario
     agent.set_first_source(client, source_host(endpoints, source))
 
 

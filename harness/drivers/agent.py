@@ -52,7 +52,10 @@ class AgentDriver(ServiceDriver):
         """The client tries this cloud source (host name) first in every content request instead of drawing the
         order; None: it draws again."""
         path = f"/clients/{quote(client)}/first-source"
-        self.call("PUT", path, {"host": host}) if host is not None else self.call("DELETE", path)
+        if host is None:
+            self.call("DELETE", path)
+        else:
+            self.call("PUT", path, {"host": host})
 
     def install(self, client: str, deployment: str, launch_mode: str = "Software Center",
                 trigger: str = "user") -> str:
