@@ -4,9 +4,10 @@ In an environment at scale S a physical byte of content (a blob, a DP file) stan
 other byte (a TLS handshake, headers, an XML reply) only for itself. The network's proxies pace TLS streams they
 cannot read, so a service whose answer carries content marks the response (`mark`); before the answer's first
 byte leaves, `ControlMiddleware` strips the mark and declares the body's size to the network for the connection
-the answer goes out on, named by the address the service sees the proxy's end at (`POST /_harness/content` on
-the network service, harness/net/proxy_api.py). The network answers before the service writes a byte, so the
-proxy knows what is content before any of it arrives.
+the answer goes out on, named by both its ends as the service sees them: the proxy's address and the service's
+own (`POST /_harness/content` on the network service, harness/net/proxy_api.py). The proxy's end alone would be
+ambiguous: the kernel gives one local port to connections towards different services at the same time. The
+network answers before the service writes a byte, so the proxy knows what is content before any of it arrives.
 """
 
 from __future__ import annotations
@@ -48,13 +49,13 @@ class ContentDeclarer:
             return None
         return cls(str(network["url"]), dict(network.get("hosts", {})), Path(config["tls"]["ca"]))
 
-    async def declare(self, client: tuple[str, int] | None, size: int) -> None:
-        """`size` bytes of content go to `client` (the ASGI scope's peer) next."""
-        if client is None or size <= 0:
+    async def declare(self, client: tuple[str, int] | None, server: tuple[str, int] | None, size: int) -> None:
+        """`size` bytes of content go from `server` to `client` (the ASGI scope's two ends) next."""
+        if client is None or server is None or size <= 0:
             return
-        peer = f"{client[0]}:{client[1]}"
+        peer, service = f"{client[0]}:{client[1]}", f"{server[0]}:{server[1]}"
         try:
-            reply = await self._client.post(self._url, json={"peer": peer, "bytes": size})
+            reply = await self._client.post(self._url, json={"peer": peer, "service": service, "bytes": size})
         except httpx.HTTPError as error:
             _log.warning("could not declare %d bytes of content to %s at %s: %s", size, peer, self._url, error)
             return

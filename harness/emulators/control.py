@@ -333,7 +333,7 @@ class ControlMiddleware:
                 headers, content = take_mark(list(message.get("headers", [])))
                 message["headers"] = [*headers, *self.control.identity_headers]
                 if content is not None and self.control.content is not None:
-                    await self.control.content.declare(scope.get("client"), content)
+                    await self.control.content.declare(scope.get("client"), scope.get("server"), content)
             await send(message)
 
         faults = self.control.faults.take(method, path) if product else []

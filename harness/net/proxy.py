@@ -219,18 +219,21 @@ class FaultProxy:
         """The proxy in Toxiproxy's JSON."""
         return self._control(self._describe)
 
-    def declare_content(self, peer: str, size: int) -> bool:
+    def declare_content(self, peer: str, service: str, size: int) -> bool:
         """From another thread: the next `size` bytes the upstream service sends on the connection it sees from
-        `peer` ("127.0.0.1:PORT", the proxy's end) are content. Declared before the service sends them, so the
-        bandwidth toxics weigh them in full and the rest (handshakes, headers) at the protocol weight. False when
-        no connection of this proxy comes from `peer`."""
+        `peer` ("127.0.0.1:PORT", the proxy's end) to `service` (its own address) are content. Declared before the
+        service sends them, so the bandwidth toxics weigh them in full and the rest (handshakes, headers) at the
+        protocol weight. False when no connection of this proxy joins those two ends.
+
+        Both ends, because one alone does not name a connection: the kernel gives the same local port to
+        connections towards different services at once, so another proxy may have a connection from `peer` too."""
         if size < 0:
             raise ValueError(f"content size must be 0 or more bytes, not {size}")
-        return self._control(self._declare_content, peer, size)
+        return self._control(self._declare_content, (peer, service), size)
 
-    async def _declare_content(self, peer: str, size: int) -> bool:
+    async def _declare_content(self, ends: tuple[str, str], size: int) -> bool:
         for connection in self._connections:
-            if connection.upstream_end() == peer:
+            if connection.upstream_ends() == ends:
                 connection.directions[1].content += size
                 return True
         return False
@@ -533,12 +536,13 @@ class _Connection:
         for sock in (self._client, self._upstream):
             _close_socket(sock, abort=self._abort)
 
-    def upstream_end(self) -> str | None:
-        """The proxy's end of the upstream connection, "127.0.0.1:PORT": the client address the service sees."""
+    def upstream_ends(self) -> tuple[str, str] | None:
+        """The upstream connection's ends, ("127.0.0.1:PORT", "127.0.0.1:SERVICE_PORT"): the client address the
+        service sees, and the service's own."""
         if self._upstream is None or len(self.directions) != 2:
             return None
         with contextlib.suppress(OSError):
-            return _joined(self._upstream.getsockname()[:2])
+            return _joined(self._upstream.getsockname()[:2]), _joined(self._upstream.getpeername()[:2])
         return None
 
     def sockets(self) -> list[tuple[socket.socket, bool, bool]]:

@@ -13,8 +13,8 @@
     POST   /proxies/{proxy}/toxics/{toxic}            update {attributes, toxicity}
     DELETE /proxies/{proxy}/toxics/{toxic}
 
-    POST   /_harness/content                          {peer: "127.0.0.1:P", bytes: N}: the next N bytes the
-                                                      service sends to `peer` are content (see below)
+    POST   /_harness/content                          {peer: "127.0.0.1:P", service: "127.0.0.1:S", bytes: N}:
+                                                      the next N bytes the service at S sends to P are content
 
 These are Toxiproxy's routes, bodies and error shape (`{"error": …, "status": …}`), so its clients (and the
 harness's own driver, `harness.drivers.network`) work against a real Toxiproxy as well. The harness control API
@@ -23,7 +23,9 @@ harness's own driver, `harness.drivers.network`) work against a real Toxiproxy a
 Bandwidth toxics weigh model bytes, as the scenarios speak: in an environment at scale S a physical byte of
 content stands for S model bytes, and a TLS handshake or an HTTP header only for itself. The proxy cannot tell
 them apart in a TLS stream, so a service that sends content (storage's blobs, a DP's files) declares it first,
-naming the connection by the address it sees the proxy's end at; every other byte weighs 1/S. A Toxiproxy client
+naming the connection by both its ends: the address it sees the proxy's end at, and its own (a local port alone
+is not enough: the kernel hands the same one to connections towards different services at once). Every other
+byte weighs 1/S. A Toxiproxy client
 that declares nothing sees Toxiproxy's behaviour at scale 1.
 
 The environment binds each proxy's listening socket and hands the process its file descriptor (`listen_fd`),
@@ -163,10 +165,11 @@ class Network:
     def snapshot(self) -> dict[str, Any]:
         return {name: self.get(name).to_json() for name in self.names()}
 
-    def declare_content(self, peer: str, size: int) -> str | None:
-        """The next `size` bytes a service sends to `peer` (a proxy's end of its upstream connection) are content
-        (FaultProxy.declare_content); the name of the proxy that carries them, or None if none does."""
-        return next((name for name in self.names() if self.get(name).declare_content(peer, size)), None)
+    def declare_content(self, peer: str, service: str, size: int) -> str | None:
+        """The next `size` bytes the service at `service` sends to `peer` (a proxy's end of its upstream
+        connection) are content (FaultProxy.declare_content); the name of the proxy that carries them, or None if
+        none does."""
+        return next((name for name in self.names() if self.get(name).declare_content(peer, service, size)), None)
 
     def report(self) -> Report:
         """For the virtual clock's authority: what the proxies are doing and their sockets' byte counters."""
@@ -222,15 +225,18 @@ def _toxiproxy(handler: Callable[[Network, _Call], Any], network: Network, statu
 
 def _declare_content(network: Network, call: _Call) -> Any:
     body = call.object()
-    peer, size = body.get("peer"), body.get("bytes")
+    peer, service, size = body.get("peer"), body.get("service"), body.get("bytes")
     if not isinstance(peer, str) or not peer:
         raise ProxyError(400, "'peer' must be the address the service sees the connection from, e.g. 127.0.0.1:5123")
+    if not isinstance(service, str) or not service:
+        raise ProxyError(400, "'service' must be the address the connection came to at the service, "
+                              "e.g. 127.0.0.1:8443")
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:
         raise ProxyError(400, f"'bytes' must be a whole number of bytes, 0 or more, not {size!r}")
-    name = network.declare_content(peer, size)
+    name = network.declare_content(peer, service, size)
     if name is None:
-        raise ProxyError(404, f"no proxy has a connection to its service from {peer}")
-    return {"proxy": name, "peer": peer, "bytes": size}
+        raise ProxyError(404, f"no proxy has a connection from {peer} to its service at {service}")
+    return {"proxy": name, "peer": peer, "service": service, "bytes": size}
 
 
 def _list(network: Network, call: _Call) -> Any:

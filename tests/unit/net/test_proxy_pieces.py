@@ -113,7 +113,7 @@ def _waits(sender: _Senders, how: str, *toxics: Toxic, settle: bool = False, con
             sock.sendall(b"?")
             peer = sender.peers.get(timeout=10)
             if content:
-                assert proxy.declare_content(peer, content)
+                assert proxy.declare_content(peer, sender.address, content)
             sock.sendall(how.encode())
             received = 0
             while chunk := sock.recv(1 << 20):
@@ -162,7 +162,14 @@ def test_declared_content_weighs_in_full_and_the_rest_at_the_protocol_weight(sen
 
 
 def test_content_is_declared_only_for_a_connection_the_proxy_carries(sender: _Senders) -> None:
+    """Named by both ends: the same local port may serve a connection towards another service at once."""
     with FaultProxy("storage", sender.address, time=_StillTime()) as proxy:
-        assert not proxy.declare_content("127.0.0.1:1", 1000)
+        assert not proxy.declare_content("127.0.0.1:1", sender.address, 1000)
+        with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as sock:
+            sock.sendall(b"?")
+            peer = sender.peers.get(timeout=10)
+            assert not proxy.declare_content(peer, "127.0.0.1:1", 1000)
+            assert proxy.declare_content(peer, sender.address, 1000)
+            sock.sendall(b"at-once")
         with pytest.raises(ValueError, match="0 or more"):
-            proxy.declare_content("127.0.0.1:1", -1)
+            proxy.declare_content("127.0.0.1:1", sender.address, -1)
