@@ -40,7 +40,7 @@ from harness.client.channel import SiteEndpoints
 from harness.client.client import EmulatedClient
 from harness.client.clocked_net import NETWORK, ClockedBackend
 from harness.client.engine import TaskSequenceRun
-from harness.client.identity import new_signing_identity
+from harness.client.identity import SigningKeys, new_signing_identity
 from harness.client.link import LinkProfile, LinkTiming, link_layer
 from harness.clock.model_clock import ModelClock
 from harness.clock.participant import Participant
@@ -89,6 +89,7 @@ class Agent:
         self.runs: dict[str, TaskSequenceRun] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+        self._keys = SigningKeys()
 
     def add_client(self, name: str, network: NetworkLocation, settings: CloudServicesSettings,
                    site_token: str | None, cache_size: int = DEFAULT_CACHE_SIZE,
@@ -109,9 +110,9 @@ class Agent:
             http = make_client(self._hosts_for(network), self.config.ca_cert, timeout=60.0, cert=cert, wrap=wrap,
                                network_backend=backend)
             shaper = shaper_of()
+            identity = new_signing_identity(name, self.config.clock.now(), self._keys.key_for(name))
             client = EmulatedClient(name, network, settings, site_token, root, http, cache_size=cache_size,
-                                    ad_site=ad_site, identity=new_signing_identity(name, self.config.clock.now()),
-                                    seed=seed, link=shaper)
+                                    ad_site=ad_site, identity=identity, seed=seed, link=shaper)
             self.clients[name] = client
             return client
 
@@ -161,6 +162,7 @@ class Agent:
             run.done.wait(RUN_JOIN_SECONDS)
         for client in clients:
             client.wipe()
+        self._keys.release_all()
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:

@@ -75,3 +75,19 @@ def test_a_manifest_sas_url_works_until_it_expires_in_model_time(virtual: LocalE
     assert [(e["status"], e["note"]) for e in reads] == [
         (206, ""), (403, "SAS refused: SAS expired at 2026-11-02 16:00:00; model time is 2026-11-02 17:00:00")]
     assert storage.state()["sas_refused"] == 1
+
+
+def test_a_reset_leaves_no_blob_of_the_world_before_and_the_next_one_can_distribute_again(
+        virtual: LocalEnvironment) -> None:
+    """The site clears its storage accounts on reset: a URL of the world before finds nothing (Azure's 404 for a
+    container that is not there), and the same package distributed again is served from a fresh container."""
+    env = virtual
+    env.reset()
+    [url] = manifest_urls(env)
+    assert env.http.get(url, headers={"Range": "bytes=0-1023"}).status_code == 206
+    env.reset()
+    gone = env.http.get(url, headers={"Range": "bytes=0-1023"})
+    assert gone.status_code == 404, gone.text
+    assert gone.headers["x-ms-error-code"] == "ContainerNotFound"
+    [again] = manifest_urls(env)
+    assert env.http.get(again, headers={"Range": "bytes=0-1023"}).status_code == 206

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError
+from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
 from harness.emulators.control import HttpError
@@ -51,16 +51,23 @@ def storage_error(account: StorageAccount, action: str, error: AzureError) -> Ht
 
 
 class BlobContent:
-    """Writes and clears one storage account's package blobs."""
+    """Writes and clears one storage account's package blobs, in a container of the site's own.
+
+    Clearing deletes the whole container (one request, however many blobs a scenario left), and only if the site
+    wrote to it since the last clear; the next upload creates it again. Azurite removes a container at once,
+    where Azure would answer 409 ContainerBeingDeleted for a while: fine for a world reset between scenarios."""
 
     def __init__(self, account: StorageAccount, ca_cert: Path) -> None:
         self.account = account
         self._container = container_client(account, ca_cert)
+        self._created = False  # the container exists: created since the last clear
+        self._written = True  # anything may be in the container (at first: whatever an earlier process left)
 
     def upload(self, package_id: str, version: int, file_name: str, size: int, sha256: str,
                *, damaged: bool = False) -> None:
         """Writes the package's bytes; `damaged` writes a copy with a wrong byte under the right hash."""
         chunks = iter_content(package_id, version, size)
+        self._written = True  # before any request: one that failed may still have been carried out
         try:
             self._ensure_container()
             blob = self._container.get_blob_client(f"{package_id}/{file_name}")
@@ -70,18 +77,22 @@ class BlobContent:
             raise storage_error(self.account, f"store package {package_id}", error) from None
 
     def clear(self) -> None:
+        if not self._written:
+            return
+        self._created = False
         try:
-            if not self._container.exists():
-                return
-            names = [blob.name for blob in self._container.list_blobs()]
-            for name in names:
-                self._container.delete_blob(name)
+            with contextlib.suppress(ResourceNotFoundError):
+                self._container.delete_container()
         except AzureError as error:
             raise storage_error(self.account, "remove the package blobs", error) from None
+        self._written = False
 
     def _ensure_container(self) -> None:
+        if self._created:
+            return
         with contextlib.suppress(ResourceExistsError):
             self._container.create_container()
+        self._created = True
 
     def close(self) -> None:
         self._container.close()
