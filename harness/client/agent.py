@@ -8,6 +8,7 @@
                                                    trigger: user (Install), deadline, pre-cache
     GET  /clients/{name}/runs/{run}[?wait=S]       status, exit code, timeline, variables; `wait`: answer once
                                                    the run has ended, or after S real seconds (at most 30)
+    GET  /clients/{name}/runs/{run}/logs           every log the run wrote: {"smsts.log": text, …}
     GET  /clients/{name}/runs/{run}/logs/{log}     a CMTrace log file (smsts.log, execmgr.log, …)
     GET  /clients/{name}/files?path=C:\\…          whether a file or folder exists on the client's disk
 
@@ -247,6 +248,12 @@ class AgentService:
             await anyio.to_thread.run_sync(functools.partial(run.done.wait, wait))
         return JSONResponse(run.to_json())
 
+    async def get_logs(self, request: Request) -> Response:
+        """All of them in one answer: a scenario's report attaches every log of every run, and one request for each
+        was a tenth of the test process's work."""
+        run = self.agent.run(request.path_params["name"], request.path_params["run"])
+        return JSONResponse({name: run.logs.text(name) for name in run.logs.names()})
+
     async def get_log(self, request: Request) -> Response:
         run = self.agent.run(request.path_params["name"], request.path_params["run"])
         log = request.path_params["log"]
@@ -279,6 +286,7 @@ class AgentService:
             Route("/clients/{name}/link", self.set_link, methods=["PUT", "DELETE"]),
             Route("/clients/{name}/first-source", self.set_first_source, methods=["PUT", "DELETE"]),
             Route("/clients/{name}/runs/{run}", self.get_run, methods=["GET"]),
+            Route("/clients/{name}/runs/{run}/logs", self.get_logs, methods=["GET"]),
             Route("/clients/{name}/runs/{run}/logs/{log}", self.get_log, methods=["GET"]),
         ]
 

@@ -73,6 +73,11 @@ class AgentDriver(ServiceDriver):
         text: str = self.call("GET", f"/clients/{client}/runs/{run}/logs/{name}")
         return text
 
+    def run_logs(self, client: str, run: str) -> dict[str, str]:
+        """Every log the run wrote, by file name."""
+        texts: dict[str, str] = self.call("GET", f"/clients/{client}/runs/{run}/logs")
+        return texts
+
     def file(self, client: str, windows_path: str) -> dict[str, Any]:
         info: dict[str, Any] = self.call("GET", f"/clients/{client}/files?path={quote(windows_path)}")
         return info
@@ -91,5 +96,4 @@ class AgentDriver(ServiceDriver):
                                      f"last events: {state['timeline'][-5:]}")
                 if time.monotonic() - asked < wait / 2:
                     time.sleep(SHORT_POLL_SECONDS)  # an agent that answers at once (no long polls): poll gently
-        logs = {name: self.log(client, run, name) for name in state["logs"]}
-        return RunResult(state, logs)
+        return RunResult(state, self.run_logs(client, run))

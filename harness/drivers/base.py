@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
@@ -52,9 +51,8 @@ class ServiceDriver:
 
     def logs(self) -> dict[str, str]:
         """The service's CMTrace logs with lines since the last reset, by file name (e.g. MP_Location.log)."""
-        listing: list[dict[str, Any]] = self.call("GET", "/_harness/logs")
-        names = [str(entry["name"]) for entry in listing]
-        return {name: str(self.call("GET", f"/_harness/logs/{quote(name, safe='')}")) for name in names}
+        listing: list[dict[str, Any]] = self.call("GET", "/_harness/logs?text=true")
+        return {str(entry["name"]): str(entry["text"]) for entry in listing}
 
     def arm_fault(self, path: str, status: int | None = None, count: int | None = 1, reason: str = "", *,
                   kind: str = "status", method: str = "*", delay_s: float | None = None,

@@ -6,6 +6,7 @@
     GET  /_harness/state     the service's model state as JSON
     GET/POST/DELETE /_harness/faults   HTTP-level faults: list, arm one, clear (faults.py has the JSON)
     GET  /_harness/logs      the service's CMTrace logs (spec §3.3) that have lines: name and size
+                             (?text=true: and each one's text, all in one answer)
     GET  /_harness/logs/{name}   one log's text
     GET  /_harness/clock     the model clock: mode, scale, model time now (the authority adds its actors)
     POST /_harness/clock/advance   {"seconds": S}: moves a virtual clock on by hand (the network service only)
@@ -127,11 +128,15 @@ class ServiceLogs:
         self._writers[rolled], self._chars[rolled] = self._writers[log], self._chars[log]
         self._writers[log], self._chars[log] = CMTraceWriter(self._components[log], self._clock), 0
 
-    def sizes(self) -> list[dict[str, Any]]:
-        """Every log with lines, and its size in bytes (UTF-8)."""
+    def sizes(self, *, with_text: bool = False) -> list[dict[str, Any]]:
+        """Every log with lines, and its size in bytes (UTF-8); `with_text`: and its text."""
         with self._lock:
             writers = [(name, writer) for name, writer in self._writers.items() if self._chars[name]]
-        return [{"name": name, "size": len(writer.text().encode())} for name, writer in sorted(writers)]
+        entries = []
+        for name, writer in sorted(writers):
+            text = writer.text()
+            entries.append({"name": name, "size": len(text.encode()), **({"text": text} if with_text else {})})
+        return entries
 
     def names(self) -> list[str]:
         with self._lock:
@@ -247,7 +252,10 @@ class ControlPlane:
         return JSONResponse(self.faults.armed())
 
     async def _logs(self, request: Request) -> Response:
-        return JSONResponse(self.logs.sizes())
+        with_text = request.query_params.get("text", "false")
+        if with_text not in ("true", "false"):
+            raise HttpError(400, f"'text' must be true or false, not {with_text!r}")
+        return JSONResponse(self.logs.sizes(with_text=with_text == "true"))
 
     async def _clock(self, request: Request) -> Response:
         clock = self.clock

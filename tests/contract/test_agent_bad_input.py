@@ -105,6 +105,15 @@ def test_unknown_log_names_are_404_listing_the_logs(with_client: TestClient, run
     assert with_client.get(f"/clients/CLIENT01/runs/{run_id}/logs/smsts.log").status_code == 200
 
 
+def test_all_of_a_runs_logs_come_in_one_answer(with_client: TestClient, run_id: str) -> None:
+    with_client.get(f"/clients/CLIENT01/runs/{run_id}?wait=30")
+    names = with_client.get(f"/clients/CLIENT01/runs/{run_id}").json()["logs"]
+    every = with_client.get(f"/clients/CLIENT01/runs/{run_id}/logs").json()
+    assert sorted(every) == sorted(names) and "execmgr.log" in every
+    assert every["execmgr.log"] == with_client.get(f"/clients/CLIENT01/runs/{run_id}/logs/execmgr.log").text
+    assert_refused(with_client.get("/clients/CLIENT01/runs/CLIENT01-999/logs"), 404, "no run 'CLIENT01-999'")
+
+
 @pytest.mark.parametrize(("path", "words"), [
     ("", ["is not on the client's C: drive"]),
     ("D:\\Drivers", ["'D:\\\\Drivers' is not on the client's C: drive"]),

@@ -297,10 +297,18 @@ def test_logs_list_sizes_and_reset_clears_them(site: TestClient) -> None:
     listing: list[dict[str, Any]] = site.get("/_harness/logs").json()
     assert [entry["name"] for entry in listing] == ["MP_Location.log"]
     assert listing[0]["size"] == len(site.get("/_harness/logs/MP_Location.log").content) > 0
+    [with_text] = site.get("/_harness/logs?text=true").json()
+    assert with_text == {**listing[0], "text": site.get("/_harness/logs/MP_Location.log").text}
     assert site.post("/_harness/reset").status_code == 200
     assert site.get("/_harness/logs").json() == []
     answer = site.get("/_harness/logs/MP_Location.log")
     assert (answer.status_code, answer.text) == (200, "")
+
+
+def test_a_listing_asked_with_text_other_than_true_or_false_is_400(site: TestClient) -> None:
+    answer = site.get("/_harness/logs?text=yes")
+    assert answer.status_code == 400
+    assert "'text' must be true or false, not 'yes'" in answer.text
 
 
 def test_an_unknown_log_is_404_naming_the_logs_there_are(site: TestClient, cmg: TestClient) -> None:
