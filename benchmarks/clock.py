@@ -39,12 +39,16 @@ def suite(clock: str, jobs: int, extra: list[str]) -> dict[str, Any]:
         started = time.perf_counter()
         code = subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL, check=False).returncode
         wall = time.perf_counter() - started
-        cases = ElementTree.parse(junit).getroot().iter("testcase")
+        cases = list(ElementTree.parse(junit).getroot().iter("testcase"))
         results = [(float(case.get("time", "0")), not any(child.tag in ("failure", "error", "skipped")
                                                           for child in case)) for case in cases]
+        failed = [f"{case.get('classname')}::{case.get('name')}" for case in cases
+                  if any(child.tag in ("failure", "error") for child in case)]
+    for name in failed:  # a failure is a finding, not noise: say which
+        print(f"FAILED on the {clock} clock: {name}", file=sys.stderr, flush=True)
     durations = [seconds for seconds, _ in results]
     return {"wall_s": wall, "scenarios": len(durations), "passed": sum(ok for _, ok in results), "exit_code": code,
-            "scenario_median_s": statistics.median(durations), "scenario_max_s": max(durations)}
+            "scenario_median_s": statistics.median(durations), "scenario_max_s": max(durations), "failed": failed}
 
 
 def main() -> None:
@@ -63,7 +67,8 @@ def main() -> None:
         figures[clock] = {key: round(statistics.median(s[key] for s in samples), 3)
                           for key in ("wall_s", "scenario_median_s", "scenario_max_s")}
         figures[clock].update(scenarios=samples[0]["scenarios"], passed=min(s["passed"] for s in samples),
-                              failed_runs=sum(s["exit_code"] != 0 for s in samples))
+                              failed_runs=sum(s["exit_code"] != 0 for s in samples),
+                              failed=sorted({name for s in samples for name in s["failed"]}))
     figures["speed_up_wall"] = round(figures["real"]["wall_s"] / figures["virtual"]["wall_s"], 2)
     figures["speed_up_scenario_median"] = round(figures["real"]["scenario_median_s"]
                                                 / figures["virtual"]["scenario_median_s"], 2)
@@ -73,6 +78,9 @@ def main() -> None:
         print(f"{key:<22}{figures['virtual'][key]!s:>12}{figures['real'][key]!s:>12}")
     print(f"{'real / virtual (wall)':<22}{figures['speed_up_wall']:>12}")
     print(f"{'real / virtual (median)':<22}{figures['speed_up_scenario_median']:>12}")
+    for clock in CLOCKS:
+        for name in figures[clock]["failed"]:
+            print(f"failed on the {clock} clock: {name}")
     print(json.dumps(figures))
 
 
