@@ -46,10 +46,12 @@ def client_with_cache(agent: AgentDriver, network: str, name: str, size: str) ->
     return name
 
 
-@given(parsers.re(r"an intranet client (?P<name>[A-Z0-9-]+) in AD site (?P<ad_site>[\w.-]+)$"), target_fixture="client")
-def client_in_ad_site(agent: AgentDriver, name: str, ad_site: str) -> str:
-    """Creates an intranet PKI client whose location requests name this AD site (its boundary)."""
-    agent.create_client(name, network="intranet", ad_site=ad_site)
+@given(parsers.re(r"an (?P<network>internet|intranet) client (?P<name>[A-Z0-9-]+) in AD site (?P<ad_site>[\w.-]+)$"),
+       target_fixture="client")
+def client_in_ad_site(agent: AgentDriver, network: str, name: str, ad_site: str) -> str:
+    """Creates a PKI client whose location requests name this AD site (its boundary); on the internet, a laptop
+    of that office away from it."""
+    agent.create_client(name, network=network, ad_site=ad_site)
     return name
 
 

@@ -7,11 +7,13 @@ from pytest_bdd import given, parsers
 from harness.drivers.clouddp import CloudDpDriver
 from harness.drivers.cmg import CmgDriver
 from harness.drivers.site import SiteDriver
+from harness.environments.base import Endpoints
 from steps.fixtures import TaskSequenceSpec
 from steps.tables import table_rows
 from steps.vocabulary import TARGETS
 
 YES = {"yes", "true"}
+NO = {"no", "false"}
 DEPLOYMENT_ID = "PS120001"
 
 
@@ -45,8 +47,8 @@ DP_SERVERS = {"CM01": "dp", "DP02": "dp2"}
 
 @given("these boundary groups:")
 def boundary_groups(site: SiteDriver, datatable: list[list[str]]) -> None:
-    """Boundary groups by AD site, with their DPs (CM01, DP02), neighbours and "prefer cloud sources"; define
-    a neighbour before the group that falls back to it."""
+    """Boundary groups by AD site, with their DPs (CM01, DP02), neighbours, "prefer cloud sources" and "peer
+    downloads" (allowed unless the column says no); define a neighbour before the group that falls back to it."""
     for row in table_rows(datatable):
         servers = [s.strip() for s in row.get("distribution points", "").split(",") if s.strip()]
         unknown = [s for s in servers if s not in DP_SERVERS]
@@ -55,7 +57,24 @@ def boundary_groups(site: SiteDriver, datatable: list[list[str]]) -> None:
         site.define_boundary_group(row["boundary group"], boundaries=[row["ad site"]],
                                    distribution_points=[DP_SERVERS[s] for s in servers],
                                    neighbors=[n.strip() for n in row.get("neighbors", "").split(",") if n.strip()],
-                                   prefer_cloud=row.get("prefer cloud", "").lower() in YES)
+                                   prefer_cloud=row.get("prefer cloud", "").lower() in YES,
+                                   peer_downloads=_yes_unless_no(row.get("peer downloads", ""), "peer downloads"))
+
+
+def _yes_unless_no(cell: str, column: str) -> bool:
+    """A column whose blank means yes, as the console's default does."""
+    value = cell.strip().lower() or "yes"
+    if value not in YES | NO:
+        raise ValueError(f"the {column!r} column says yes or no, not {cell!r}")
+    return value in YES
+
+
+@given(parsers.re(r"a peer cache source in AD site (?P<ad_site>[\w.-]+) has the packages in its cache$"))
+def peer_cache_source(site: SiteDriver, endpoints: Endpoints, task_sequence: TaskSequenceSpec, ad_site: str) -> None:
+    """The environment's peer cache source (a client whose setting "Enable as peer cache source" is Yes) is in
+    that AD site, and its cache holds every package of the task sequence, as it has reported to the site."""
+    name = endpoints["peer"].hostname.split(".")[0].upper()
+    site.declare_peer_cache_source(name, ad_site=ad_site, packages=list(task_sequence.packages))
 
 
 @given(parsers.re(r"the CMG (?P<does>serves|does not serve) content from Azure storage$"))

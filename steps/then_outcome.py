@@ -132,6 +132,17 @@ def reply_lists(run: RunResult, endpoints: Endpoints, package_id: str, source: s
         f"{named(endpoints, host)} is not in the reply for {package_id}: {reply['locations']}")
 
 
+@then(parsers.parse("no content location reply lists {source}"))
+def no_reply_lists(run: RunResult, endpoints: Endpoints, source: str) -> None:
+    """The management point offered that source for no package (the run asked for locations at least once)."""
+    host = source_host(endpoints, source)
+    replies = run.events("location.reply")
+    assert replies, f"the client asked for no content locations\n{run.describe()}"
+    offered = [r for r in replies if any(host in str(url) for url in r["locations"])]
+    assert not offered, (f"{named(endpoints, host)} was offered for "
+                         f"{', '.join(str(r['package']) for r in offered)}\n{run.describe()}")
+
+
 @then(parsers.parse("{source} refused every content request"))
 def refused_every_content_request(clouddp: CloudDpDriver, source: str) -> None:
     """The stopped cloud DP was asked for content, and answered each request with 503."""

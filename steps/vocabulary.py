@@ -53,6 +53,7 @@ SOURCES = Words[str]("content source", {
     "the cloud distribution point": "clouddp",
     "the on-premises distribution point": "mp",
     "the branch distribution point": "branch_dp",
+    "the peer cache source": "peer",
 })
 
 # The cloud sources, each served by a content service of its own (the fixture of its driver).

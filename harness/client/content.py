@@ -91,9 +91,13 @@ class ContentResolver:
             use_azure = False  # the pre-1910 engine cannot use cloud sources (model/rules.py)
             self.ctx.logs.smsts(f"Site version {self.ctx.version}: the task sequence engine does not request "
                                 "cloud content locations", severity=Severity.WARNING)
+        on_internet = self.ctx.channel.on_internet
+        # [INFERENCE] A client asks for peers (AllowSuperPeer) when its boundary group allows peer downloads. The
+        # harness's clients always ask, on the internet too (a laptop keeps its office's boundary group): the
+        # management point applies the group's option, and answers a request through the CMG without peers.
         request = ContentLocationRequest(package_id=package.package_id, package_version=package.version,
                                          site_code=self.ctx.site_code, use_azure=use_azure,
-                                         use_internet_dp=self.ctx.channel.on_internet,
+                                         use_internet_dp=on_internet, allow_super_peer=True,
                                          deployment_flags=self.ctx.deployment_flags, ad_site=self.ctx.client.ad_site)
         self.ctx.timeline.record("location.request", package=package.package_id, use_azure=use_azure,
                                  use_internet_dp=request.use_internet_dp)

@@ -42,10 +42,15 @@ class SiteDriver(ServiceDriver):
         self.call("PUT", f"/_harness/site/cloud-sources/{source}", {"serve_content": enabled})
 
     def define_boundary_group(self, name: str, *, boundaries: list[str], distribution_points: list[str],
-                              neighbors: list[str] | None = None, prefer_cloud: bool = False) -> None:
+                              neighbors: list[str] | None = None, prefer_cloud: bool = False,
+                              peer_downloads: bool = True) -> None:
         self.call("PUT", f"/_harness/site/boundary-groups/{name}",
                   {"boundaries": boundaries, "distribution_points": distribution_points,
-                   "neighbors": neighbors or [], "prefer_cloud": prefer_cloud})
+                   "neighbors": neighbors or [], "prefer_cloud": prefer_cloud, "peer_downloads": peer_downloads})
+
+    def declare_peer_cache_source(self, name: str, *, ad_site: str, packages: list[str]) -> None:
+        """The client `name` is a peer cache source in `ad_site` whose cache holds `packages`."""
+        self.call("PUT", f"/_harness/site/peer-cache-sources/{name}", {"ad_site": ad_site, "packages": packages})
 
     def set_third_party_certificate(self, source: str, enabled: bool) -> None:
         self.call("PUT", f"/_harness/site/cloud-sources/{source}", {"third_party_certificate": enabled})

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from harness.clock.model_clock import CLOCK_MODES, ModelClock, VirtualTime
+from harness.emulators.site.peers import PEER_VDIR
 from harness.environments.base import ALL_CAPABILITIES, Endpoints, RunningEnvironment, ServiceEndpoint
 from harness.model.units import Scale
 from harness.net.tls import TestPKI
@@ -44,6 +45,7 @@ class Topology:
     version: int
     mp_fqdn: str
     branch_dp_fqdn: str
+    peer_fqdn: str
     cmg_name: str
     cmg_fqdn: str
     cmg_mp_id: str
@@ -64,7 +66,7 @@ class Topology:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         site, cmg, clouddp = data["site"], data["cmg"], data["clouddp"]
         return cls(site_code=site["site_code"], version=int(site["version"]), mp_fqdn=site["management_point"],
-                   branch_dp_fqdn=site["branch_dp"],
+                   branch_dp_fqdn=site["branch_dp"], peer_fqdn=site["peer_cache_source"],
                    cmg_name=cmg["name"], cmg_fqdn=cmg["service_name"], cmg_mp_id=str(cmg["mp_id"]),
                    cmg_account=cmg["storage_account"], cmg_serve_content=bool(cmg["serve_content"]),
                    cmg_deployment_name=cmg["deployment_name"],
@@ -76,6 +78,11 @@ class Topology:
 
     def account_host(self, account: str) -> str:
         return f"{account}.{self.blob_suffix}"
+
+    @property
+    def peer_name(self) -> str:
+        """The peer cache source's computer name: its host name's first label (pc01.corp… is PC01)."""
+        return self.peer_fqdn.split(".")[0].upper()
 
 
 @dataclass
@@ -123,6 +130,8 @@ class EmulatedEnvironment(RunningEnvironment):
             "mp": endpoint("mp", "site", topo.mp_fqdn, "/", "intranet"),
             # A second on-premises DP for boundary groups, served by the site process under its own name.
             "branch_dp": endpoint("branch_dp", "site", topo.branch_dp_fqdn, "/SMS_DP_SMSPKG$/", "intranet"),
+            # A client that can be a peer cache source: the site process serves its SuperPeer share too.
+            "peer": endpoint("peer", "site", topo.peer_fqdn, f"/{PEER_VDIR}/", "intranet"),
             "cmg": endpoint("cmg", "cmg", topo.cmg_fqdn, f"/CCM_Proxy_MutualAuth/{topo.cmg_mp_id}"),
             "storage": endpoint("storage", "storage", topo.account_host(topo.cmg_account), "/"),
             "clouddp": endpoint("clouddp", "clouddp", topo.clouddp_fqdn, "/"),
@@ -153,7 +162,7 @@ class EmulatedEnvironment(RunningEnvironment):
         self.clock = ModelClock.starting_now(Scale(self.factor), virtual)
         clock = self.clock.to_json()
         key = secrets.token_hex(32)
-        names = {"site": [topo.mp_fqdn, topo.branch_dp_fqdn], "cmg": [topo.cmg_fqdn],
+        names = {"site": [topo.mp_fqdn, topo.branch_dp_fqdn, topo.peer_fqdn], "cmg": [topo.cmg_fqdn],
                  "clouddp": [topo.clouddp_fqdn], "client": [topo.agent_fqdn], "network": [NETWORK_FQDN],
                  "storage": [f"*.{topo.blob_suffix}", topo.account_host(topo.cmg_account)]}
         tls: dict[str, dict[str, str | bool]] = {name: {"ca": str(pki.ca_cert_path), **_cert_paths(pki, name, hosts)}
@@ -177,6 +186,7 @@ class EmulatedEnvironment(RunningEnvironment):
             "site": {**declare, "tls": tls["site"], "clock": clock, "key": key, "site_code": topo.site_code,
                      "version": topo.version, "mp_fqdn": topo.mp_fqdn, "mp_port": endpoints["mp"].port,
                      "other_dps": [{"name": "dp2", "fqdn": topo.branch_dp_fqdn}],
+                     "peer_cache_sources": [{"name": topo.peer_name, "fqdn": topo.peer_fqdn}],
                      "cloud_sources": [{"name": topo.cmg_name, "kind": "cmg", "fqdn": topo.cmg_fqdn,
                                         "port": cmg.port, "serve_content": topo.cmg_serve_content,
                                         "deployment_name": topo.cmg_deployment_name, "storage": account},

@@ -49,9 +49,9 @@ START_TIMEOUT = 60.0
 READY = re.compile(r"^READY client 127\.0\.0\.1:(\d+)$")
 DEFAULT_AGENT_HOST = "clients.harness.example"
 # Each service's zone is its role's: clients on the internet never see the site server's names.
-SERVICE_ZONES = {"mp": "intranet", "branch_dp": "intranet", "cmg": "internet", "storage": "internet",
-                 "clouddp": "internet"}
-OPTIONAL_SERVICES = frozenset({"branch_dp", "clouddp"})
+SERVICE_ZONES = {"mp": "intranet", "branch_dp": "intranet", "peer": "intranet", "cmg": "internet",
+                 "storage": "internet", "clouddp": "internet"}
+OPTIONAL_SERVICES = frozenset({"branch_dp", "peer", "clouddp"})
 # The services scenarios configure and reset through a control API; all of them must have one for CONTROL.
 CONTROLLED = ("mp", "cmg", "clouddp", "storage")
 # The variables write_external_file names (a lab's file may name any others).
@@ -388,7 +388,7 @@ class ExternalEnvironment(RunningEnvironment):
                                 control_port=agent_port)
         given = self.config.services
         # The local environment's order, so listings and reports read the same.
-        order = ("mp", "branch_dp", "cmg", "storage", "clouddp")
+        order = ("mp", "branch_dp", "peer", "cmg", "storage", "clouddp")
         services = {name: given[name] for name in order if name in given} | {"client": agent}
         if "network" in given:
             services["network"] = given["network"]

@@ -36,7 +36,7 @@ HTTPS_PORT = 443
 
 @contextmanager
 def in_process_stack(scale: float | None = None) -> Iterator[tuple[Endpoints, dict[str, TestClient]]]:
-    """(endpoints, {"mp"|"branch_dp"|"cmg"|"clouddp": TestClient}); Azurite stopped and files removed after."""
+    """(endpoints, {"mp"|"branch_dp"|"peer"|"cmg"|"clouddp": TestClient}); Azurite stopped and files removed after."""
     env = LocalEnvironment(scale=scale)
     workdir = Path(tempfile.mkdtemp(prefix="cmg-harness-inprocess-"))
     try:
@@ -58,7 +58,7 @@ def _build(env: LocalEnvironment, workdir: Path, stack: ExitStack) -> tuple[Endp
     configs = env.service_configs(endpoints, pki, workdir, keys)
     site = create_site(configs["site"])
     to_site = httpx.AsyncClient(transport=httpx.ASGITransport(app=site), base_url=endpoints["mp"].base)
-    apps = {"mp": site, "branch_dp": site, "cmg": create_cmg(configs["cmg"], upstream=to_site),
+    apps = {"mp": site, "branch_dp": site, "peer": site, "cmg": create_cmg(configs["cmg"], upstream=to_site),
             "clouddp": create_clouddp(configs["clouddp"])}
     clients = {name: stack.enter_context(TestClient(app, base_url=endpoints[name].base,
                                                      raise_server_exceptions=False))

@@ -16,7 +16,7 @@ import pytest
 from harness.net.http import make_client
 
 ROOT = Path(__file__).resolve().parents[2]
-EXPECTED_SERVICES = {"mp", "branch_dp", "cmg", "clouddp", "storage", "client", "network"}
+EXPECTED_SERVICES = {"mp", "branch_dp", "peer", "cmg", "clouddp", "storage", "client", "network"}
 
 
 def descendants(pid: int) -> set[int]:

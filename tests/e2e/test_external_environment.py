@@ -113,7 +113,7 @@ def test_the_endpoints_look_like_the_local_environments(external: ExternalEnviro
     ours, theirs = external.endpoints, module_environment.endpoints
     assert ours.environment == "external" and ours.scale == theirs.scale == external.factor
     assert list(ours.services) == list(theirs.services)
-    for name in ("mp", "branch_dp", "cmg", "storage", "clouddp", "network"):
+    for name in ("mp", "branch_dp", "peer", "cmg", "storage", "clouddp", "network"):
         assert ours[name] == theirs[name], name
     assert ours["client"].port != theirs["client"].port  # its own agent
     assert ours.extra_hosts == theirs.extra_hosts and external.timings["start_s"] > 0

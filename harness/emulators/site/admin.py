@@ -9,7 +9,9 @@
     PUT  /_harness/site/cloud-sources/{name}       {"serve_content": false, "third_party_certificate": true}
     POST /_harness/site/cloud-dps/{name}           create the (classic) cloud DP; refused from 2107
     PUT  /_harness/site/boundary-groups/{name}     {"boundaries": [AD sites], "distribution_points", "neighbors",
-                                                    "prefer_cloud"}
+                                                    "prefer_cloud", "peer_downloads" (default true)}
+    PUT  /_harness/site/peer-cache-sources/{name}  {"ad_site": "HQ-Site", "packages": ["PS100011"]}: the client is a
+                                                    peer cache source there and its cache holds those packages
     POST /_harness/site/registration-tokens        {"client": "CLIENT01"} -> {"token": …}
 
 Every refusal names what was wrong (422 for a definition the console would refuse).
@@ -54,6 +56,7 @@ class AdminRequests:
             Route(f"{PREFIX}/cloud-sources/{{name}}", self.put_cloud_source, methods=["PUT"]),
             Route(f"{PREFIX}/cloud-dps/{{name}}", self.create_cloud_dp, methods=["POST"]),
             Route(f"{PREFIX}/boundary-groups/{{name}}", self.put_boundary_group, methods=["PUT"]),
+            Route(f"{PREFIX}/peer-cache-sources/{{name}}", self.put_peer_cache_source, methods=["PUT"]),
             Route(f"{PREFIX}/registration-tokens", self.registration_token, methods=["POST"]),
         ]
 
@@ -157,9 +160,20 @@ class AdminRequests:
         group = BoundaryGroup(name=request.path_params["name"], boundaries=tuple(lists["boundaries"]),
                               distribution_points=tuple(lists["distribution_points"]),
                               neighbors=tuple(lists["neighbors"]),
-                              prefer_cloud=_bool(body, "prefer_cloud", default=False))
+                              prefer_cloud=_bool(body, "prefer_cloud", default=False),
+                              peer_downloads=_bool(body, "peer_downloads", default=True))
         self.model.define_boundary_group(group)
         return JSONResponse(self.model.boundaries.snapshot()[group.name])
+
+    async def put_peer_cache_source(self, request: Request) -> Response:
+        body = await _object(request)
+        ad_site, packages = body.get("ad_site"), body.get("packages", [])
+        if not isinstance(ad_site, str) or not ad_site:
+            raise HttpError(400, "'ad_site' must be the AD site the peer cache source is in, e.g. HQ-Site")
+        if not isinstance(packages, list) or not all(isinstance(p, str) and p for p in packages):
+            raise HttpError(400, "'packages' must be a list of package IDs")
+        source = self.model.declare_peer_cache_source(request.path_params["name"], ad_site, packages)
+        return JSONResponse(self.model.peers.snapshot()[source.name])
 
     async def create_cloud_dp(self, request: Request) -> Response:
         self.model.install_cloud_dp(request.path_params["name"])

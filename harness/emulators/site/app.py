@@ -301,6 +301,7 @@ def parse_config(config: dict[str, Any]) -> tuple[SiteConfig, dict[str, StorageA
                       mp_fqdn=config["mp_fqdn"], mp_port=int(config["mp_port"]), dp_name=config.get("dp_name", "dp"),
                       cloud_sources=sources, key=bytes.fromhex(config["key"]),
                       other_dps=tuple((d["name"], d["fqdn"]) for d in config.get("other_dps", [])),
+                      peers=tuple((d["name"], d["fqdn"]) for d in config.get("peer_cache_sources", [])),
                       mp_certificate=mp_certificate(config["tls"]))
     return site, accounts
 

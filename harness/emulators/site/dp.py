@@ -36,6 +36,7 @@ from harness.emulators.content_marks import mark
 from harness.emulators.control import JOURNAL_NOTE, HttpError, error_response
 from harness.emulators.site.listing import Entry, listing_page
 from harness.emulators.site.models import DP_PACKAGE_VDIR, DP_SIGNATURE_VDIR, DistributedPackage, SiteModel
+from harness.emulators.site.peers import PEER_VDIR
 from harness.emulators.tls_peers import client_common_name
 from harness.model.content import corrupted, iter_content
 from harness.protocol.tokens import TokenError, verify_token
@@ -217,7 +218,19 @@ class DistributionPoint:
                         VdirRoute(f"/{vdir}/{{name}}/{{path:path}}", handler, methods=["GET", "PROPFIND"])]
         signatures = [VdirRoute(f"/{vdir}/{{name}}", partial(self.signature, vdir), methods=["GET"])
                       for vdir in SIGNATURE_VDIRS]
-        return [*content, *signatures]
+        peers = [VdirRoute(f"/{PEER_VDIR}/{{name}}", self.peer_content, methods=["GET", "PROPFIND"]),
+                 VdirRoute(f"/{PEER_VDIR}/{{name}}/{{path:path}}", self.peer_content, methods=["GET", "PROPFIND"])]
+        return [*content, *signatures, *peers]
+
+    async def peer_content(self, request: Request) -> Response:
+        """A peer cache source's SuperPeer share (site/peers.py): the packages its cache holds, listed and served
+        as a DP serves its own. Any other host, or a package the peer does not hold, is 404."""
+        host = request.url.hostname or ""
+        source = self.model.peers.for_host(host)
+        name, path = request.path_params["name"], request.path_params.get("path")
+        if source is None or name.upper() not in source.packages:
+            raise HttpError(404, f"{host} shares no package {name} from its peer cache")
+        return self._serve(request, self.model.package(name.upper()), f"/{PEER_VDIR}/{name}", path)
 
     async def content(self, vdir: str, request: Request) -> Response:
         self._authorize(vdir, request)
@@ -256,7 +269,8 @@ class DistributionPoint:
         # One file per package (task_sequence.PackageType.content_file): the package's bytes are the file's.
         pkg, size = record.package, record.files[name]
         chunks = iter_content(pkg.package_id, pkg.version, size)
-        if self._dp(request) in record.damaged:
+        peer = self.model.peers.is_peer_host(request.url.hostname or "")  # a peer's copy is its own
+        if not peer and self._dp(request) in record.damaged:
             chunks = corrupted(chunks)
         headers = {"Accept-Ranges": "bytes", "Last-Modified": http_date(record.updated)}
         try:

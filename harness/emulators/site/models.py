@@ -12,6 +12,7 @@ from harness.clock.model_clock import ModelClock
 from harness.emulators.control import HttpError
 from harness.emulators.site.boundaries import BoundaryGroup, BoundaryGroups, Plan
 from harness.emulators.site.definitions import to_policy
+from harness.emulators.site.peers import PeerCacheSources, PeerSource, peer_record
 from harness.model.content import content_sha256
 from harness.model.deployment import (
     DOWNLOAD_FROM_REMOTE_DISPPOINT,
@@ -94,6 +95,7 @@ class SiteConfig:
     cloud_sources: tuple[CloudSource, ...]
     key: bytes  # signs site, CCM and content tokens; the CMG holds the same key
     other_dps: tuple[tuple[str, str], ...] = ()  # further on-premises DPs (name, FQDN) this process serves
+    peers: tuple[tuple[str, str], ...] = ()  # clients that can be peer cache sources (name, FQDN): it serves them
     mp_certificate: bytes = b""  # DER: what the management point answers to MPCERT
 
     @property
@@ -129,6 +131,7 @@ class SiteModel:
             self.deployments: dict[str, Deployment] = {}
             self.sources = {s.name: replace(s) for s in self.config.cloud_sources}
             self.boundaries = BoundaryGroups()
+            self.peers = PeerCacheSources(dict(self.config.peers))
             self.registrations: dict[str, str] = {}  # client name (upper case) -> SMSID
 
     def set_version(self, version: SiteVersion) -> None:
@@ -225,7 +228,8 @@ class SiteModel:
         with self._lock:
             record = self.package(request.package_id)
             plan = self.boundaries.plan(request.ad_site, self.config.dp_name)
-            on_premises, cloud = self._dp_records(record, request, plan), self._cloud_records(record, request)
+            on_premises = self._peer_records(record, request, plan) + self._dp_records(record, request, plan)
+            cloud = self._cloud_records(record, request)
             # Cloud sources come last (they cost money, spec §2.5 [S11]) unless one of the client's
             # boundary groups prefers them, an option that exists from 1810 (§1.6 [S08][S58]).
             prefer_cloud = plan.prefer_cloud and self.version.supports(Capability.PREFER_CLOUD_SOURCES)
@@ -250,6 +254,26 @@ class SiteModel:
         # of neighbour boundary groups (spec §1.4 [S02][S09]). Whether the client takes them is its
         # own business: a task sequence does only from 1810.
         return [self._dp_record(name, record, "NEIGHBOR") for name in plan.neighbors if name in record.sources]
+
+    def _peer_records(self, record: DistributedPackage, request: ContentLocationRequest,
+                      plan: Plan) -> list[LocationRecord]:
+        # A task sequence tries peer cache sources before its DPs [S09], for clients that may use peers
+        # (AllowSuperPeer). Peer cache is not supported over the CMG [S07]: an internet client's request, which
+        # came through it, gets none.
+        if request.use_internet_dp or not request.allow_super_peer:
+            return []
+        package_id = record.package.package_id
+        return [peer_record(source, package_id, self.config.mp_port, self.version.build)
+                for source in self.peers.holding(package_id, plan.peer_sites)]
+
+    def declare_peer_cache_source(self, name: str, ad_site: str, packages: list[str]) -> PeerSource:
+        with self._lock:
+            try:
+                return self.peers.declare(name, ad_site, packages, set(self.packages))
+            except LookupError as error:
+                raise HttpError(404, str(error)) from None
+            except ValueError as error:
+                raise HttpError(422, str(error)) from None
 
     def _dp_record(self, name: str, record: DistributedPackage, locality: str) -> LocationRecord:
         fqdn = self.config.distribution_points[name]
@@ -394,6 +418,7 @@ class SiteModel:
                                                   "purpose": d.purpose.value, "allow_internet": d.allow_internet}
                                 for d in self.deployments.values()},
                 "boundary_groups": self.boundaries.snapshot(),
+                "peer_cache_sources": self.peers.snapshot(),
                 "registered_clients": dict(sorted(self.registrations.items())),
                 "cloud_sources": {s.name: {"kind": s.kind, "fqdn": s.fqdn, "serve_content": s.serve_content,
                                            "installed": s.installed,
