@@ -17,7 +17,6 @@ from harness.drivers.clouddp import CloudDpDriver
 from harness.drivers.cmg import CmgDriver
 from harness.drivers.network import NetworkDriver
 from harness.drivers.site import SiteDriver
-from harness.emulators.control import DELIBERATE, FAULT
 from harness.environments import select
 from harness.environments.base import CONTROL, FAULTS, Endpoints, Environment
 from harness.model.units import Scale
@@ -164,10 +163,8 @@ def scenario_clock(environment: Environment) -> Iterator[Actor | NoActor]:
 def _check_server_errors(harness_environment: Environment) -> None:
     drivers = _drivers(harness_environment)
     with ThreadPoolExecutor(len(drivers)) as pool:  # side by side: this runs after every scenario
-        journals = dict(zip(drivers, pool.map(lambda driver: driver.journal(), drivers.values()), strict=True))
-    errors = {name: [e for e in journal if int(e["status"]) >= 500
-                     and not str(e["note"]).startswith((DELIBERATE, FAULT))] for name, journal in journals.items()}
-    errors = {name: found for name, found in errors.items() if found}
+        found = dict(zip(drivers, pool.map(lambda driver: driver.server_errors(), drivers.values()), strict=True))
+    errors = {name: entries for name, entries in found.items() if entries}
     assert not errors, f"services answered with server errors: {errors}"
 
 

@@ -1,7 +1,7 @@
 """Faults in the content sources, and what the client made of them: retries, fallback, resumed downloads and its
 random choice between cloud sources (spec §2.5–2.7).
 
-Faults are HTTP-level, armed through each service's fault API (harness/emulators/faults.py). The Then steps
+Faults are HTTP-level, armed through each service's fault API (harness/service/faults.py). The Then steps
 read the client's timeline (`location.order`, `download.*`) and the services' journals.
 """
 
@@ -17,14 +17,14 @@ from harness.drivers.agent import AgentDriver
 from harness.drivers.base import ServiceDriver
 from harness.drivers.run import RunResult
 from harness.drivers.site import SiteDriver
-from harness.emulators.site.models import DP_PACKAGE_VDIR
 from harness.environments.base import Endpoints
 from harness.model.units import Scale, parse_size
+from harness.protocol.content_url import CONTENT_PATH
+from harness.protocol.paths import DP_PACKAGE_VDIR
 from steps.fixtures import TaskSequenceSpec
 from steps.vocabulary import CLOUD_SOURCES, named, named_all, source_host
 from steps.when_run import RUN_TIMEOUT_S
 
-CONTENT_SERVICE = "/downloadrestservice.svc/getcontentxmlsecure"
 FAULT_REASON = "fault injected by the scenario"
 
 # -- Given ----------------------------------------------------------------------------------------------
@@ -36,7 +36,7 @@ def content_service_fails(request: pytest.FixtureRequest, source: str, status: s
     """Every content request to that source's content service (getcontentxmlsecure) answers the status: 5xx for
     a service that is unavailable, 4xx for one that refuses (404 content not there, 400 a bad request)."""
     driver: ServiceDriver = request.getfixturevalue(CLOUD_SOURCES(source))
-    driver.arm_fault(CONTENT_SERVICE, int(status), None, reason=f"content service unavailable ({FAULT_REASON})")
+    driver.arm_fault(CONTENT_PATH, int(status), None, reason=f"content service unavailable ({FAULT_REASON})")
 
 
 @given(parsers.re(r"the on-premises distribution point fails every request for (?P<package_id>\w+) with "

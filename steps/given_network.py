@@ -14,9 +14,10 @@ from pytest_bdd import given, parsers
 from harness.clock.timer import ModelTimer
 from harness.drivers.base import ServiceDriver
 from harness.drivers.network import NetworkDriver
-from harness.emulators.site.storage import CONTENT_CONTAINER
 from harness.environments.base import Endpoints, Environment
 from harness.model.units import Scale, parse_bandwidth, parse_duration, parse_size
+from harness.protocol.content_url import CONTENT_PATH
+from harness.protocol.paths import CONTENT_CONTAINER
 from steps.vocabulary import SERVICES
 
 
@@ -73,7 +74,7 @@ def storage_throttles_for_a_while(storage: ServiceDriver, package: str, duration
 @given(parsers.re(r"the CMG's content service answers the next request (?P<duration>.+?) late$"))
 def content_service_slow(cmg: ServiceDriver, duration: str) -> None:
     """The answer's headers are held back (an HTTP-level delay fault): a CMG under load."""
-    cmg.arm_fault("/downloadrestservice.svc/getcontentxmlsecure", kind="delay", delay_s=parse_duration(duration),
+    cmg.arm_fault(CONTENT_PATH, kind="delay", delay_s=parse_duration(duration),
                   method="GET", reason="slow content service")
 
 
@@ -82,7 +83,7 @@ def content_missing(request: pytest.FixtureRequest, source: str) -> None:
     """The source's content service finds nothing to list for any package: 404, as the CMG answers when a
     distribution did not complete (an HTTP-level fault on its content service)."""
     driver: ServiceDriver = request.getfixturevalue("cmg" if source == "the CMG" else "clouddp")
-    driver.arm_fault("/downloadrestservice.svc/getcontentxmlsecure", 404, None, method="GET",
+    driver.arm_fault(CONTENT_PATH, 404, None, method="GET",
                      reason="the content is not in the storage account")
 
 
@@ -148,6 +149,6 @@ def tls12_content_defect(cmg: ServiceDriver) -> None:
     """Known issue: a content-enabled CMG that enforces TLS 1.2 answers every content request with HTTP 400
     (spec §1.1, §3.4 [S33]; fixed in 1910 GA). The CMG's side of it is an HTTP-level fault; what the client
     makes of the 400 is the client's own behaviour."""
-    cmg.arm_fault("/downloadrestservice.svc/getcontentxmlsecure", 400, count=None, method="GET",
+    cmg.arm_fault(CONTENT_PATH, 400, count=None, method="GET",
                   reason="Bad Request: the underlying connection was closed (TLS 1.2 enforced on the CMG's "
                          "connection to its storage account)")

@@ -8,6 +8,7 @@ from harness.drivers.clouddp import CloudDpDriver
 from harness.drivers.cmg import CmgDriver
 from harness.drivers.site import SiteDriver
 from harness.environments.base import Endpoints
+from harness.protocol.content_url import CONTENT_PATH
 from steps.fixtures import TaskSequenceSpec
 from steps.tables import table_rows
 from steps.vocabulary import TARGETS
@@ -150,7 +151,7 @@ def cmg_third_party_certificate(site: SiteDriver) -> None:
                   r"(?P<status>40[13])$"))
 def content_service_refuses(cmg: CmgDriver, count: str | None, status: str) -> None:
     """An HTTP-level fault: the content service answers 401/403 as for an expired or foreign access token."""
-    cmg.arm_fault("/downloadrestservice.svc/getcontentxmlsecure", int(status), int(count or 1),
+    cmg.arm_fault(CONTENT_PATH, int(status), int(count or 1),
                   reason="content access token expired (fault injected by the scenario)")
 
 

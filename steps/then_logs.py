@@ -7,8 +7,8 @@ import re
 
 from pytest_bdd import parsers, then
 
-from harness.client.step_programs import PROGRAMS
 from harness.drivers.run import RunResult
+from harness.model.client_logs import PROGRAMS
 from harness.protocol.cmtrace import LogLine, parse_log
 
 # The lines a step's program writes around a location request through the CMG, in order ([S39]); others may

@@ -7,9 +7,9 @@ from pytest_bdd import parsers, then
 from harness.drivers.base import ServiceDriver
 from harness.drivers.cmg import CmgDriver
 from harness.drivers.run import RunResult
-from harness.emulators.site.storage import CONTENT_CONTAINER
 from harness.environments.base import Endpoints
 from harness.model.units import Scale, parse_size
+from harness.protocol.paths import CONTENT_CONTAINER
 
 
 @then(parsers.parse("the second attempt at {package_id} asks Azure storage only for the rest from {size}"))

@@ -7,6 +7,7 @@ from pytest_bdd import parsers, then
 from harness.drivers.agent import AgentDriver
 from harness.drivers.run import RunResult
 from harness.environments.base import Endpoints
+from harness.protocol.content_url import CONTENT_PATH
 from steps.vocabulary import named, source_host
 
 # Gaps are measured in model seconds from real clocks; at high scale one real millisecond is several
@@ -56,7 +57,7 @@ def last_location(run: RunResult, endpoints: Endpoints, source: str) -> None:
     location = run.state["variables"].get("_SMSTSLastContentDownloadLocation", "")
     host = source_host(endpoints, source)
     assert location.startswith(f"https://{host}:") and location.endswith(
-        "/downloadrestservice.svc/getcontentxmlsecure"), f"_SMSTSLastContentDownloadLocation is {location!r}"
+        CONTENT_PATH), f"_SMSTSLastContentDownloadLocation is {location!r}"
 
 
 @then(parsers.parse("the task sequence variable {variable} is not set"))

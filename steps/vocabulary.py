@@ -11,8 +11,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from harness.client.logs import CLIENT_LOGS as LOG_COMPONENTS
 from harness.environments.base import Endpoints
+from harness.model.client_logs import CLIENT_LOGS as LOG_COMPONENTS
 from harness.model.deployment import DeploymentOption, LaunchMode
 from harness.model.versions import BUILD_NUMBERS
 

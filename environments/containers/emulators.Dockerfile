@@ -45,7 +45,7 @@ WORKDIR /tmp
 # 30 % of a core from timing-sensitive scenarios. Starts are awaited by polling from outside; whoever wants the
 # status sooner passes `--health-interval` (on Docker 25+, `--health-start-interval`).
 HEALTHCHECK --interval=30s --timeout=3s --start-period=30s --retries=3 \
-    CMD ["/opt/harness/bin/python", "-m", "harness.emulators.healthcheck"]
+    CMD ["/opt/harness/bin/python", "-m", "harness.service.healthcheck"]
 LABEL org.opencontainers.image.title="CMG Content Harness emulator" \
       org.opencontainers.image.description="An emulated ConfigMgr / CMG service of the CMG Content Harness" \
       org.opencontainers.image.licenses="MIT" \
@@ -56,24 +56,24 @@ LABEL org.opencontainers.image.title="CMG Content Harness emulator" \
 
 FROM runtime AS site
 LABEL org.cmg-harness.service="site"
-ENTRYPOINT ["/opt/harness/bin/python", "-m", "harness.emulators.serve", "site"]
+ENTRYPOINT ["/opt/harness/bin/python", "-m", "harness.service.serve", "site"]
 
 FROM runtime AS cmg
 LABEL org.cmg-harness.service="cmg"
-ENTRYPOINT ["/opt/harness/bin/python", "-m", "harness.emulators.serve", "cmg"]
+ENTRYPOINT ["/opt/harness/bin/python", "-m", "harness.service.serve", "cmg"]
 
 FROM runtime AS clouddp
 LABEL org.cmg-harness.service="clouddp"
-ENTRYPOINT ["/opt/harness/bin/python", "-m", "harness.emulators.serve", "clouddp"]
+ENTRYPOINT ["/opt/harness/bin/python", "-m", "harness.service.serve", "clouddp"]
 
 FROM runtime AS client
 LABEL org.cmg-harness.service="client"
-ENTRYPOINT ["/opt/harness/bin/python", "-m", "harness.emulators.serve", "client"]
+ENTRYPOINT ["/opt/harness/bin/python", "-m", "harness.service.serve", "client"]
 
 FROM runtime AS network
 LABEL org.cmg-harness.service="network"
-ENTRYPOINT ["/opt/harness/bin/python", "-m", "harness.emulators.serve", "network"]
+ENTRYPOINT ["/opt/harness/bin/python", "-m", "harness.service.serve", "network"]
 
 FROM runtime AS storage
 LABEL org.cmg-harness.service="storage"
-ENTRYPOINT ["/opt/harness/bin/python", "-m", "harness.emulators.serve", "storage"]
+ENTRYPOINT ["/opt/harness/bin/python", "-m", "harness.service.serve", "storage"]

@@ -45,7 +45,13 @@ from harness.client.identity import SigningKeys, new_signing_identity
 from harness.client.link import LinkProfile, LinkTiming, link_layer
 from harness.clock.model_clock import ModelClock
 from harness.clock.participant import Participant
-from harness.emulators.control import (
+from harness.model.client_settings import DEFAULT_CACHE_SIZE, CloudServicesSettings, NetworkLocation
+from harness.model.deployment import LaunchMode, Trigger
+from harness.model.units import parse_size
+from harness.net.handshake import HandshakeMarking
+from harness.net.http import make_client
+from harness.net.tls import ClientCertIssuer, ServerCert
+from harness.service.control import (
     ControlMiddleware,
     ControlPlane,
     HttpError,
@@ -53,12 +59,6 @@ from harness.emulators.control import (
     read_json,
     route_error_handler,
 )
-from harness.model.client_settings import DEFAULT_CACHE_SIZE, CloudServicesSettings, NetworkLocation
-from harness.model.deployment import LaunchMode, Trigger
-from harness.model.units import parse_size
-from harness.net.handshake import HandshakeMarking
-from harness.net.http import make_client
-from harness.net.tls import ClientCertIssuer, ServerCert
 
 RUN_JOIN_SECONDS = 10.0
 

@@ -16,21 +16,9 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from harness.client.log_sources import default_file, first_thread
+from harness.model.client_logs import CLIENT_LOGS
 from harness.protocol.cmtrace import CMTraceWriter, Severity
 
-# log file -> default component
-CLIENT_LOGS = {
-    "smsts.log": "TSManager",
-    "execmgr.log": "execmgr",
-    "TSAgent.log": "TSAgent",
-    "LocationServices.log": "LocationServices",
-    "CAS.log": "ContentAccess",
-    "ContentTransferManager.log": "ContentTransferManager",
-    "DataTransferService.log": "DataTransferService",
-    "ClientLocation.log": "ClientLocation",
-    "CcmMessaging.log": "CcmMessaging",
-    "ClientIDManagerStartup.log": "ClientIDManagerStartup",  # registration (spec §3.2 [S23])
-}
 SMSTS = "smsts.log"
 TS_MANAGER = "TSManager"
 THREAD_STEP = 4  # Windows' thread ids are multiples of 4

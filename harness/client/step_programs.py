@@ -14,29 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from harness.client import log_sources as src
 from harness.client.logs import TS_MANAGER, ClientLogs
 from harness.client.outcome import StepFailed
-from harness.model.task_sequence import StepAction
+from harness.model.client_logs import PROGRAMS
 from harness.protocol import policy as pol
-
-
-@dataclass(frozen=True)
-class Program:
-    component: str
-    command: str  # the command line TSManager starts; {package} is the step's package
-    first_line: str | None = None  # what the program writes first, if the sources show it
-
-
-PROGRAMS = {
-    StepAction.UPGRADE_OS.value: Program("OSDUpgradeWindows", "OSDUpgradeOS.exe", 'Command line: "OSDUpgradeOS.exe"'),
-    StepAction.RUN_COMMAND_LINE.value: Program("InstallSoftware", "smsswd.exe /run:{package}"),
-    StepAction.DOWNLOAD_PACKAGE_CONTENT.value: Program("OSDDownloadContent", "OSDDownloadContent.exe"),
-    StepAction.INSTALL_APPLICATION.value: Program(
-        "InstallApplication", "smsappinstall.exe /app:{package} /basevar: /continueOnError:False"),
-}
 
 
 @contextmanager

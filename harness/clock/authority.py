@@ -42,10 +42,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from harness.clock.loops import run_loop
 from harness.clock.schedule import ClockError, Schedule
 from harness.clock.settle import Report, unquiet
 from harness.clock.shared import SharedTime
-from harness.net.loops import run_loop
 
 CONTROL_TIMEOUT_SECONDS = 10.0
 REPORT_TIMEOUT_SECONDS = 10.0  # a participant that does not answer in this long is reported busy

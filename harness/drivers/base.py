@@ -6,6 +6,8 @@ from typing import Any
 
 import httpx
 
+from harness.protocol.control_api import arranged
+
 
 class ServiceRequestError(RuntimeError):
     """A service refused a control or admin request; the message is the service's own reason."""
@@ -45,6 +47,11 @@ class ServiceDriver:
         result: list[dict[str, Any]] = self.call("GET", f"/_harness/journal?since={since}")
         return result
 
+    def server_errors(self) -> list[dict[str, Any]]:
+        """The journal's 5xx answers that the scenario did not arrange (a stopped service and an armed fault say
+        so in their notes): each one is a bug in the service."""
+        return [e for e in self.journal() if int(e["status"]) >= 500 and not arranged(str(e["note"]))]
+
     def state(self) -> dict[str, Any]:
         result: dict[str, Any] = self.call("GET", "/_harness/state")
         return result
@@ -59,7 +66,7 @@ class ServiceDriver:
                   after_bytes: int | None = None, every_bytes: int | None = None, retry_after_s: int | None = None,
                   window: tuple[float, float | None] | None = None, probability: float | None = None,
                   seed: int | None = None) -> None:
-        """Arms an HTTP-level fault on requests under `path` (harness/emulators/faults.py has the rules).
+        """Arms an HTTP-level fault on requests under `path` (harness/service/faults.py has the rules).
 
         `count` None: no limit while the window lasts; `window` (from, until) in model seconds after now,
         until None for open-ended; `probability` with `seed` decides each matching request reproducibly.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from harness.drivers.base import ServiceDriver
+from harness.protocol.content_url import CONTENT_PATH
 
 
 class CloudDpDriver(ServiceDriver):
@@ -14,4 +15,4 @@ class CloudDpDriver(ServiceDriver):
 
     def content_requests(self) -> list[dict[str, object]]:
         """Journal entries of the content service (getcontentxmlsecure)."""
-        return [e for e in self.journal() if "getcontentxmlsecure" in str(e["path"])]
+        return [e for e in self.journal() if CONTENT_PATH in str(e["path"]).lower()]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from harness.drivers.base import ServiceDriver
+from harness.protocol.content_url import CONTENT_PATH
 
 
 class CmgDriver(ServiceDriver):
@@ -10,4 +11,4 @@ class CmgDriver(ServiceDriver):
 
     def content_requests(self) -> list[dict[str, object]]:
         """Journal entries of the content service (getcontentxmlsecure)."""
-        return [e for e in self.journal() if "getcontentxmlsecure" in str(e["path"])]
+        return [e for e in self.journal() if CONTENT_PATH in str(e["path"]).lower()]

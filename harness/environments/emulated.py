@@ -21,10 +21,10 @@ from typing import Any
 import httpx
 
 from harness.clock.model_clock import CLOCK_MODES, ModelClock, VirtualTime
-from harness.emulators.site.peers import PEER_VDIR
 from harness.environments.base import ALL_CAPABILITIES, Endpoints, RunningEnvironment, ServiceEndpoint
 from harness.model.units import Scale
 from harness.net.tls import TestPKI
+from harness.protocol.paths import PEER_VDIR
 
 log = logging.getLogger("cmg_harness.environment")
 

@@ -435,7 +435,7 @@ class ExternalEnvironment(RunningEnvironment):
 
     def _spawn_agent(self, sock: socket.socket, workdir: Path) -> ManagedProcess:
         fd = sock.fileno()
-        argv = [sys.executable, "-m", "harness.emulators.serve", "client", "--fd", str(fd), "--config", "-"]
+        argv = [sys.executable, "-m", "harness.service.serve", "client", "--fd", str(fd), "--config", "-"]
         # The agent needs none of the credentials: they stay out of its environment.
         env = {k: v for k, v in os.environ.items() if k not in self.config.secret_variables()}
         agent = ManagedProcess("client", argv, log_path=workdir / "logs" / "client.log", env=env, pass_fds=[fd],

@@ -80,7 +80,7 @@ class LocalEnvironment(EmulatedEnvironment):
     def _spawn(self, service: str, sock: socket.socket, workdir: Path,
                extra_fds: list[int] | None = None) -> ManagedProcess:
         fd = sock.fileno()
-        argv = [sys.executable, "-m", "harness.emulators.serve", service, "--fd", str(fd), "--config", "-"]
+        argv = [sys.executable, "-m", "harness.service.serve", service, "--fd", str(fd), "--config", "-"]
         proc = ManagedProcess(service, argv, log_path=workdir / "logs" / f"{service}.log",
                               pass_fds=[fd, *(extra_fds or [])], cwd=PROJECT_ROOT)
         (workdir / "logs").mkdir(exist_ok=True)

@@ -37,9 +37,9 @@ from types import TracebackType
 from typing import Any, Literal, TypeVar
 
 from harness.clock.actor import ClockCancelled
+from harness.clock.loops import run_loop
 from harness.clock.settle import ready_callbacks
 from harness.clock.sockets import Counters, counters, readable
-from harness.net.loops import run_loop
 from harness.net.toxics import Toxic
 
 READ_SIZE = 256 * 1024
@@ -63,7 +63,7 @@ _log = logging.getLogger(__name__)
 class ProxyTime:
     """The clock the toxics keep, on the physical timescale: the proxy's event loop's, by default.
 
-    An environment on a virtual clock passes its own (harness/net/proxy_api.py): each wait is then a wait of a
+    An environment on a virtual clock passes its own (harness/emulators/network/app.py): each wait is then a wait of a
     holder at the clock authority, named after the connection and direction it holds, and `now()` the model time
     divided by the scale. `done(holder)` says the holder's connection is over.
     """

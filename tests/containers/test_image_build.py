@@ -16,7 +16,6 @@ import pytest
 
 docker = pytest.importorskip("docker", reason="the docker SDK comes with testcontainers: pip install -e .[dev]")
 
-from harness.emulators.healthcheck import Unhealthy, probe  # noqa: E402
 from harness.environments import images  # noqa: E402
 from harness.environments.azurite import azurite_accounts_value, generate_account_key  # noqa: E402
 from harness.environments.emulated import START_TIMEOUT  # noqa: E402
@@ -24,6 +23,7 @@ from harness.environments.images import AZURITE, SERVICES, ImageError  # noqa: E
 from harness.environments.local import PROXIED, LocalEnvironment  # noqa: E402
 from harness.net.ports import PortReservation  # noqa: E402
 from harness.net.tls import TestPKI  # noqa: E402
+from harness.service.healthcheck import Unhealthy, probe  # noqa: E402
 
 pytestmark = [pytest.mark.containers, pytest.mark.slow]
 
@@ -80,9 +80,9 @@ def test_every_image_is_of_the_current_sources_with_its_entrypoint_and_healthche
     assert built == {service: f"cmg-harness/{service}:{tag}" for service in (*SERVICES, AZURITE)}
     for service in SERVICES:
         config = engine.images.get(built[service]).attrs["Config"]
-        assert config["Entrypoint"] == ["/opt/harness/bin/python", "-m", "harness.emulators.serve", service]
+        assert config["Entrypoint"] == ["/opt/harness/bin/python", "-m", "harness.service.serve", service]
         assert config["Healthcheck"]["Test"] == ["CMD", "/opt/harness/bin/python", "-m",
-                                                 "harness.emulators.healthcheck"]
+                                                 "harness.service.healthcheck"]
         assert config["Healthcheck"]["Interval"] == 30_000_000_000
         assert config["Labels"][images.LABEL_SERVICE] == service
         assert config["Labels"][images.LABEL_TAG] == tag

@@ -17,12 +17,12 @@ from starlette.testclient import TestClient
 
 from harness.clock.model_clock import ModelClock
 from harness.emulators.clouddp.app import create_app as create_clouddp
-from harness.emulators.control import error_response
+from harness.emulators.network.app import create_app as create_network
 from harness.emulators.storage.app import create_app as create_storage
 from harness.environments.azurite import generate_account_key
 from harness.model.units import Scale
-from harness.net.proxy_api import create_app as create_network
 from harness.net.tls import TestPKI
+from harness.service.control import error_response
 
 ACCOUNT = "contosocmgcontent"
 CONTROL_CHARACTERS = ["%00", "%0A", "%0D", "%1F", "%7F", "%C2%80", "%C2%9F"]

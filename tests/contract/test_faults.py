@@ -13,8 +13,8 @@ from starlette.testclient import TestClient
 
 from harness.clock.model_clock import ModelClock
 from harness.drivers.base import ServiceDriver
-from harness.emulators.control import FAULT
 from harness.model.content import content_bytes
+from harness.protocol.control_api import FAULT
 
 MakeToken = Callable[..., str]
 CMG_ID = "72186325152220500"

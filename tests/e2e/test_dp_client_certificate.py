@@ -18,10 +18,10 @@ import uvicorn
 
 from harness.clock.model_clock import ModelClock
 from harness.emulators.site.app import create_app as create_site
-from harness.emulators.tls_peers import PeerCertificateH11Protocol
 from harness.model.units import Scale
 from harness.net.http import make_client
 from harness.net.tls import ClientCertIssuer, TestPKI
+from harness.service.tls_peers import PeerCertificateH11Protocol
 
 MP_FQDN = "cm01.corp.contoso.example"
 FILE = "/SMS_DP_SMSPKG$/PS100011/content.bin"

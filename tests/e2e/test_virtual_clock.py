@@ -23,10 +23,10 @@ from harness.drivers.agent import AgentDriver
 from harness.drivers.base import ServiceDriver
 from harness.drivers.network import NetworkDriver
 from harness.drivers.site import SiteDriver
-from harness.emulators.site.storage import CONTENT_CONTAINER
 from harness.environments.emulated import EmulatedEnvironment
 from harness.environments.local import LocalEnvironment
 from harness.model.units import Scale
+from harness.protocol.paths import CONTENT_CONTAINER
 
 ON_DEMAND = "Download content locally when needed by the running task sequence"
 REPEATS = 5  # idle, and as many again with both cores busy

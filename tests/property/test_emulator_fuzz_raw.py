@@ -3,7 +3,7 @@ the escapes, a NUL, the length of the path or a 1 MB body on any route, a servic
 never a 5xx, never by closing the connection silently, and within a few seconds. test_emulator_fuzz.py fuzzes the
 apps in-process through an HTTP client, which cannot send what these send and never sees the server's own framing.
 
-Lengths, as IIS has them (harness/emulators/http_sys.py, docs/bad-input.md): on the product's IIS sites (site,
+Lengths, as IIS has them (harness/service/http_sys.py, docs/bad-input.md): on the product's IIS sites (site,
 CMG, cloud DP) a path up to 4096 bytes and a query string up to 2048 reach the routes, longer ones are 404.14 and
 404.15 (IIS's request filtering, which the harness's own services and storage, whose URLs Azurite judges, do not
 have). A request line longer than 16 KiB is 414 on every service, and a head (request line and headers) longer
@@ -27,10 +27,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from starlette.routing import Route
 
-from harness.emulators.serve import build_app
 from harness.environments.azurite import generate_account_key
 from harness.environments.local import PYTHON_SERVICES, LocalEnvironment
 from harness.net.tls import TestPKI
+from harness.service.serve import build_app
 from tests.contract.raw import WireAnswer, send_raw
 
 pytestmark = pytest.mark.slow

@@ -30,10 +30,10 @@ from harness.drivers.base import ServiceDriver
 from harness.drivers.network import NetworkDriver
 from harness.drivers.run import RunResult
 from harness.drivers.site import SiteDriver
-from harness.emulators.site.storage import CONTENT_CONTAINER
 from harness.environments.local import LocalEnvironment
 from harness.model.errors import HResult
 from harness.model.units import Scale
+from harness.protocol.paths import CONTENT_CONTAINER
 from tests.property.test_engine_reference_model import unmatched_downloads, unverified_steps
 
 MAX_EXAMPLES = 25

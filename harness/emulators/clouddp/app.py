@@ -20,8 +20,11 @@ from starlette.routing import Route
 
 from harness.clock.model_clock import ModelClock
 from harness.emulators.cmg.content import ContentService
-from harness.emulators.control import (
-    DELIBERATE,
+from harness.emulators.site.storage import StorageAccount
+from harness.protocol.control_api import DELIBERATE
+from harness.protocol.errors import ProtocolError
+from harness.protocol.tokens import TokenError
+from harness.service.control import (
     JOURNAL_NOTE,
     ControlMiddleware,
     ControlPlane,
@@ -30,9 +33,6 @@ from harness.emulators.control import (
     read_json,
     route_error_handler,
 )
-from harness.emulators.site.storage import StorageAccount
-from harness.protocol.errors import ProtocolError
-from harness.protocol.tokens import TokenError
 
 CONTENT_LOG = "CloudDP.log"  # [INFERENCE] the product's cloud DP logs live in Azure; this name is the harness's
 

@@ -26,7 +26,12 @@ from starlette.routing import Route
 
 from harness.clock.model_clock import ModelClock
 from harness.emulators.cmg.content import ContentService
-from harness.emulators.control import (
+from harness.emulators.site.storage import StorageAccount
+from harness.net.http import make_async_client
+from harness.protocol.cmtrace import Severity
+from harness.protocol.errors import ProtocolError
+from harness.protocol.tokens import TokenError, verify_token
+from harness.service.control import (
     ControlMiddleware,
     ControlPlane,
     HttpError,
@@ -34,12 +39,7 @@ from harness.emulators.control import (
     http_error_handler,
     route_error_handler,
 )
-from harness.emulators.site.storage import StorageAccount
-from harness.emulators.tls_peers import client_common_name
-from harness.net.http import make_async_client
-from harness.protocol.cmtrace import Severity
-from harness.protocol.errors import ProtocolError
-from harness.protocol.tokens import TokenError, verify_token
+from harness.service.tls_peers import client_common_name
 
 # MP endpoints the CMG forwards, and the token each needs (spec §2.2, §6.4).
 FORWARDED = {"ccm_system_tokenauth/request": "ccm", "CCM_STS": "site",

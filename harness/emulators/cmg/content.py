@@ -16,13 +16,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from harness.clock.model_clock import ModelClock
-from harness.emulators.control import HttpError, ServiceLogs
 from harness.emulators.site.storage import StorageAccount, container_client, storage_error
 from harness.protocol.cmtrace import Severity
 from harness.protocol.content_url import ContentUrl, parse_content_query
 from harness.protocol.errors import ProtocolError
 from harness.protocol.manifest import ContentManifest, ManifestFile, build_manifest
 from harness.protocol.tokens import Token, TokenError, verify_token
+from harness.service.control import HttpError, ServiceLogs
 
 # [INFERENCE] How long a manifest's SAS URLs stay valid is undocumented; they get the content URL's documented
 # 8-hour st/et window. They are signed in model time, as a real CMG signs them in real time; the storage front

@@ -26,7 +26,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from harness.emulators.control import HttpError, read_json
 from harness.emulators.site.boundaries import BoundaryGroup
 from harness.emulators.site.definitions import parse_nodes
 from harness.emulators.site.models import SiteModel
@@ -35,6 +34,7 @@ from harness.model.deployment import Availability, Deployment, DeploymentOption,
 from harness.model.task_sequence import PACKAGE_ID, Package, PackageType
 from harness.model.units import parse_size
 from harness.model.versions import SiteVersion
+from harness.service.control import HttpError, read_json
 
 PREFIX = "/_harness/site"
 MAX_PHYSICAL_BYTES = 8 * 2**30  # a real OS upgrade package at scale 1 fits

@@ -19,15 +19,6 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from harness.clock.model_clock import ModelClock
-from harness.emulators.content_marks import ContentDeclarer
-from harness.emulators.control import (
-    ControlMiddleware,
-    ControlPlane,
-    HttpError,
-    ServiceLogs,
-    http_error_handler,
-    route_error_handler,
-)
 from harness.emulators.site.admin import AdminRequests
 from harness.emulators.site.dp import DistributionPoint, https_distribution_points
 from harness.emulators.site.models import CloudSource, SiteConfig, SiteModel
@@ -39,6 +30,15 @@ from harness.protocol.cmtrace import Severity
 from harness.protocol.errors import ProtocolError
 from harness.protocol.location import build_location_reply, parse_location_request
 from harness.protocol.tokens import CCM_TOKEN_LIFETIME, Token, TokenError, verify_token
+from harness.service.content_marks import ContentDeclarer
+from harness.service.control import (
+    ControlMiddleware,
+    ControlPlane,
+    HttpError,
+    ServiceLogs,
+    http_error_handler,
+    route_error_handler,
+)
 
 XML = "text/xml; charset=utf-8"
 

@@ -32,14 +32,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from harness.emulators.content_marks import mark
-from harness.emulators.control import JOURNAL_NOTE, HttpError, error_response
 from harness.emulators.site.listing import Entry, listing_page
-from harness.emulators.site.models import DP_PACKAGE_VDIR, DP_SIGNATURE_VDIR, DistributedPackage, SiteModel
-from harness.emulators.site.peers import PEER_VDIR
-from harness.emulators.tls_peers import client_common_name
+from harness.emulators.site.models import DistributedPackage, SiteModel
 from harness.model.content import corrupted, iter_content
+from harness.protocol.paths import DP_PACKAGE_VDIR, DP_SIGNATURE_VDIR, PEER_VDIR
 from harness.protocol.tokens import TokenError, verify_token
+from harness.service.content_marks import mark
+from harness.service.control import JOURNAL_NOTE, HttpError, error_response
+from harness.service.tls_peers import client_common_name
 
 TOKEN_AUTH = "CCMTOKENAUTH_"
 PACKAGE_VDIRS = (DP_PACKAGE_VDIR, f"NOCERT_{DP_PACKAGE_VDIR}", f"{TOKEN_AUTH}{DP_PACKAGE_VDIR}")

@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 from harness.clock.model_clock import ModelClock
-from harness.emulators.control import HttpError
 from harness.emulators.site.boundaries import BoundaryGroup, BoundaryGroups, Plan
 from harness.emulators.site.definitions import to_policy
 from harness.emulators.site.peers import PeerCacheSources, PeerSource, peer_record
@@ -27,6 +26,7 @@ from harness.model.versions import SiteVersion
 from harness.protocol import policy as pol
 from harness.protocol.content_url import ContentUrl, build_content_url
 from harness.protocol.location import ContentLocationReply, ContentLocationRequest, LocationRecord
+from harness.protocol.paths import DP_PACKAGE_VDIR, DP_SIGNATURE_VDIR
 from harness.protocol.site_info import SiteInfo
 from harness.protocol.tokens import (
     CCM_TOKEN_LIFETIME,
@@ -36,9 +36,8 @@ from harness.protocol.tokens import (
     Token,
     sign_token,
 )
+from harness.service.control import HttpError
 
-DP_PACKAGE_VDIR = "SMS_DP_SMSPKG$"
-DP_SIGNATURE_VDIR = "SMS_DP_SMSSIG$"
 # RemoteClientFlags bits that allow a remote (neighbour) DP for the deployment's option.
 REMOTE_DP_FLAGS = DOWNLOAD_FROM_REMOTE_DISPPOINT | DOWNLOAD_ON_DEMAND_FROM_REMOTE_DP | RUN_FROM_REMOTE_DISPPOINT
 

@@ -27,8 +27,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from harness.protocol.location import LocationRecord
+from harness.protocol.paths import PEER_VDIR
 
-PEER_VDIR = "SCCM_BranchCache$"  # [INFERENCE] see above
 PEER = "PEER"  # [INFERENCE] the DPType and Locality of a peer's location record
 
 

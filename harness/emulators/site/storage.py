@@ -14,13 +14,11 @@ from typing import Any
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
-from harness.emulators.control import HttpError
 from harness.model.content import corrupted, iter_content
+from harness.protocol.paths import CONTENT_CONTAINER
+from harness.service.control import HttpError
 
-# [INFERENCE] Neither the container name nor the blob layout of a CMG storage account is
-# documented; the harness uses one container and "<PackageID>/<file>" blobs, with the package
-# hash and version as blob metadata so the CMG content service can serve from storage alone.
-CONTENT_CONTAINER = "content"
+# The blobs carry the package hash and version as metadata, so the CMG content service can serve from storage alone.
 # The SDK's default retries (15 s backoff and up) turn a storage account that is down into a
 # minute-long hang; two retries half a second apart tell the caller within seconds.
 FAIL_FAST: dict[str, Any] = {"retry_total": 2, "initial_backoff": 0.5, "increment_base": 0,

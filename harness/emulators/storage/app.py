@@ -33,11 +33,11 @@ from starlette.routing import Route
 from starlette.types import Scope
 
 from harness.clock.model_clock import ModelClock
-from harness.emulators.content_marks import ContentDeclarer, mark
-from harness.emulators.control import JOURNAL_NOTE, ControlMiddleware, ControlPlane, HttpError, http_error_handler
-from harness.emulators.http_sys import head_refusal, header_safe, refusal_response, restricted_character
 from harness.emulators.storage.sas import AUTHENTICATION_FAILED, SasGate, SasRefused
 from harness.net.http import make_async_client
+from harness.service.content_marks import ContentDeclarer, mark
+from harness.service.control import JOURNAL_NOTE, ControlMiddleware, ControlPlane, HttpError, http_error_handler
+from harness.service.http_sys import head_refusal, header_safe, refusal_response, restricted_character
 
 # Azure's error codes for the statuses a fault answers [INFERENCE: the storage REST API's common codes].
 ERROR_CODES = {400: "InvalidInput", 403: "AuthenticationFailed", 404: "BlobNotFound", 409: "LeaseAlreadyPresent",

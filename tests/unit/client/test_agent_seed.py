@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from harness.client.agent import _seed
-from harness.emulators.control import HttpError
+from harness.service.control import HttpError
 
 
 @pytest.mark.parametrize("value", [0, 3, 2**63 - 1])

@@ -17,7 +17,6 @@ from starlette.testclient import TestClient
 
 from harness.clock.model_clock import ModelClock
 from harness.emulators.cmg.app import create_app as create_cmg
-from harness.emulators.control import ServiceLogs
 from harness.emulators.site.app import create_app as create_site
 from harness.model.units import Scale
 from harness.net.tls import TestPKI
@@ -26,6 +25,7 @@ from harness.protocol.cmtrace import LogLine, Severity, parse_log
 from harness.protocol.content_url import ContentUrl, build_content_url
 from harness.protocol.location import ContentLocationRequest, build_location_request
 from harness.protocol.tokens import Token, sign_token
+from harness.service.control import ServiceLogs
 
 MP_FQDN = "cm01.corp.contoso.example"
 CMG_FQDN = "cmg.contoso.example"

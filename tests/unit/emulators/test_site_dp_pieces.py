@@ -13,7 +13,6 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Match
 
-from harness.emulators.control import HttpError
 from harness.emulators.site.dp import (
     Entry,
     VdirRoute,
@@ -28,6 +27,7 @@ from harness.emulators.site.dp import (
 from harness.emulators.site.listing import listing_page
 from harness.emulators.site.models import DistributedPackage
 from harness.model.task_sequence import Package, PackageType
+from harness.service.control import HttpError
 
 WHEN = datetime(2026, 11, 2, 15, 7, tzinfo=UTC)
 FILES = {"sources/install.esd": 600, "sources/boot/boot.wim": 70, "setup.exe": 5}

@@ -48,9 +48,9 @@ PYTHON_BASE, NODE_BASE = PUBLIC_BASES["emulators"], PUBLIC_BASES["azurite"]
 def project(tmp_path: Path) -> Path:
     """A project with everything the tag hashes, in miniature."""
     root = tmp_path / "project"
-    (root / "harness" / "emulators").mkdir(parents=True)
+    (root / "harness" / "service").mkdir(parents=True)
     (root / "harness" / "__init__.py").write_text('"""harness"""\n')
-    (root / "harness" / "emulators" / "serve.py").write_text("print('serve')\n")
+    (root / "harness" / "service" / "serve.py").write_text("print('serve')\n")
     (root / "pyproject.toml").write_text('[project]\nname = "cmg-content-harness"\n')
     (root / "README.md").write_text("# readme\n")
     containers = root / "environments" / "containers"
@@ -73,9 +73,9 @@ def test_the_tag_is_a_short_hash_and_stable(project: Path) -> None:
 
 
 @pytest.mark.parametrize("change", [
-    lambda root: (root / "harness" / "emulators" / "serve.py").write_text("print('changed')\n"),
-    lambda root: (root / "harness" / "emulators" / "new.py").write_text(""),
-    lambda root: (root / "harness" / "emulators" / "serve.py").rename(root / "harness" / "emulators" / "run.py"),
+    lambda root: (root / "harness" / "service" / "serve.py").write_text("print('changed')\n"),
+    lambda root: (root / "harness" / "service" / "new.py").write_text(""),
+    lambda root: (root / "harness" / "service" / "serve.py").rename(root / "harness" / "service" / "run.py"),
     lambda root: (root / "pyproject.toml").write_text('[project]\nname = "other"\n'),
     lambda root: (root / "environments" / "containers" / "azurite.Dockerfile").write_text("FROM other\n"),
     lambda root: _lock_azurite(root, "3.36.0"),
@@ -92,7 +92,7 @@ def test_caches_and_files_outside_the_images_leave_the_tag_alone(project: Path) 
     cache.mkdir()
     (cache / "serve.cpython-311.pyc").write_bytes(b"\0")
     (cache / "serve.cpython-311.pyc.140234").write_bytes(b"\0")  # what Python writes before renaming it
-    (project / "harness" / "emulators" / "serve.pyc").write_bytes(b"\0")
+    (project / "harness" / "service" / "serve.pyc").write_bytes(b"\0")
     (project / "README.md").write_text("# edited\n")
     (project / "tests").mkdir()
     (project / "tests" / "test_x.py").write_text("")
@@ -147,7 +147,7 @@ def test_the_wheel_is_built_from_the_hashed_sources_only(project: Path, tmp_path
     (project / "build" / "lib").mkdir(parents=True)
     source = stage_sources(project, tmp_path / "staged")
     files = sorted(path.relative_to(source).as_posix() for path in source.rglob("*") if path.is_file())
-    assert files == ["README.md", "harness/__init__.py", "harness/emulators/serve.py", "pyproject.toml"]
+    assert files == ["README.md", "harness/__init__.py", "harness/service/serve.py", "pyproject.toml"]
 
 
 def test_node_modules_lose_maps_types_and_docs_but_not_code_or_licences(tmp_path: Path) -> None:

@@ -21,9 +21,9 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from harness.emulators.content_marks import CONTENT_HEADER, mark
-from harness.emulators.control import ControlMiddleware, ControlPlane
-from harness.net.proxy_api import create_app
+from harness.emulators.network.app import create_app
+from harness.service.content_marks import CONTENT_HEADER, mark
+from harness.service.control import ControlMiddleware, ControlPlane
 
 
 class _Model:

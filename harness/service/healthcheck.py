@@ -1,4 +1,4 @@
-"""Liveness probe of an emulator container: `python -m harness.emulators.healthcheck` (the images' HEALTHCHECK).
+"""Liveness probe of an emulator container: `python -m harness.service.healthcheck` (the images' HEALTHCHECK).
 
 GETs `https://127.0.0.1:$HARNESS_PORT/_harness/health` and exits 0 when the service says it is healthy, 1
 otherwise, with one line saying why (Docker keeps it in `docker inspect`). The certificate is checked against
@@ -15,7 +15,7 @@ import ssl
 import sys
 from collections.abc import Mapping
 
-HEALTH_PATH = "/_harness/health"  # every service serves it (harness/emulators/control.py)
+HEALTH_PATH = "/_harness/health"  # every service serves it (harness/service/control.py)
 TIMEOUT_S = 2.0
 
 

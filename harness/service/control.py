@@ -36,18 +36,19 @@ from harness.clock.actor import hold
 from harness.clock.authority import Authority
 from harness.clock.model_clock import ModelClock
 from harness.clock.participant import ACTIVITY
-from harness.emulators.answers import IIS_HEADERS as IIS_HEADERS
-from harness.emulators.answers import HttpError as HttpError
-from harness.emulators.answers import error_response as error_response
-from harness.emulators.answers import fault_response as fault_response
-from harness.emulators.answers import http_error_handler as http_error_handler
-from harness.emulators.answers import route_error_handler as route_error_handler
-from harness.emulators.content_marks import ContentDeclarer, take_mark
-from harness.emulators.fault_effects import FaultedSend, cut_on_purpose, quiet_uvicorn_about_deliberate_cuts
-from harness.emulators.faults import Answer, Fault, FaultError, FaultTable
-from harness.emulators.http_sys import UrlCheck, UrlGate, url_check_for
 from harness.model.units import Scale
 from harness.protocol.cmtrace import CMTraceWriter, Severity
+from harness.protocol.control_api import FAULT
+from harness.service.answers import IIS_HEADERS as IIS_HEADERS
+from harness.service.answers import HttpError as HttpError
+from harness.service.answers import error_response as error_response
+from harness.service.answers import fault_response as fault_response
+from harness.service.answers import http_error_handler as http_error_handler
+from harness.service.answers import route_error_handler as route_error_handler
+from harness.service.content_marks import ContentDeclarer, take_mark
+from harness.service.fault_effects import FaultedSend, cut_on_purpose, quiet_uvicorn_about_deliberate_cuts
+from harness.service.faults import Answer, Fault, FaultError, FaultTable
+from harness.service.http_sys import UrlCheck, UrlGate, url_check_for
 
 CONTROL_PREFIX = "/_harness"
 JOURNAL_LIMIT = 5000  # entries kept; a long `cmg-harness up` session must not grow without bound
@@ -307,11 +308,9 @@ async def read_json(request: Request) -> Any:
         raise HttpError(400, "request body is JSON nested too deeply to read") from None
 
 
-# A handler sets request.state.<JOURNAL_NOTE> to say why it answered as it did; the journal keeps it.
-# Notes starting "deliberate:" mark a 5xx the scenario asked for (a stopped service), not a bug.
+# A handler sets request.state.<JOURNAL_NOTE> to say why it answered as it did; the journal keeps it. Notes that
+# start with DELIBERATE or FAULT (harness/protocol/control_api.py) mark a 5xx the scenario arranged, not a bug.
 JOURNAL_NOTE = "journal_note"
-DELIBERATE = "deliberate: "
-FAULT = "fault: "  # an armed fault answered instead of the app, or changed its answer
 
 
 class ControlMiddleware:

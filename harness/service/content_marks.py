@@ -5,7 +5,7 @@ other byte (a TLS handshake, headers, an XML reply) only for itself. The network
 cannot read, so a service whose answer carries content marks the response (`mark`); before the answer's first
 byte leaves, `ControlMiddleware` strips the mark and declares the body's size to the network for the connection
 the answer goes out on, named by both its ends as the service sees them: the proxy's address and the service's
-own (`POST /_harness/content` on the network service, harness/net/proxy_api.py). The proxy's end alone would be
+own (`POST /_harness/content` on the network service, harness/emulators/network/app.py). The proxy's end alone would be
 ambiguous: the kernel gives one local port to connections towards different services at the same time. The
 network answers before the service writes a byte, so the proxy knows what is content before any of it arrives.
 """

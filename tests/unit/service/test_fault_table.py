@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from harness.emulators.fault_effects import FaultedSend, cut_on_purpose, inverted, quiet_uvicorn_about_deliberate_cuts
-from harness.emulators.faults import Answer, Corrupt, Delay, Fault, FaultTable, Truncate, Window, parse_fault
 from harness.model.units import Scale
+from harness.service.fault_effects import FaultedSend, cut_on_purpose, inverted, quiet_uvicorn_about_deliberate_cuts
+from harness.service.faults import Answer, Corrupt, Delay, Fault, FaultTable, Truncate, Window, parse_fault
 
 CONTENT = "/downloadrestservice.svc/getcontentxmlsecure"
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.emulators.healthcheck import HEALTH_PATH, Unhealthy, main, probe
 from harness.net.tls import TestPKI
+from harness.service.healthcheck import HEALTH_PATH, Unhealthy, main, probe
 
 HEALTHY = {"service": "site", "status": "healthy", "uptime_s": 1.5}
 
@@ -149,6 +149,6 @@ def test_main_exits_0_when_healthy_and_1_when_not(port: int, pki: TestPKI, answe
 
 def test_runs_as_a_module_as_docker_runs_it(port: int, pki: TestPKI) -> None:
     env = {"HARNESS_PORT": str(port), "HARNESS_CA": str(pki.ca_cert_path), "PATH": "/usr/bin:/bin"}
-    done = subprocess.run([sys.executable, "-m", "harness.emulators.healthcheck"], env=env, capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "harness.service.healthcheck"], env=env, capture_output=True,
                           text=True, timeout=30, check=False)
     assert (done.returncode, done.stdout.strip()) == (0, f"site on 127.0.0.1:{port} is healthy (up 1.5 s)")

@@ -13,7 +13,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 from harness.clock.participant import ACTIVITY
-from harness.emulators.http_sys import HttpSysH11Protocol
+from harness.service.http_sys import HttpSysH11Protocol
 
 _PEERS: dict[tuple[str, int], dict[str, Any] | None] = {}
 

@@ -9,8 +9,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from harness.emulators.faults import Answer, Fault
-from harness.emulators.http_sys import header_safe
+from harness.service.faults import Answer, Fault
+from harness.service.http_sys import header_safe
 
 
 class HttpError(Exception):

@@ -1,4 +1,4 @@
-"""Run one emulated service as a server process: `python -m harness.emulators.serve SERVICE ...`.
+"""Run one emulated service as a server process: `python -m harness.service.serve SERVICE ...`.
 
 The listening socket is bound before the configuration is read, so an environment can start every
 process at once, learn all ports, and only then hand each process the full name map on stdin.
@@ -21,7 +21,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from harness.clock.participant import ACTIVITY, Participant, TrackedListener
-from harness.emulators.tls_peers import PeerCertificateH11Protocol, TrackedH11Protocol
+from harness.service.tls_peers import PeerCertificateH11Protocol, TrackedH11Protocol
 
 # service name -> "module:factory"; each factory takes the JSON config and returns an ASGI app.
 FACTORIES = {
@@ -29,7 +29,7 @@ FACTORIES = {
     "cmg": "harness.emulators.cmg.app:create_app",
     "clouddp": "harness.emulators.clouddp.app:create_app",
     "client": "harness.client.agent:create_app",
-    "network": "harness.net.proxy_api:create_app",
+    "network": "harness.emulators.network.app:create_app",
     "storage": "harness.emulators.storage.app:create_app",
 }
 
@@ -93,7 +93,7 @@ def _virtual(config: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m harness.emulators.serve", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m harness.service.serve", description=__doc__)
     parser.add_argument("service", choices=sorted(FACTORIES))
     parser.add_argument("--config", default="-", help="JSON configuration file, or - for stdin (default)")
     where = parser.add_mutually_exclusive_group()

@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from harness.emulators.serve import _listening_socket
+from harness.service.serve import _listening_socket
 
 
 def nodelay_of_accepted(listener: socket.socket) -> int:

@@ -50,8 +50,8 @@ from starlette.routing import Route
 from harness.clock.authority import Authority
 from harness.clock.model_clock import ModelClock
 from harness.clock.settle import Report, SocketReport
-from harness.emulators.control import ControlMiddleware, ControlPlane, HttpError, read_json
 from harness.net.proxy import FaultProxy, ProxyTime
+from harness.service.control import ControlMiddleware, ControlPlane, HttpError, read_json
 
 VERSION = "2.12.0-cmg-harness"  # the Toxiproxy API version whose shapes this follows
 

@@ -15,8 +15,8 @@ from contextvars import ContextVar
 import anyio
 from starlette.types import Message, Send
 
-from harness.emulators.faults import Corrupt, Delay, Fault, Truncate
 from harness.model.units import Scale
+from harness.service.faults import Corrupt, Delay, Fault, Truncate
 
 Hold = Callable[[float], Awaitable[None]]
 
