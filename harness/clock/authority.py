@@ -32,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import itertools
 import json
 import logging
 import math
@@ -43,12 +42,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from harness.clock.loops import run_loop
+from harness.clock.remote import RemoteParticipant
 from harness.clock.schedule import ClockError, Schedule
-from harness.clock.settle import Report, unquiet
+from harness.clock.settle import Report, same_picture, unquiet
 from harness.clock.shared import SharedTime
 
 CONTROL_TIMEOUT_SECONDS = 10.0
-REPORT_TIMEOUT_SECONDS = 10.0  # a participant that does not answer in this long is reported busy
 MAX_LINE = 1 << 20  # a report lists every socket of a process
 # After a settle that found the world busy, ask again after this long, doubling up to the maximum; any change
 # at the authority asks again at once. Only how soon time moves depends on these, never where it moves to.
@@ -67,7 +66,7 @@ class Authority:
         self.schedule = Schedule()
         self._waiters: dict[str, asyncio.Future[int]] = {}
         self._sessions: set[asyncio.Task[None]] = set()
-        self._participants: dict[str, _Participant] = {}
+        self._participants: dict[str, RemoteParticipant] = {}
         self._reporters: dict[str, Callable[[], Report]] = {}
         self._settler: asyncio.Task[None] | None = None
         self._poke = asyncio.Event()
@@ -294,7 +293,7 @@ class Authority:
             writer.write(json.dumps({"error": "a participant names its party: "
                                                '{"op": "participant", "party": NAME}'}).encode() + b"\n")
             return
-        participant = self._participants[party] = _Participant(party, writer)
+        participant = self._participants[party] = RemoteParticipant(party, writer)
         writer.write(b'{"ok": true}\n')
         try:
             while line := await reader.readline():
@@ -346,8 +345,8 @@ class Authority:
                 # receive existed, and the other end after it was done with it. Nothing that moved between the two
                 # waves can look the same in both.
                 again = await self._reports()
-                reasons = unquiet(again, busy) or ([] if _same(reports, again) else ["the world moved between two "
-                                                                                   "reports"])
+                moved = [] if same_picture(reports, again) else ["the world moved between two reports"]
+                reasons = unquiet(again, busy) or moved
             if self.schedule.version != version:
                 continue  # something changed while the reports came in: they may be stale
             if not reasons:
@@ -370,45 +369,8 @@ class Authority:
                 for party, answer in zip(parties, answers, strict=True)]
 
 
-class _Participant:
-    """A process of the world that reports, over its connection."""
-
-    def __init__(self, party: str, writer: asyncio.StreamWriter) -> None:
-        self.party = party
-        self._writer = writer
-        self._ids = itertools.count(1)
-        self._pending: dict[int, asyncio.Future[Report]] = {}
-
-    async def report(self) -> Report:
-        ask = next(self._ids)
-        future = self._pending[ask] = asyncio.get_running_loop().create_future()
-        self._writer.write(json.dumps({"op": "report", "id": ask}).encode() + b"\n")
-        try:
-            return await asyncio.wait_for(future, REPORT_TIMEOUT_SECONDS)
-        finally:
-            self._pending.pop(ask, None)
-
-    def answered(self, message: dict[str, Any]) -> None:
-        future = self._pending.get(int(message.get("id", 0)))
-        if future is not None and not future.done():
-            future.set_result(Report.from_json(message["report"]))
-
-    def gone(self) -> None:
-        for future in self._pending.values():
-            if not future.done():
-                future.set_exception(ConnectionError(f"participant {self.party} went away"))
-
-
 class _Cancelled(Exception):
     pass
-
-
-def _same(first: list[Report], second: list[Report]) -> bool:
-    def key(report: Report) -> tuple[object, ...]:
-        return (report.party, tuple(sorted(report.busy)), tuple(sorted(report.waiting.items())),
-                tuple(sorted((s.counters.local, s.counters.peer, s.counters.out, s.counters.taken, s.counters.state,
-                              s.reading, s.pending) for s in report.sockets)))
-    return sorted(map(key, first)) == sorted(map(key, second))
 
 
 def _op(line: bytes) -> object:

@@ -87,3 +87,12 @@ def ready_callbacks(loop: Any) -> int:
     wake = getattr(loop, "_read_from_self", None)
     return sum(1 for handle in getattr(loop, "_ready", ())
                if not handle.cancelled() and getattr(handle, "_callback", None) != wake)
+
+
+def same_picture(first: list[Report], second: list[Report]) -> bool:
+    """Two waves of reports show the same world: the same busy work, waiting actors and socket counters."""
+    def key(report: Report) -> tuple[object, ...]:
+        return (report.party, tuple(sorted(report.busy)), tuple(sorted(report.waiting.items())),
+                tuple(sorted((s.counters.local, s.counters.peer, s.counters.out, s.counters.taken, s.counters.state,
+                              s.reading, s.pending) for s in report.sockets)))
+    return sorted(map(key, first)) == sorted(map(key, second))

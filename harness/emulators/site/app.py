@@ -20,8 +20,9 @@ from starlette.routing import Route
 
 from harness.clock.model_clock import ModelClock
 from harness.emulators.site.admin import AdminRequests
+from harness.emulators.site.config import CloudSource, SiteConfig
 from harness.emulators.site.dp import DistributionPoint, https_distribution_points
-from harness.emulators.site.models import CloudSource, SiteConfig, SiteModel
+from harness.emulators.site.models import SiteModel
 from harness.emulators.site.storage import BlobContent, StorageAccount
 from harness.model.versions import SiteVersion
 from harness.protocol import messaging, mpcert, mplist, registration, site_info

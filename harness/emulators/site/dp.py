@@ -32,8 +32,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from harness.emulators.site.config import DistributedPackage
 from harness.emulators.site.listing import Entry, listing_page
-from harness.emulators.site.models import DistributedPackage, SiteModel
+from harness.emulators.site.models import SiteModel
 from harness.model.content import corrupted, iter_content
 from harness.protocol.paths import DP_PACKAGE_VDIR, DP_SIGNATURE_VDIR, PEER_VDIR
 from harness.protocol.tokens import TokenError, verify_token

@@ -1,15 +1,17 @@
-"""The site: what an administrator configured, and the management point's answers. No HTTP here."""
+"""The site: what an administrator configured, and the management point's answers. No HTTP here (a refusal is an
+`HttpError` with the status the API answers)."""
 
 from __future__ import annotations
 
 import threading
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from harness.clock.model_clock import ModelClock
 from harness.emulators.site.boundaries import BoundaryGroup, BoundaryGroups, Plan
+from harness.emulators.site.config import CloudSource, DistributedPackage, SiteConfig
 from harness.emulators.site.definitions import to_policy
 from harness.emulators.site.peers import PeerCacheSources, PeerSource, peer_record
 from harness.model.content import content_sha256
@@ -40,70 +42,6 @@ from harness.service.control import HttpError
 
 # RemoteClientFlags bits that allow a remote (neighbour) DP for the deployment's option.
 REMOTE_DP_FLAGS = DOWNLOAD_FROM_REMOTE_DISPPOINT | DOWNLOAD_ON_DEMAND_FROM_REMOTE_DP | RUN_FROM_REMOTE_DISPPOINT
-
-
-@dataclass
-class CloudSource:
-    """A content-enabled CMG or a cloud DP, as the site knows it."""
-
-    name: str
-    kind: str  # "cmg" or "clouddp"
-    fqdn: str
-    port: int
-    serve_content: bool = True  # CMG: "Allow CMG to function as a cloud distribution point…"
-    installed: bool = True  # classic cloud DP: created by the administrator (not possible from 2107)
-    deployment_name: str = ""  # CMG: the <name>.cloudapp name the service name is a CNAME of (spec §2.2)
-    third_party_certificate: bool = False  # CMG: server certificate from a public provider (spec §2.3)
-
-    @property
-    def base_url(self) -> str:
-        return f"https://{self.fqdn}:{self.port}"
-
-
-@dataclass
-class DistributedPackage:
-    package: Package
-    physical_size: int
-    sha256: str
-    updated: datetime  # model time of the last definition or distribution: what a DP lists as modified
-    sources: set[str] = field(default_factory=set)
-    damaged: set[str] = field(default_factory=set)  # sources holding a damaged copy (wrong hash)
-
-    @property
-    def file_name(self) -> str:
-        return self.package.kind.content_file
-
-    @property
-    def files(self) -> dict[str, int]:
-        """The package's files on a DP: path below the package folder ('/'-separated) -> size in bytes."""
-        return {self.file_name: self.physical_size}
-
-    @property
-    def library_name(self) -> str:
-        """The package's folder in the DP's content library: <PackageID>.<version> (spec §6.3)."""
-        return f"{self.package.package_id}.{self.package.version}"
-
-
-@dataclass(frozen=True)
-class SiteConfig:
-    site_code: str
-    version: SiteVersion
-    mp_fqdn: str
-    mp_port: int
-    dp_name: str  # the site server's own distribution point (same host as the MP)
-    cloud_sources: tuple[CloudSource, ...]
-    key: bytes  # signs site, CCM and content tokens; the CMG holds the same key
-    other_dps: tuple[tuple[str, str], ...] = ()  # further on-premises DPs (name, FQDN) this process serves
-    peers: tuple[tuple[str, str], ...] = ()  # clients that can be peer cache sources (name, FQDN): it serves them
-    mp_certificate: bytes = b""  # DER: what the management point answers to MPCERT
-
-    @property
-    def distribution_points(self) -> dict[str, str]:
-        """Every on-premises DP: name -> FQDN."""
-        return {self.dp_name: self.mp_fqdn, **dict(self.other_dps)}
-
-    def dp_for_host(self, host: str) -> str | None:
-        return next((name for name, fqdn in self.distribution_points.items() if fqdn.lower() == host.lower()), None)
 
 
 # [INFERENCE] SMSIDs are uuid5 of the site code and the client's name in this namespace, so a client that

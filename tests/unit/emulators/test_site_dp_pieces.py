@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Match
 
+from harness.emulators.site.config import DistributedPackage
 from harness.emulators.site.dp import (
     Entry,
     VdirRoute,
@@ -25,7 +26,6 @@ from harness.emulators.site.dp import (
     signature_tar,
 )
 from harness.emulators.site.listing import listing_page
-from harness.emulators.site.models import DistributedPackage
 from harness.model.task_sequence import Package, PackageType
 from harness.service.control import HttpError
 
