@@ -44,7 +44,8 @@ _REMOTE_CLIENT_FLAGS = {
     DeploymentOption.ACCESS_DIRECTLY: RUN_FROM_LOCAL_DISPPOINT | RUN_FROM_REMOTE_DISPPOINT,
 }
 
-REMOTE_BITS = DOWNLOAD_FROM_REMOTE_DISPPOINT | RUN_FROM_REMOTE_DISPPOINT | DOWNLOAD_ON_DEMAND_FROM_REMOTE_DP
+# The bits that allow a remote (neighbour boundary group's) DP for the deployment's option.
+REMOTE_DP_FLAGS = DOWNLOAD_FROM_REMOTE_DISPPOINT | RUN_FROM_REMOTE_DISPPOINT | DOWNLOAD_ON_DEMAND_FROM_REMOTE_DP
 
 # SMS_Advertisement.AdvertFlags: set when "Allow task sequence to run for client on the Internet"
 # is cleared ([INFERENCE], spec §1.3).
@@ -137,7 +138,7 @@ class Deployment:
     @property
     def remote_client_flags(self) -> int:
         flags = self.option.remote_client_flags
-        return flags if self.allow_remote_dp else flags & ~REMOTE_BITS
+        return flags if self.allow_remote_dp else flags & ~REMOTE_DP_FLAGS
     @property
     def advert_flags(self) -> int:
         return 0 if self.allow_internet else APTSINTRANETONLY

@@ -16,9 +16,7 @@ from harness.emulators.site.definitions import to_policy
 from harness.emulators.site.peers import PeerCacheSources, PeerSource, peer_record
 from harness.model.content import content_sha256
 from harness.model.deployment import (
-    DOWNLOAD_FROM_REMOTE_DISPPOINT,
-    DOWNLOAD_ON_DEMAND_FROM_REMOTE_DP,
-    RUN_FROM_REMOTE_DISPPOINT,
+    REMOTE_DP_FLAGS,
     Deployment,
 )
 from harness.model.matrix import Capability
@@ -39,10 +37,6 @@ from harness.protocol.tokens import (
     sign_token,
 )
 from harness.service.control import HttpError
-
-# RemoteClientFlags bits that allow a remote (neighbour) DP for the deployment's option.
-REMOTE_DP_FLAGS = DOWNLOAD_FROM_REMOTE_DISPPOINT | DOWNLOAD_ON_DEMAND_FROM_REMOTE_DP | RUN_FROM_REMOTE_DISPPOINT
-
 
 # [INFERENCE] SMSIDs are uuid5 of the site code and the client's name in this namespace, so a client that
 # registers again, or anew after a reset, gets the ID it had.
