@@ -148,7 +148,7 @@ def _emulated(kind: str, scale: float | None, clock: str) -> EmulatedEnvironment
 
 def _write_external(env: EmulatedEnvironment, path: Path) -> None:
     """The file `--env external=FILE` reads, pointing at this environment; prints what must be set to use it."""
-    from harness.environments.external import write_external_file
+    from harness.environments.external_writer import write_external_file
 
     for assignment in write_external_file(env, path):
         print(f"export {assignment}", file=sys.stderr)

@@ -19,13 +19,8 @@ from harness.drivers.network import NetworkDriver
 from harness.drivers.run import RunResult
 from harness.drivers.site import SiteDriver
 from harness.environments.base import CONTROL, FAULTS
-from harness.environments.external import (
-    CONTROL_TOKEN_ENV,
-    ExternalEnvironment,
-    describe,
-    render_toml,
-    write_external_file,
-)
+from harness.environments.external import ExternalEnvironment
+from harness.environments.external_writer import CONTROL_TOKEN_ENV, describe, render_toml, write_external_file
 from harness.environments.local import LocalEnvironment
 from harness.model.units import Scale
 

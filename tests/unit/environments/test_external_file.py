@@ -13,14 +13,9 @@ import httpx
 import pytest
 
 from harness.environments.base import CONTROL, FAULTS, Endpoints, ServiceEndpoint
-from harness.environments.external import (
-    ControlToken,
-    ExternalEnvironment,
-    load_external_file,
-    parse_external,
-    render_toml,
-    write_external_file,
-)
+from harness.environments.external import ControlToken, ExternalEnvironment
+from harness.environments.external_config import load_external_file, parse_external
+from harness.environments.external_writer import render_toml, write_external_file
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = PROJECT_ROOT / "environments" / "external.example.toml"
