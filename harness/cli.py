@@ -86,11 +86,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def command_images(action: str, base_image: str | None, mirror: str | None) -> int:
-    from harness.environments import images
+    from harness.environments import images, offline_base
+    from harness.environments.image_names import ImageError
 
     try:
         if action == "base":
-            print(images.build_offline_base(mirror=mirror))
+            print(offline_base.build_offline_base(mirror=mirror))
         elif action == "build":
             for service, name in images.ensure_images(base_image=base_image).items():
                 print(f"{service:<8} {name}")
@@ -101,7 +102,7 @@ def command_images(action: str, base_image: str | None, mirror: str | None) -> i
             for info in images.list_images():
                 mark = "*" if info.current else " "
                 print(f"{mark} {info.name:<48} {info.size_bytes / 1e6:7.0f} MB  {info.created}")
-    except images.ImageError as error:
+    except ImageError as error:
         log.error("%s", error)
         return 1
     return 0

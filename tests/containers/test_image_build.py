@@ -19,7 +19,15 @@ docker = pytest.importorskip("docker", reason="the docker SDK comes with testcon
 from harness.environments import images  # noqa: E402
 from harness.environments.azurite import azurite_accounts_value, generate_account_key  # noqa: E402
 from harness.environments.emulated import START_TIMEOUT  # noqa: E402
-from harness.environments.images import AZURITE, SERVICES, ImageError  # noqa: E402
+from harness.environments.image_engine import Engine  # noqa: E402
+from harness.environments.image_names import (  # noqa: E402
+    AZURITE,
+    LABEL_SERVICE,
+    LABEL_TAG,
+    SERVICES,
+    ImageError,
+    image_tag,
+)
 from harness.environments.local import PROXIED, LocalEnvironment  # noqa: E402
 from harness.net.ports import PortReservation  # noqa: E402
 from harness.net.tls import TestPKI  # noqa: E402
@@ -42,7 +50,7 @@ LABEL_TEST = "org.cmg-harness.test"
 def built(engine: Any) -> dict[str, str]:
     """Every image of the current sources ({BUILD_TIMEOUT_NOTE}); skips when no base image can be had."""
     try:
-        images.choose_base_images(images.Engine(engine), progress=print)
+        images.choose_base_images(Engine(engine), progress=print)
     except ImageError as error:
         pytest.skip(str(error))
     return images.ensure_images(progress=print)
@@ -76,7 +84,7 @@ def run(engine: Any, tmp_path: Path) -> Iterator[Any]:
 
 def test_every_image_is_of_the_current_sources_with_its_entrypoint_and_healthcheck(built: dict[str, str],
                                                                                    engine: Any) -> None:
-    tag = images.image_tag()
+    tag = image_tag()
     assert built == {service: f"cmg-harness/{service}:{tag}" for service in (*SERVICES, AZURITE)}
     for service in SERVICES:
         config = engine.images.get(built[service]).attrs["Config"]
@@ -84,8 +92,8 @@ def test_every_image_is_of_the_current_sources_with_its_entrypoint_and_healthche
         assert config["Healthcheck"]["Test"] == ["CMD", "/opt/harness/bin/python", "-m",
                                                  "harness.service.healthcheck"]
         assert config["Healthcheck"]["Interval"] == 30_000_000_000
-        assert config["Labels"][images.LABEL_SERVICE] == service
-        assert config["Labels"][images.LABEL_TAG] == tag
+        assert config["Labels"][LABEL_SERVICE] == service
+        assert config["Labels"][LABEL_TAG] == tag
     config = engine.images.get(built[AZURITE]).attrs["Config"]
     assert config["Entrypoint"] == ["/opt/azurite/node_modules/.bin/azurite-blob"]
     assert config["Healthcheck"]["Test"][:2] == ["CMD", "node"]

@@ -15,8 +15,9 @@ import pytest
 
 pytest.importorskip("docker", reason="the docker SDK comes with testcontainers: pip install -e .[dev]")
 
-from harness.environments import containers, images
+from harness.environments import containers, image_engine
 from harness.environments.docker_engine import EngineUnavailable, open_engine
+from harness.environments.image_names import ImageError
 
 
 def open_sockets() -> set[str]:
@@ -46,7 +47,7 @@ def refusing_engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 @pytest.mark.parametrize(("opener", "error"), [
     (open_engine, EngineUnavailable),  # the tests' engine fixtures
-    (images._engine, images.ImageError),
+    (image_engine.connect_engine, ImageError),
     (containers._docker, RuntimeError),
 ], ids=["open_engine", "images", "containers"])
 def test_an_engine_that_refuses_is_said_and_leaves_no_socket_open(refusing_engine: str, opener: Callable[[], object],
