@@ -1,0 +1,37 @@
+"""Fixtures for the fault proxy's tests: a tiny threaded server on 127.0.0.1 (tests/unit/net/proxy_upstream.py),
+and a proxy in front of it, reset for every test."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from harness.net.proxy import FaultProxy
+from tests.unit.net.proxy_upstream import _address, _Handler, _Upstream
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[_Upstream]:
+    server = _Upstream(("127.0.0.1", 0), _Handler)
+    server.received = []
+    server.sending_since = []
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def shared_proxy(upstream: _Upstream) -> Iterator[FaultProxy]:
+    with FaultProxy("service", _address(upstream), seed=7) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def proxy(shared_proxy: FaultProxy) -> FaultProxy:
+    shared_proxy.reset()
+    return shared_proxy
