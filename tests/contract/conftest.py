@@ -24,6 +24,7 @@ from harness.environments.azurite import generate_account_key
 from harness.model.units import Scale
 from harness.net.tls import TestPKI
 from harness.protocol.tokens import Token, sign_token
+from tests.contract.site_requests import DEPLOYMENT, PACKAGE, TASK_SEQUENCE
 
 SITE_CODE = "PS1"
 MP_FQDN = "cm01.corp.contoso.example"
@@ -88,6 +89,20 @@ def site(pki: TestPKI, clock: ModelClock, key: bytes) -> Iterator[TestClient]:
     app = create_site(site_config(pki, clock, key, cloud_sources=[]))
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
+
+
+@pytest.fixture
+def stocked_site(site: TestClient) -> TestClient:
+    """A package on the site's DP, a task sequence that uses it, and an available deployment of it."""
+    for path, body in ((f"/_harness/site/packages/{PACKAGE}", {"name": "Windows 11", "size": "3.2 GB",
+                                                                 "type": "OS upgrade package"}),
+                       (f"/_harness/site/task-sequences/{TASK_SEQUENCE}",
+                        {"name": "Upgrade", "steps": [{"name": "Upgrade", "action": "Upgrade Operating System",
+                                                       "package": PACKAGE}]}),
+                       (f"/_harness/site/deployments/{DEPLOYMENT}", {"task_sequence": TASK_SEQUENCE})):
+        assert site.put(path, json=body).status_code == 200
+    assert site.post(f"/_harness/site/packages/{PACKAGE}/distribute", json={"to": ["dp"]}).status_code == 200
+    return site
 
 
 @pytest.fixture
