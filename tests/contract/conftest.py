@@ -24,6 +24,7 @@ from harness.environments.azurite import generate_account_key
 from harness.model.units import Scale
 from harness.net.tls import TestPKI
 from harness.protocol.tokens import Token, sign_token
+from tests.contract.dp_requests import stock
 from tests.contract.site_requests import DEPLOYMENT, PACKAGE, TASK_SEQUENCE
 
 SITE_CODE = "PS1"
@@ -103,6 +104,13 @@ def stocked_site(site: TestClient) -> TestClient:
         assert site.put(path, json=body).status_code == 200
     assert site.post(f"/_harness/site/packages/{PACKAGE}/distribute", json={"to": ["dp"]}).status_code == 200
     return site
+
+
+@pytest.fixture
+def dp(site: TestClient) -> TestClient:
+    """The site's DP stocked by tests/contract/dp_requests.py's stock() (test_dp_tools.py and test_faults.py stock
+    their own)."""
+    return stock(site)
 
 
 @pytest.fixture
