@@ -15,6 +15,7 @@ from pytest_bdd import given, parsers, then, when
 
 from harness.drivers.agent import AgentDriver
 from harness.drivers.base import ServiceDriver
+from harness.drivers.faults import Cut, Status
 from harness.drivers.run import RunResult
 from harness.drivers.site import SiteDriver
 from harness.environments.base import Endpoints
@@ -36,14 +37,15 @@ def content_service_fails(request: pytest.FixtureRequest, source: str, status: s
     """Every content request to that source's content service (getcontentxmlsecure) answers the status: 5xx for
     a service that is unavailable, 4xx for one that refuses (404 content not there, 400 a bad request)."""
     driver: ServiceDriver = request.getfixturevalue(CLOUD_SOURCES(source))
-    driver.arm_fault(CONTENT_PATH, int(status), None, reason=f"content service unavailable ({FAULT_REASON})")
+    driver.arm(CONTENT_PATH, Status(int(status)).unlimited().because(f"content service unavailable ({FAULT_REASON})"))
 
 
 @given(parsers.re(r"the on-premises distribution point fails every request for (?P<package_id>\w+) with "
                   r"(?P<status>5\d\d)$"))
 def distribution_point_fails(site: SiteDriver, package_id: str, status: str) -> None:
     """The site's DP answers the status to the package's listing and files."""
-    site.arm_fault(f"/{DP_PACKAGE_VDIR}/{package_id}", int(status), None, reason=f"DP unavailable ({FAULT_REASON})")
+    site.arm(f"/{DP_PACKAGE_VDIR}/{package_id}",
+             Status(int(status)).unlimited().because(f"DP unavailable ({FAULT_REASON})"))
 
 
 @given(parsers.re(r"the on-premises distribution point cuts the next download of (?P<package_id>\w+) after "
@@ -51,8 +53,8 @@ def distribution_point_fails(site: SiteDriver, package_id: str, status: str) -> 
 def distribution_point_cuts(site: SiteDriver, endpoints: Endpoints, package_id: str, size: str) -> int:
     """The next GET of one of the package's files ends after that much content (model size): a short read."""
     physical = Scale(endpoints.scale).physical_bytes(parse_size(size))
-    site.arm_fault(f"/{DP_PACKAGE_VDIR}/{package_id}/", kind="truncate", method="GET", after_bytes=physical,
-                   reason=f"connection dropped mid-download ({FAULT_REASON})")
+    site.arm(f"/{DP_PACKAGE_VDIR}/{package_id}/",
+             Cut(after=physical).on("GET").because(f"connection dropped mid-download ({FAULT_REASON})"))
     return physical
 
 

@@ -13,12 +13,15 @@ from pytest_bdd import given, parsers
 
 from harness.clock.timer import ModelTimer
 from harness.drivers.base import ServiceDriver
+from harness.drivers.faults import Corrupt, Cut, Delay, Status
 from harness.drivers.network import NetworkDriver
 from harness.environments.base import Endpoints, Environment
 from harness.model.units import Scale, parse_bandwidth, parse_duration, parse_size
 from harness.protocol.content_url import CONTENT_PATH
 from harness.protocol.paths import CONTENT_CONTAINER
 from steps.vocabulary import SERVICES
+
+BUSY = "Operations per second is over the account limit."  # Azure storage's words for throttling
 
 
 @given(parsers.parse("{service} is down"))
@@ -66,16 +69,14 @@ def connections_reset(network: NetworkDriver, service: str) -> None:
                   r"the run$"))
 def storage_throttles_for_a_while(storage: ServiceDriver, package: str, duration: str) -> None:
     """503 ServerBusy during a model-time window that opens now (the run starts a few real milliseconds later)."""
-    storage.arm_fault(f"/{CONTENT_CONTAINER}/{package}/", 503, None, method="GET", retry_after_s=1,
-                      window=(0.0, parse_duration(duration)),
-                      reason="Operations per second is over the account limit.")
+    storage.arm(f"/{CONTENT_CONTAINER}/{package}/",
+                Status(503, retry_after=1).on("GET").unlimited().during(0.0, parse_duration(duration)).because(BUSY))
 
 
 @given(parsers.re(r"the CMG's content service answers the next request (?P<duration>.+?) late$"))
 def content_service_slow(cmg: ServiceDriver, duration: str) -> None:
     """The answer's headers are held back (an HTTP-level delay fault): a CMG under load."""
-    cmg.arm_fault(CONTENT_PATH, kind="delay", delay_s=parse_duration(duration),
-                  method="GET", reason="slow content service")
+    cmg.arm(CONTENT_PATH, Delay(parse_duration(duration)).on("GET").because("slow content service"))
 
 
 @given(parsers.re(r"the content is missing from (?P<source>the CMG|the cloud distribution point)'s storage account$"))
@@ -83,15 +84,14 @@ def content_missing(request: pytest.FixtureRequest, source: str) -> None:
     """The source's content service finds nothing to list for any package: 404, as the CMG answers when a
     distribution did not complete (an HTTP-level fault on its content service)."""
     driver: ServiceDriver = request.getfixturevalue("cmg" if source == "the CMG" else "clouddp")
-    driver.arm_fault(CONTENT_PATH, 404, None, method="GET",
-                     reason="the content is not in the storage account")
+    driver.arm(CONTENT_PATH, Status(404).on("GET").unlimited().because("the content is not in the storage account"))
 
 
 @given(parsers.re(r"Azure storage throttles the next (?P<count>\d+) requests? for (?P<package>\w+)$"))
 def storage_throttles(storage: ServiceDriver, count: str, package: str) -> None:
     """503 ServerBusy with Retry-After, as storage answers past its request-rate limit (spec §4.2)."""
-    storage.arm_fault(f"/{CONTENT_CONTAINER}/{package}/", 503, int(count), method="GET", retry_after_s=1,
-                      reason="Operations per second is over the account limit.")
+    storage.arm(f"/{CONTENT_CONTAINER}/{package}/",
+                Status(503, retry_after=1).on("GET").times(int(count)).because(BUSY))
 
 
 @given(parsers.re(r"Azure storage throttles (?P<percent>\d+) % of the requests for (?P<package>\w+) at random, "
@@ -101,22 +101,21 @@ def storage_throttles_at_random(storage: ServiceDriver, percent: str, package: s
     generator so a failing run can be replayed exactly."""
     if not 0 < int(percent) <= 100:
         raise ValueError(f"a share of requests is 1 to 100 %, not {percent} %")
-    storage.arm_fault(f"/{CONTENT_CONTAINER}/{package}/", 503, None, method="GET", retry_after_s=1,
-                      probability=int(percent) / 100, seed=int(seed),
-                      reason="Operations per second is over the account limit.")
+    storage.arm(f"/{CONTENT_CONTAINER}/{package}/", Status(503, retry_after=1).on("GET").unlimited()
+                .with_probability(int(percent) / 100, seed=int(seed)).because(BUSY))
 
 
 @given(parsers.re(r"Azure storage cuts the next download of (?P<package>\w+) after (?P<size>[\d.]+ \w+)$"))
 def storage_cuts(storage: ServiceDriver, endpoints: Endpoints, package: str, size: str) -> None:
     """The blob's body ends early: the client sees a short read, as when a connection drops mid-download."""
     physical = Scale(endpoints.scale).physical_bytes(parse_size(size))
-    storage.arm_fault(f"/{CONTENT_CONTAINER}/{package}/", kind="truncate", after_bytes=physical, method="GET")
+    storage.arm(f"/{CONTENT_CONTAINER}/{package}/", Cut(after=physical).on("GET"))
 
 
 @given(parsers.re(r"Azure storage corrupts the next download of (?P<package>\w+)$"))
 def storage_corrupts(storage: ServiceDriver, package: str) -> None:
     """Bytes of the blob change on the way: its hash no longer matches the content's."""
-    storage.arm_fault(f"/{CONTENT_CONTAINER}/{package}/", kind="corrupt", every_bytes=4096, method="GET")
+    storage.arm(f"/{CONTENT_CONTAINER}/{package}/", Corrupt(every=4096).on("GET"))
 
 
 @pytest.fixture
@@ -149,6 +148,6 @@ def tls12_content_defect(cmg: ServiceDriver) -> None:
     """Known issue: a content-enabled CMG that enforces TLS 1.2 answers every content request with HTTP 400
     (spec §1.1, §3.4 [S33]; fixed in 1910 GA). The CMG's side of it is an HTTP-level fault; what the client
     makes of the 400 is the client's own behaviour."""
-    cmg.arm_fault(CONTENT_PATH, 400, count=None, method="GET",
-                  reason="Bad Request: the underlying connection was closed (TLS 1.2 enforced on the CMG's "
-                         "connection to its storage account)")
+    cmg.arm(CONTENT_PATH, Status(400).on("GET").unlimited().because(
+        "Bad Request: the underlying connection was closed (TLS 1.2 enforced on the CMG's connection to its storage "
+        "account)"))

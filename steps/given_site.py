@@ -6,6 +6,7 @@ from pytest_bdd import given, parsers
 
 from harness.drivers.clouddp import CloudDpDriver
 from harness.drivers.cmg import CmgDriver
+from harness.drivers.faults import Status
 from harness.drivers.site import SiteDriver
 from harness.environments.base import Endpoints
 from harness.protocol.content_url import CONTENT_PATH
@@ -151,8 +152,8 @@ def cmg_third_party_certificate(site: SiteDriver) -> None:
                   r"(?P<status>40[13])$"))
 def content_service_refuses(cmg: CmgDriver, count: str | None, status: str) -> None:
     """An HTTP-level fault: the content service answers 401/403 as for an expired or foreign access token."""
-    cmg.arm_fault(CONTENT_PATH, int(status), int(count or 1),
-                  reason="content access token expired (fault injected by the scenario)")
+    cmg.arm(CONTENT_PATH, Status(int(status)).times(int(count or 1))
+            .because("content access token expired (fault injected by the scenario)"))
 
 
 @given(parsers.parse("the copy of {package_id} on {target} is damaged"))

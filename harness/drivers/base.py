@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from harness.drivers.faults import Fault
 from harness.protocol.control_api import arranged
 
 
@@ -61,23 +62,10 @@ class ServiceDriver:
         listing: list[dict[str, Any]] = self.call("GET", "/_harness/logs?text=true")
         return {str(entry["name"]): str(entry["text"]) for entry in listing}
 
-    def arm_fault(self, path: str, status: int | None = None, count: int | None = 1, reason: str = "", *,
-                  kind: str = "status", method: str = "*", delay_s: float | None = None,
-                  after_bytes: int | None = None, every_bytes: int | None = None, retry_after_s: int | None = None,
-                  window: tuple[float, float | None] | None = None, probability: float | None = None,
-                  seed: int | None = None) -> None:
-        """Arms an HTTP-level fault on requests under `path` (harness/service/faults.py has the rules).
-
-        `count` None: no limit while the window lasts; `window` (from, until) in model seconds after now,
-        until None for open-ended; `probability` with `seed` decides each matching request reproducibly.
-        """
-        fault = {"path": path, "kind": kind, "method": method, "count": count, "status": status,
-                 "delay_s": delay_s, "after_bytes": after_bytes, "every_bytes": every_bytes,
-                 "retry_after_s": retry_after_s, "probability": probability, "seed": seed,
-                 "window": None if window is None else {"from_s": window[0], "until_s": window[1]}}
-        # null means "no limit" for count only; every other field left out takes its default.
-        body = {name: value for name, value in fault.items() if value is not None or name == "count"}
-        self.call("POST", "/_harness/faults", {**body, **({"reason": reason} if reason else {})})
+    def arm(self, path: str, fault: Fault) -> None:
+        """Arms an HTTP-level fault on requests under `path`: `Status(503).times(2)`, `Delay(600)`, `Cut(after=…)`,
+        `Corrupt()` (harness/drivers/faults.py)."""
+        self.call("POST", "/_harness/faults", fault.to_json(path))
 
     def faults(self) -> list[dict[str, Any]]:
         """The armed faults, oldest first, each with its remaining count, times fired and state."""

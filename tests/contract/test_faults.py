@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 
 from harness.clock.model_clock import ModelClock
 from harness.drivers.base import ServiceDriver
+from harness.drivers.faults import Corrupt, Cut, Delay, Status
 from harness.model.content import content_bytes
 from harness.protocol.control_api import FAULT
 
@@ -180,13 +181,18 @@ def test_reset_disarms_every_fault(dp: TestClient) -> None:
 
 def test_the_driver_arms_lists_and_clears(dp: TestClient) -> None:
     driver = ServiceDriver(dp, "http://testserver")
-    driver.arm_fault(FILE, 503, 2, reason="old positional form")
-    driver.arm_fault(FILE, kind="corrupt", every_bytes=64, count=None, window=(0, None), probability=0.5, seed=4)
-    driver.arm_fault(FILE, kind="truncate", after_bytes=10, method="GET")
+    driver.arm(FILE, Status(503, retry_after=5).times(2).because("typed"))
+    driver.arm(FILE, Corrupt(every=64).unlimited().during(0).with_probability(0.5, seed=4))
+    driver.arm(FILE, Cut(after=10).on("GET"))
+    driver.arm(FILE, Delay(30))
     assert [(f["kind"], f["count"], f["reason"]) for f in driver.faults()] == [
-        ("status", 2, "old positional form"), ("corrupt", None, "fault injected by the harness"),
-        ("truncate", 1, "fault injected by the harness")]
-    assert driver.faults()[1]["window"] == {"from_s": 0, "until_s": None}
+        ("status", 2, "typed"), ("corrupt", None, "fault injected by the harness"),
+        ("truncate", 1, "fault injected by the harness"), ("delay", 1, "fault injected by the harness")]
+    status, corrupt, cut, delay = driver.faults()
+    assert (status["status"], status["retry_after_s"], status["method"]) == (503, 5, "*")
+    assert (corrupt["every_bytes"], corrupt["window"], corrupt["probability"], corrupt["seed"]) == (
+        64, {"from_s": 0, "until_s": None}, 0.5, 4)
+    assert (cut["after_bytes"], cut["method"], delay["delay_s"]) == (10, "GET", 30)
     driver.clear_faults()
     assert driver.faults() == []
 

@@ -21,11 +21,13 @@ import pytest
 
 from harness.drivers.agent import AgentDriver
 from harness.drivers.base import ServiceDriver
+from harness.drivers.faults import Delay, Status
 from harness.drivers.network import NetworkDriver
 from harness.drivers.site import SiteDriver
 from harness.environments.emulated import EmulatedEnvironment
 from harness.environments.local import LocalEnvironment
 from harness.model.units import Scale
+from harness.protocol.content_url import CONTENT_PATH
 from harness.protocol.paths import CONTENT_CONTAINER
 
 ON_DEMAND = "Download content locally when needed by the running task sequence"
@@ -92,12 +94,11 @@ def _set_up(env: EmulatedEnvironment, *, step: str, clients: list[tuple[str, dic
     site.deploy("PS120031", "PS100310", option=ON_DEMAND)
     if throttled:  # whichever runs reach storage first are throttled and retry: the order of the runs shows
         storage = ServiceDriver(env.http, env.endpoints["storage"].control_base)
-        storage.arm_fault(f"/{CONTENT_CONTAINER}/PS100311/", 503, throttled, method="GET", retry_after_s=1)
+        storage.arm(f"/{CONTENT_CONTAINER}/PS100311/", Status(503, retry_after=1).on("GET").times(throttled))
     if network:  # storage over a thin, slow link; the CMG's content service answers 10 minutes late
         NetworkDriver(env.http, env.endpoints["network"].control_base, Scale(env.endpoints.scale)).link(
             "storage", mbit_per_s=100, latency_s=120)
-        ServiceDriver(env.http, env.endpoints["cmg"].control_base).arm_fault(
-            "/downloadrestservice.svc/getcontentxmlsecure", kind="delay", delay_s=600, count=1, method="GET")
+        ServiceDriver(env.http, env.endpoints["cmg"].control_base).arm(CONTENT_PATH, Delay(600).on("GET"))
     agent = AgentDriver(env.http, env.endpoints["client"].control_base)
     for number, (name, link) in enumerate(clients):
         agent.create_client(name, network="internet", seed=number, link=link)

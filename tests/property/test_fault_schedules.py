@@ -19,6 +19,7 @@ corrupted blob in one measurement; 45 s on 2 cores. Skipping the client's hash c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, settings
@@ -27,12 +28,14 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_sta
 
 from harness.drivers.agent import AgentDriver
 from harness.drivers.base import ServiceDriver
+from harness.drivers.faults import Corrupt, Cut, Delay, Fault, Status
 from harness.drivers.network import NetworkDriver
 from harness.drivers.run import RunResult
 from harness.drivers.site import SiteDriver
 from harness.environments.local import LocalEnvironment
 from harness.model.errors import HResult
 from harness.model.units import Scale
+from harness.protocol.content_url import CONTENT_PATH
 from harness.protocol.paths import CONTENT_CONTAINER
 from tests.property.test_engine_reference_model import unmatched_downloads, unverified_steps
 
@@ -46,7 +49,6 @@ PACKAGES = (("PS100301", "Windows 11 upgrade media", "OS upgrade package", "Upgr
             ("PS100302", "Surface drivers", "Driver package", "Apply drivers", "50 MB"))
 OPTIONS = ("Download content locally when needed by the running task sequence",
            "Download all content locally before starting task sequence")
-CONTENT = "/downloadrestservice.svc/getcontentxmlsecure"
 BITS_HTTP = 0x80190000  # BG_E_HTTP_ERROR_<status>: 0x8019 and the HTTP status (spec §2.8: 0x80190191 = 401)
 
 
@@ -56,16 +58,17 @@ def documented(code: str) -> bool:
     return value in {h.value for h in HResult} or ((value & 0xFFFF0000) == BITS_HTTP and 100 <= value & 0xFFFF < 600)
 
 
-http_faults = st.one_of(
-    st.fixed_dictionaries({"kind": st.just("status"), "status": st.sampled_from([401, 403, 404, 500, 503])}),
-    st.fixed_dictionaries({"kind": st.just("truncate"), "after_bytes": st.integers(0, 20_000)}),
-    st.fixed_dictionaries({"kind": st.just("corrupt"), "every_bytes": st.sampled_from([512, 4096, 65536])}),
-    st.fixed_dictionaries({"kind": st.just("delay"), "delay_s": st.sampled_from([5.0, 30.0])}),
+http_faults: st.SearchStrategy[Fault] = st.one_of(
+    st.builds(Status, st.sampled_from([401, 403, 404, 500, 503])),
+    st.builds(Cut, after=st.integers(0, 20_000)),
+    st.builds(Corrupt, every=st.sampled_from([512, 4096, 65536])),
+    st.builds(Delay, st.sampled_from([5.0, 30.0])),
 )
+# How often each fires: on the next 1-3 requests, or on each with a seeded probability.
 arming = st.one_of(
-    st.fixed_dictionaries({"count": st.integers(1, 3)}),
-    st.fixed_dictionaries({"count": st.none(), "probability": st.sampled_from([0.3, 0.6]),
-                           "seed": st.integers(0, 1000)}),
+    st.integers(1, 3).map(lambda count: lambda fault: fault.times(count)),
+    st.tuples(st.sampled_from([0.3, 0.6]), st.integers(0, 1000)).map(
+        lambda drawn: lambda fault: fault.unlimited().with_probability(*drawn)),
 )
 network_faults = st.sampled_from(["down", "thin link", "cut", "latency"])
 # Storage twice as likely: its faults are the ones whose ground truth (what was really sent) is checked.
@@ -102,7 +105,7 @@ class FaultSchedules(RuleBasedStateMachine):
 
     @rule(http=st.lists(st.tuples(services, http_faults, arming, packages), max_size=3),
           network=st.lists(st.tuples(proxies, network_faults), max_size=2))
-    def run(self, http: list[tuple[str, dict[str, Any], dict[str, Any], str]], network: list[tuple[str, str]]) -> None:
+    def run(self, http: list[tuple[str, Fault, Callable[[Fault], Fault], str]], network: list[tuple[str, str]]) -> None:
         """A run on a fresh client under its own fault schedule (the previous run's faults cleared first)."""
         self.clear_faults()
         for service, fault, how, package in http:
@@ -123,10 +126,11 @@ class FaultSchedules(RuleBasedStateMachine):
         self.network.reset()
         self.armed = []
 
-    def arm_http_fault(self, service: str, fault: dict[str, Any], how: dict[str, Any], package: str) -> None:
-        path = f"/{CONTENT_CONTAINER}/{package}/" if service == "storage" else CONTENT
-        self.services[service].arm_fault(path, method="GET", reason="fault schedule", **fault, **how)
-        self.armed.append(f"{service} {path}: {fault} {how}")
+    def arm_http_fault(self, service: str, fault: Fault, how: Callable[[Fault], Fault], package: str) -> None:
+        path = f"/{CONTENT_CONTAINER}/{package}/" if service == "storage" else CONTENT_PATH
+        armed = how(fault).on("GET").because("fault schedule")
+        self.services[service].arm(path, armed)
+        self.armed.append(f"{service} {path}: {armed}")
 
     def network_fault(self, proxy: str, fault: str) -> None:
         if fault == "down":
@@ -169,7 +173,7 @@ class FaultSchedules(RuleBasedStateMachine):
         problems = []
         for service in ("cmg", "clouddp"):
             host = self.env.endpoints[service].hostname
-            asked = [e for e in self.services[service].journal()[marks[service]:] if e["path"] == CONTENT]
+            asked = [e for e in self.services[service].journal()[marks[service]:] if e["path"] == CONTENT_PATH]
             attempts = [e for e in result.events("download.start") if e.get("source") == host]
             if len(asked) > len(attempts):
                 problems.append(f"{service} answered {len(asked)} content requests but the timeline shows "
