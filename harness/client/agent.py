@@ -31,8 +31,6 @@ from typing import Any
 
 import anyio
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -51,13 +49,11 @@ from harness.model.units import parse_size
 from harness.net.handshake import HandshakeMarking
 from harness.net.http import make_client
 from harness.net.tls import ClientCertIssuer, ServerCert
+from harness.service.app import service_app
 from harness.service.control import (
-    ControlMiddleware,
     ControlPlane,
     HttpError,
-    http_error_handler,
     read_json,
-    route_error_handler,
 )
 
 RUN_JOIN_SECONDS = 10.0
@@ -382,10 +378,7 @@ def create_app(config: dict[str, Any]) -> Starlette:
                               ClientCertIssuer(enrollment, workdir / "certificates"),
                               CloudServicesSettings(**config.get("default_settings", {}))))
     control = ControlPlane("client", agent, clock=agent.config.clock)
-    app = Starlette(routes=[*control.routes(), *AgentService(agent).routes()],
-                    exception_handlers={HttpError: http_error_handler, HTTPException: route_error_handler},
-                    middleware=[Middleware(ControlMiddleware, control=control)])
-    app.state.agent = agent
+    app = service_app(control, AgentService(agent).routes(), agent=agent)
     virtual = agent.config.clock.virtual
     if virtual is not None:  # the runs' reads, for the virtual clock's question "is the world quiet?"
         app.state.participant = Participant(virtual.authority, "client", NETWORK.report)

@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -24,14 +22,12 @@ from harness.emulators.site.storage import StorageAccount
 from harness.protocol.control_api import DELIBERATE
 from harness.protocol.errors import ProtocolError
 from harness.protocol.tokens import TokenError
+from harness.service.app import service_app
 from harness.service.control import (
     JOURNAL_NOTE,
-    ControlMiddleware,
     ControlPlane,
     HttpError,
-    http_error_handler,
     read_json,
-    route_error_handler,
 )
 
 CONTENT_LOG = "CloudDP.log"  # [INFERENCE] the product's cloud DP logs live in Azure; this name is the harness's
@@ -86,9 +82,5 @@ def create_app(config: dict[str, Any]) -> Starlette:
     control = ControlPlane("clouddp", model, logs={CONTENT_LOG: "CloudDP"}, clock=clock)
     content = ContentService(StorageAccount(**config["storage"]), Path(config["tls"]["ca"]),
                              bytes.fromhex(config["key"]), clock, control.logs, CONTENT_LOG)
-    app = Starlette(routes=[*control.routes(), *CloudDpService(model, content).routes()],
-                    exception_handlers={HttpError: http_error_handler, HTTPException: route_error_handler,
-                                        ProtocolError: _bad_request, TokenError: _bad_request},
-                    middleware=[Middleware(ControlMiddleware, control=control)])
-    app.state.control = control
-    return app
+    return service_app(control, CloudDpService(model, content).routes(),
+                       errors={ProtocolError: _bad_request, TokenError: _bad_request})

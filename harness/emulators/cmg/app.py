@@ -18,8 +18,6 @@ from typing import Any
 
 import httpx
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -31,13 +29,11 @@ from harness.net.http import make_async_client
 from harness.protocol.cmtrace import Severity
 from harness.protocol.errors import ProtocolError
 from harness.protocol.tokens import TokenError, verify_token
+from harness.service.app import service_app
 from harness.service.control import (
-    ControlMiddleware,
     ControlPlane,
     HttpError,
     ServiceLogs,
-    http_error_handler,
-    route_error_handler,
 )
 from harness.service.tls_peers import client_common_name
 
@@ -209,10 +205,4 @@ def create_app(config: dict[str, Any], upstream: httpx.AsyncClient | None = None
     upstream = upstream or make_async_client(config["hosts"], ca, timeout=30.0)
     content = ContentService(StorageAccount(**config["storage"]), ca, key, clock, control.logs, CONTENT_LOG)
     service = CmgService(model, config["mp_url"], key, clock, upstream, content, control.logs)
-    app = Starlette(routes=[*control.routes(), *service.routes()],
-                    exception_handlers={HttpError: http_error_handler, HTTPException: route_error_handler,
-                                        ProtocolError: _bad_request,
-                                        TokenError: _bad_request},
-                    middleware=[Middleware(ControlMiddleware, control=control)])
-    app.state.control = control
-    return app
+    return service_app(control, service.routes(), errors={ProtocolError: _bad_request, TokenError: _bad_request})

@@ -42,7 +42,6 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -51,7 +50,8 @@ from harness.clock.authority import Authority
 from harness.clock.model_clock import ModelClock
 from harness.clock.settle import Report, SocketReport
 from harness.net.proxy import FaultProxy, ProxyTime
-from harness.service.control import ControlMiddleware, ControlPlane, HttpError, read_json
+from harness.service.app import service_app
+from harness.service.control import ControlPlane, HttpError, read_json
 
 VERSION = "2.12.0-cmg-harness"  # the Toxiproxy API version whose shapes this follows
 
@@ -364,12 +364,9 @@ def create_app(config: dict[str, Any]) -> Starlette:
     if authority is not None:
         authority.add_reporter("network", network.report)
     control = ControlPlane("network", network, clock=clock, authority=authority)
-    app = Starlette(routes=[*control.routes(), *routes(network)],
-                    exception_handlers={HTTPException: _not_found, HttpError: _http_error},
-                    middleware=[Middleware(ControlMiddleware, control=control)])
-    app.state.control = control
-    app.state.network = network
-    return app
+    # Toxiproxy's error shape ({"error", "status"}) for its clients, on both kinds of error.
+    return service_app(control, routes(network), network=network,
+                       errors={HTTPException: _not_found, HttpError: _http_error})
 
 
 def _listener(entry: dict[str, Any]) -> socket.socket | None:

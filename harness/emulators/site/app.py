@@ -12,8 +12,6 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -31,14 +29,12 @@ from harness.protocol.cmtrace import Severity
 from harness.protocol.errors import ProtocolError
 from harness.protocol.location import build_location_reply, parse_location_request
 from harness.protocol.tokens import CCM_TOKEN_LIFETIME, Token, TokenError, verify_token
+from harness.service.app import service_app
 from harness.service.content_marks import ContentDeclarer
 from harness.service.control import (
-    ControlMiddleware,
     ControlPlane,
     HttpError,
     ServiceLogs,
-    http_error_handler,
-    route_error_handler,
 )
 
 XML = "text/xml; charset=utf-8"
@@ -283,14 +279,8 @@ def create_app(config: dict[str, Any]) -> Starlette:
     control = ControlPlane("site", model, extra_reset=clear_storage, logs=SITE_LOGS, clock=model.clock,
                            content=ContentDeclarer.from_config(config))
     service = SiteService(model, blobs, control.logs, https_dps)
-    app = Starlette(routes=[*control.routes(), *service.routes()],
-                    exception_handlers={HttpError: http_error_handler, HTTPException: route_error_handler,
-                                        ProtocolError: protocol_error_handler,
-                                        binascii.Error: protocol_error_handler},
-                    middleware=[Middleware(ControlMiddleware, control=control)])
-    app.state.control = control
-    app.state.model = model
-    return app
+    return service_app(control, service.routes(), model=model,
+                       errors={ProtocolError: protocol_error_handler, binascii.Error: protocol_error_handler})
 
 
 def parse_config(config: dict[str, Any]) -> tuple[SiteConfig, dict[str, StorageAccount]]:

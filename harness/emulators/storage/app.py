@@ -26,7 +26,6 @@ from xml.sax.saxutils import escape
 import httpx
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
@@ -35,8 +34,9 @@ from starlette.types import Scope
 from harness.clock.model_clock import ModelClock
 from harness.emulators.storage.sas import AUTHENTICATION_FAILED, SasGate, SasRefused
 from harness.net.http import make_async_client
+from harness.service.app import service_app
 from harness.service.content_marks import ContentDeclarer, mark
-from harness.service.control import JOURNAL_NOTE, ControlMiddleware, ControlPlane, HttpError, http_error_handler
+from harness.service.control import JOURNAL_NOTE, ControlPlane, HttpError
 from harness.service.http_sys import head_refusal, header_safe, refusal_response, restricted_character
 
 # Azure's error codes for the statuses a fault answers [INFERENCE: the storage REST API's common codes].
@@ -179,8 +179,5 @@ def create_app(config: dict[str, Any], upstream: httpx.AsyncClient | None = None
     gate = SasGate({str(name): str(key) for name, key in config["accounts"].items()}, clock.now)
     front = StorageFront(model, str(config["upstream"]), client, gate, clock)
     methods = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"]
-    app = Starlette(routes=[*control.routes(), Route("/{path:path}", front.forward, methods=methods)],
-                    exception_handlers={HttpError: http_error_handler},
-                    middleware=[Middleware(ControlMiddleware, control=control)])
-    app.state.control = control
-    return app
+    # Every path is a blob's or a container's: the catch-all route leaves no 404 for the app to answer.
+    return service_app(control, [Route("/{path:path}", front.forward, methods=methods)])
