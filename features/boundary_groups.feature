@@ -19,6 +19,7 @@ Feature: Boundary groups for intranet clients
       | Cloud-first    | Remote-Site  | DP02                |              | yes          |
 
   @matrix:ts_boundary_group_fallback
+  @behaviour:B-14 @behaviour:B-15 @behaviour:B-18
   Scenario Outline: A task sequence falls back to a neighbour boundary group's DP from version 1810 (<version>)
     Given the site runs Configuration Manager version <version>
     And the packages are distributed to the on-premises distribution point
@@ -41,6 +42,7 @@ Feature: Boundary groups for intranet clients
       | 2107    | every package is downloaded from the on-premises distribution point                    |
 
   @matrix:prefer_cloud_sources
+  @behaviour:B-17 @behaviour:B-19
   Scenario Outline: "Prefer cloud based sources" puts the CMG before the group's own DP from version 1810 (<version>)
     Given the site runs Configuration Manager version <version>
     And the packages are distributed to the CMG and the branch distribution point
@@ -63,6 +65,7 @@ Feature: Boundary groups for intranet clients
       | 2010    | the CMG                        |
       | 2107    | the CMG                        |
 
+  @behaviour:B-15
   Scenario: A client in a group with its own DP gets its content there, not from a neighbour
     Given the site runs Configuration Manager version 1910
     And the packages are distributed to the on-premises distribution point

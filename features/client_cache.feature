@@ -18,6 +18,7 @@ Feature: The client cache limits what can be downloaded before the start
     And the packages are distributed to the CMG
     And the task sequence is deployed as Available with "Download all content locally before starting task sequence"
 
+  @behaviour:B-25 @behaviour:B-26
   Scenario Outline: Download all content with a <cache> client cache
     Given an internet client CLIENT16 with a client cache of <cache>
     When the user installs the deployment from Software Center

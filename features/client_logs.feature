@@ -16,6 +16,7 @@ Feature: The client's logs read as the product's
     And the packages are distributed to the CMG
     And the site runs Configuration Manager version 2107
 
+  @behaviour:B-44 @behaviour:B-54 @behaviour:B-55
   Scenario: A token client's on-demand downloads are logged as the task sequence engine logs them
     Given an internet client CLIENT81 with a site-issued token
     And the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"

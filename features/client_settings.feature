@@ -16,6 +16,7 @@ Feature: Client settings and where the client thinks it is
     And the packages are distributed to the CMG and the on-premises distribution point
     And the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
 
+  @behaviour:B-11
   Scenario: A client forced onto the internet uses the CMG even where the intranet is reachable
     Given an intranet client CLIENT18 with client setting "ClientAlwaysOnInternet" set to Yes
     When the user installs the deployment from Software Center
@@ -23,12 +24,14 @@ Feature: Client settings and where the client thinks it is
     And every package is downloaded from the CMG
     And the client talked to the site only through the CMG
 
+  @behaviour:B-12
   Scenario: An internet client that may not use a CMG cannot reach its site
     Given an internet client CLIENT19 with client setting "Enable clients to use a cloud management gateway" set to No
     When the user installs the deployment from Software Center
     Then the task sequence does not start and fails with 0x80072EE7
     And the client never contacted the CMG
 
+  @behaviour:B-13 @behaviour:B-17
   Scenario: An intranet client allowed to use cloud distribution points still prefers the on-premises DP
     Given an intranet client CLIENT20 with client setting "Allow access to cloud distribution point" set to Yes
     When the user installs the deployment from Software Center

@@ -15,6 +15,7 @@ Feature: Content from a classic cloud distribution point
     And an internet client CLIENT21
 
   @matrix:ipu_via_cmg
+  @behaviour:B-01 @behaviour:B-05 @behaviour:B-25
   Scenario Outline: An in-place upgrade over the CMG with all content from a cloud DP first (<version>)
     Given a cloud distribution point created on site version 1802
     And the site runs Configuration Manager version <version>
@@ -38,6 +39,7 @@ Feature: Content from a classic cloud distribution point
       | 2107    |
 
   @matrix:new_classic_cloud_dp
+  @behaviour:B-05
   Scenario Outline: Creating a traditional cloud distribution point on version <version>
     Given the site runs Configuration Manager version <version>
     When the administrator creates a cloud distribution point
@@ -56,6 +58,7 @@ Feature: Content from a classic cloud distribution point
       | 2010    | the site creates it                                                       |
       | 2107    | the site refuses to create it because "use a content-enabled CMG"         |
 
+  @behaviour:B-04 @behaviour:B-24
   Scenario: The task sequence engine downloads on demand from a cloud DP from 1910
     Given a cloud distribution point created on site version 1910
     And the packages are distributed to the cloud distribution point
@@ -64,6 +67,7 @@ Feature: Content from a classic cloud distribution point
     Then the task sequence succeeds
     And each package is downloaded from the cloud distribution point just before the step that needs it
 
+  @behaviour:B-23 @behaviour:B-32
   Scenario: A stopped cloud DP is still offered as a content source, but serves no content
     Given a cloud distribution point created on site version 2010
     And the packages are distributed to the cloud distribution point

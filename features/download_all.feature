@@ -17,6 +17,7 @@ Feature: All content downloaded before the task sequence starts
     And the packages are distributed to the CMG
     And an internet client CLIENT02
 
+  @behaviour:B-02 @behaviour:B-25
   Scenario Outline: Every package is downloaded before the first step starts
     Given the site runs Configuration Manager version <version>
     And the task sequence is deployed as Available with "Download all content locally before starting task sequence"

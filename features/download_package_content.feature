@@ -12,6 +12,7 @@ Feature: Download Package Content over the CMG
       | PS100062 | Dell drivers     | Driver package | 400 MB |
     And an internet client CLIENT11
 
+  @behaviour:B-37
   Scenario: Packages are saved to a custom path and their paths to numbered variables
     Given the task sequence has these steps:
       | step             | action                   | package           | duration | destination            | variable |
@@ -25,6 +26,7 @@ Feature: Download Package Content over the CMG
     And PS100061 is saved in C:\Drivers
     And PS100062 is saved in C:\Drivers
 
+  @behaviour:B-37
   Scenario: Packages saved to the client cache get ccmcache folders
     Given the task sequence has these steps:
       | step             | action                   | package           | duration | destination                        | variable |
@@ -36,6 +38,7 @@ Feature: Download Package Content over the CMG
     And the task sequence variable DRIVERS01 is "C:\Windows\ccmcache\1"
     And the task sequence variable DRIVERS02 is "C:\Windows\ccmcache\2"
 
+  @behaviour:B-14 @behaviour:B-38
   Scenario: A package that cannot be found is skipped when the step continues on download errors
     Given the task sequence has these steps:
       | step             | action                   | package           | duration | variable |
@@ -48,6 +51,7 @@ Feature: Download Package Content over the CMG
     And the task sequence variable DRIVERS01 is not set
     And the task sequence variable DRIVERS02 is "C:\_SMSTaskSequence\Packages\PS100062"
 
+  @behaviour:B-14 @behaviour:B-38
   Scenario: Without "continue downloading other packages" a missing package fails the step
     Given the task sequence has these steps:
       | step             | action                   | package           | duration | continue download on error |
@@ -57,6 +61,7 @@ Feature: Download Package Content over the CMG
     When the user installs the deployment from Software Center
     Then the task sequence fails at step "Download drivers" with 0x80040102
 
+  @behaviour:B-53
   Scenario Outline: A task sequence with Download Package Content is not deployed with "<option>"
     Given the task sequence has these steps:
       | step             | action                   | package           | duration |

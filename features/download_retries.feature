@@ -1,4 +1,5 @@
 @acceptance @timing @fallback @faults
+@behaviour:B-31
 Feature: Download retries, counted and spaced in model time
   The task sequence engine retries a failed download SMSTSDownloadRetryCount times (default 2), waiting
   SMSTSDownloadRetryDelay seconds (default 15) before each retry (spec §2.6 [S25]). On the virtual clock a
@@ -18,12 +19,14 @@ Feature: Download retries, counted and spaced in model time
     And the site runs Configuration Manager version 2010
     And the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
 
+  @behaviour:B-47
   Scenario: Storage throttling is ridden out by the default retries, 15 seconds apart
     Given Azure storage throttles the next 2 requests for PS100231
     When the user installs the deployment from Software Center
     Then the task sequence succeeds
     And the download of PS100231 is retried 2 times, 15 seconds apart
 
+  @behaviour:B-47
   Scenario: The retry count and delay come from the task sequence variables
     Given the task sequence variable SMSTSDownloadRetryCount is 4
     And the task sequence variable SMSTSDownloadRetryDelay is 40
@@ -32,6 +35,7 @@ Feature: Download retries, counted and spaced in model time
     Then the task sequence succeeds
     And the download of PS100231 is retried 4 times, 40 seconds apart
 
+  @behaviour:B-30
   Scenario: A corrupted download fails its hash check and is retried
     Given Azure storage corrupts the next download of PS100231
     When the user installs the deployment from Software Center

@@ -26,6 +26,7 @@ Feature: Download timing in model time
     And Azure storage sends at most 100 Mbit/s
     And an internet client CLIENT31
 
+  @behaviour:B-24 @behaviour:B-46
   Scenario: On demand, the first step starts at once and each step waits for its own package
     Given the site runs Configuration Manager version 2010
     And the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
@@ -39,6 +40,7 @@ Feature: Download timing in model time
     And the step "Apply drivers" begins its work about 1024 seconds after the task sequence starts
     And the task sequence takes about 1084 seconds
 
+  @behaviour:B-25
   Scenario: Download all, the content arrives before the task sequence starts
     Given the site runs Configuration Manager version 2010
     And the task sequence is deployed as Available with "Download all content locally before starting task sequence"
@@ -50,6 +52,7 @@ Feature: Download timing in model time
     And the download of PS100211 takes about 256 seconds
     And the task sequence takes about 780 seconds
 
+  @behaviour:B-46
   Scenario: A content service that answers 10 minutes late holds the download back 10 minutes
     Given the site runs Configuration Manager version 2010
     And the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
@@ -58,6 +61,7 @@ Feature: Download timing in model time
     Then the task sequence succeeds
     And the download of PS100211 takes about 856 seconds
 
+  @behaviour:B-46
   Scenario: Latency towards the CMG delays its messages, not the bytes that come from storage
     Given the site runs Configuration Manager version 2010
     And the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
@@ -66,6 +70,7 @@ Feature: Download timing in model time
     Then the task sequence succeeds
     And the download of PS100211 takes about 376 seconds
 
+  @behaviour:B-46
   Scenario: Latency towards storage delays both its TLS handshake and its answer
     Given the site runs Configuration Manager version 2010
     And the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
@@ -74,6 +79,7 @@ Feature: Download timing in model time
     Then the task sequence succeeds
     And the download of PS100211 takes about 496 seconds
 
+  @behaviour:B-15
   Scenario: An intranet client gets its package from the on-premises DP at the speed of the DP's link
     Given the site runs Configuration Manager version 2010
     And the packages are distributed to the on-premises distribution point

@@ -13,6 +13,7 @@ Feature: Falling back between content sources, retrying, and resuming a cut down
       | Upgrade Operating System | Upgrade Operating System | PS100151 | 40 minutes |
 
   @faults
+  @behaviour:B-31 @behaviour:B-32 @behaviour:B-33 @behaviour:B-49
   Scenario Outline: When the CMG's content service fails, the client falls back to the cloud DP (<content>)
     Given a cloud distribution point created on site version 2010
     And the packages are distributed to the CMG and the cloud distribution point
@@ -32,6 +33,7 @@ Feature: Falling back between content sources, retrying, and resuming a cut down
       | on demand        | Download content locally when needed by the running task sequence | 3        |
 
   @faults
+  @behaviour:B-31 @behaviour:B-32 @behaviour:B-33 @behaviour:B-49
   Scenario Outline: When every source fails, <what>
     Given a cloud distribution point created on site version 2010
     And the packages are distributed to the CMG and the cloud distribution point
@@ -50,6 +52,7 @@ Feature: Falling back between content sources, retrying, and resuming a cut down
       | the step that needs the content fails   | Download content locally when needed by the running task sequence | fails at step "Upgrade Operating System" with 0x801901F7 | 3        |
 
   @faults
+  @behaviour:B-31 @behaviour:B-49
   Scenario: The retries are SMSTSDownloadRetryCount attempts more, SMSTSDownloadRetryDelay seconds apart
     Given the packages are distributed to the on-premises distribution point
     And the task sequence variable SMSTSDownloadRetryCount is 3
@@ -63,6 +66,7 @@ Feature: Falling back between content sources, retrying, and resuming a cut down
     And the client waits 20 seconds before each of the 3 retries of PS100151
 
   @faults
+  @behaviour:B-31 @behaviour:B-39
   Scenario: With Continue on error a download that fails everywhere fails only its step
     Given the task sequence has these steps:
       | step                     | action                   | package  | duration   | continue on error |
@@ -80,6 +84,7 @@ Feature: Falling back between content sources, retrying, and resuming a cut down
     And the download of PS100151 from the CMG is tried 3 times, at least 15 seconds apart
 
   @faults
+  @behaviour:B-34
   Scenario: A download the distribution point cut off resumes where it stopped
     Given the packages are distributed to the on-premises distribution point
     And the on-premises distribution point cuts the next download of PS100151 after 1 GB
@@ -91,6 +96,7 @@ Feature: Falling back between content sources, retrying, and resuming a cut down
     And the second attempt at PS100151 asks the on-premises distribution point only for the rest of the file
     And the client's smsts.log says "Resuming download of sources/install.esd"
 
+  @behaviour:B-20
   Scenario: Clients choose between two cloud sources at random
     Given a cloud distribution point created on site version 2010
     And the packages are distributed to the CMG and the cloud distribution point
@@ -100,6 +106,7 @@ Feature: Falling back between content sources, retrying, and resuming a cut down
     Then the CMG and the cloud distribution point each serve at least 25 % of the content requests
 
   @faults
+  @behaviour:B-16 @behaviour:B-31
   Scenario: An internet client never falls back to an on-premises distribution point
     Given the packages are distributed to the CMG and the on-premises distribution point
     And the CMG's content service fails every request with 503
@@ -111,6 +118,7 @@ Feature: Falling back between content sources, retrying, and resuming a cut down
     And the client never tries the on-premises distribution point
 
   @faults
+  @behaviour:B-20 @behaviour:B-33
   Scenario: Content missing from the CMG's storage account is taken from the cloud DP
     Given a cloud distribution point created on site version 2010
     And the packages are distributed to the CMG and the cloud distribution point

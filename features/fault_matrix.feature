@@ -19,6 +19,7 @@ Feature: Every fault against both deployment options
     And an internet client CLIENT91
     And the site runs Configuration Manager version 2010
 
+  @behaviour:B-10 @behaviour:B-31 @behaviour:B-49
   Scenario Outline: <fault>: on demand the step fails after its retries
     Given the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
     And <fault>
@@ -34,6 +35,7 @@ Feature: Every fault against both deployment options
       | the content is missing from the CMG's storage account                | 0x80190194 |
       | every connection to Azure storage is reset                           | 0x80072EFE |
 
+  @behaviour:B-10 @behaviour:B-30 @behaviour:B-32 @behaviour:B-47
   Scenario Outline: <fault>: with download all the task sequence does not start
     Given the task sequence is deployed as Available with "Download all content locally before starting task sequence"
     And <fault>
@@ -52,6 +54,7 @@ Feature: Every fault against both deployment options
       | Azure storage throttles the next 1 request for PS100271              | 0x801901F7 |
       | Azure storage corrupts the next download of PS100271                 | 0x80091007 |
 
+  @behaviour:B-30 @behaviour:B-31 @behaviour:B-34 @behaviour:B-47
   Scenario Outline: <fault>: on demand a retry rides it out
     Given the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
     And <fault>
@@ -66,6 +69,7 @@ Feature: Every fault against both deployment options
       | Azure storage cuts the next download of PS100271 after 1 GB |
       | every connection to Azure storage is cut after 2 GB     |
 
+  @behaviour:B-46
   Scenario Outline: <fault>: both options succeed (<content>)
     Given the task sequence is deployed as Available with "<option>"
     And <fault>
@@ -80,6 +84,7 @@ Feature: Every fault against both deployment options
       | Azure storage sends in pieces of 64 KB on the wire, 1 second apart | on demand        | Download content locally when needed by the running task sequence |
       | Azure storage sends in pieces of 64 KB on the wire, 1 second apart | downloaded first | Download all content locally before starting task sequence        |
 
+  @behaviour:B-31 @behaviour:B-47
   Scenario: Storage that throttles at random is ridden out by enough retries
     Given the task sequence variable SMSTSDownloadRetryCount is 10
     And the task sequence variable SMSTSDownloadRetryDelay is 5

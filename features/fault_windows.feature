@@ -1,4 +1,5 @@
 @acceptance @fallback @faults
+@behaviour:B-31 @behaviour:B-47
 Feature: Faults that last a while
   A fault can be armed for a window of model time instead of a number of requests: storage that throttles
   for 40 minutes, then recovers. On the virtual clock the window opens at the very model instant of the

@@ -15,6 +15,7 @@ Feature: Documented product defects the harness reproduces
     And the packages are distributed to the CMG
     And an internet client CLIENT71
 
+  @behaviour:B-10 @behaviour:B-32 @behaviour:B-56
   Scenario: 1906 and 1910 early ring: a CMG enforcing TLS 1.2 answers content requests with 400
     Given the site runs Configuration Manager version 1906
     And the CMG has the TLS 1.2 content download defect of 1906 and 1910 early ring

@@ -18,6 +18,7 @@ Feature: Client link profiles
     And the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
     And an internet client CLIENT60
 
+  @behaviour:B-24
   Scenario Outline: The same upgrade waits for its package as long as the link's bandwidth makes it
     Given the client's link is <link>
     When the user installs the deployment from Software Center

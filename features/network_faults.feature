@@ -20,6 +20,7 @@ Feature: Outages in the network and in Azure storage
     And an internet client CLIENT41
     And the site runs Configuration Manager version 2010
 
+  @behaviour:B-48
   Scenario Outline: A stopped CMG leaves internet clients without policy (<option>)
     Given the task sequence is deployed as Available with "<option>"
     And the CMG is down
@@ -32,6 +33,7 @@ Feature: Outages in the network and in Azure storage
       | Download content locally when needed by the running task sequence |
       | Download all content locally before starting task sequence        |
 
+  @behaviour:B-31 @behaviour:B-32 @behaviour:B-46 @behaviour:B-49
   Scenario Outline: Storage that cannot be reached fails the download after its retries (<content>)
     Given the task sequence is deployed as Available with "<option>"
     And Azure storage is down
@@ -44,6 +46,7 @@ Feature: Outages in the network and in Azure storage
       | on demand        | Download content locally when needed by the running task sequence | fails at step "Upgrade Operating System" with 0x80072EFD | 3        |
       | downloaded first | Download all content locally before starting task sequence        | does not start and fails with 0x80072EFD                 | 1        |
 
+  @behaviour:B-24 @behaviour:B-48
   Scenario: A CMG that stops in the middle of an on-demand run fails the step whose content comes after
     Given the task sequence has these steps:
       | step                     | action                   | package  | duration   |
@@ -56,6 +59,7 @@ Feature: Outages in the network and in Azure storage
     Then the step "Upgrade Operating System" runs
     And the task sequence fails at step "Apply drivers" with 0x80072EFD
 
+  @behaviour:B-34
   Scenario: A download cut by the network resumes on the next attempt where it stopped
     Given the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
     And every connection to Azure storage is cut after 2 GB
@@ -63,6 +67,7 @@ Feature: Outages in the network and in Azure storage
     Then the task sequence succeeds
     And the download of PS100221 from the CMG is tried 2 times, at least 15 seconds apart
 
+  @behaviour:B-34
   Scenario: A blob download storage cut short is resumed from where it stopped
     Given the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
     And Azure storage cuts the next download of PS100221 after 1 GB
@@ -71,6 +76,7 @@ Feature: Outages in the network and in Azure storage
     And the download of PS100221 from the CMG is tried 2 times, at least 15 seconds apart
     And the second attempt at PS100221 asks Azure storage only for the rest from 1 GB
 
+  @behaviour:B-31 @behaviour:B-49
   Scenario Outline: A connection to storage that <what> fails the download after its retries
     Given the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
     And every connection to Azure storage <fault>
@@ -83,6 +89,7 @@ Feature: Outages in the network and in Azure storage
       | stalls and closes | stalls and is closed after 5 minutes | 0x80072EFE |
       | is reset          | is reset                             | 0x80072EFE |
 
+  @behaviour:B-46
   Scenario: Storage that sends in small pieces with pauses is at least as slow as its pauses
     Given the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
     And Azure storage sends in pieces of 16 KB on the wire, 1 minute apart

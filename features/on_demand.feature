@@ -20,6 +20,7 @@ Feature: Task sequence content on demand over a content-enabled CMG
     And an internet client CLIENT01
 
   @smoke
+  @behaviour:B-04 @behaviour:B-11 @behaviour:B-24
   Scenario: Each package arrives from the CMG just before the step that needs it
     Given the site runs Configuration Manager version 1910
     And the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
@@ -29,6 +30,7 @@ Feature: Task sequence content on demand over a content-enabled CMG
     And each package is downloaded from the CMG just before the step that needs it
     And the client talked to the site only through the CMG
 
+  @behaviour:B-04
   Scenario Outline: The task sequence engine downloads on demand from version 1910 on
     Given the site runs Configuration Manager version <version>
     And the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"

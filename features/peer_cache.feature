@@ -20,6 +20,7 @@ Feature: Peer cache, and why it does not reach over the CMG
     And the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
     And a peer cache source in AD site HQ-Site has the packages in its cache
 
+  @behaviour:B-21
   Scenario: An intranet client's task sequence takes its content from a peer cache source first
     Given these boundary groups:
       | boundary group | ad site | distribution points |
@@ -29,6 +30,7 @@ Feature: Peer cache, and why it does not reach over the CMG
     Then the task sequence succeeds
     And every package is downloaded from the peer cache source
 
+  @behaviour:B-21
   Scenario: A boundary group that does not allow peer downloads gets its content from its distribution point
     Given these boundary groups:
       | boundary group | ad site | distribution points | peer downloads |
@@ -39,6 +41,7 @@ Feature: Peer cache, and why it does not reach over the CMG
     And every package is downloaded from the on-premises distribution point
     And no content location reply lists the peer cache source
 
+  @behaviour:B-21
   Scenario: A peer cache source in another boundary group is not offered
     Given these boundary groups:
       | boundary group | ad site     | distribution points |
@@ -50,6 +53,7 @@ Feature: Peer cache, and why it does not reach over the CMG
     And every package is downloaded from the on-premises distribution point
     And no content location reply lists the peer cache source
 
+  @behaviour:B-22
   Scenario: Over the CMG peer cache is not supported: an internet client is offered no peer
     Given these boundary groups:
       | boundary group | ad site | distribution points |

@@ -17,6 +17,7 @@ Feature: Required deployments and pre-cached content
       | Run post-upgrade scripts | Run Command Line         | PS100102 | 1 minute   |
     And an internet client CLIENT15
 
+  @behaviour:B-42
   Scenario: A Required deployment runs at its deadline without the user
     Given the packages are distributed to the CMG
     And the task sequence is deployed as Required with "Download content locally when needed by the running task sequence"
@@ -25,12 +26,14 @@ Feature: Required deployments and pre-cached content
     And the task sequence variable _SMSTSUserStarted is "false"
     And the task sequence variable _SMSTSLaunchMode is "SMS"
 
+  @behaviour:B-42
   Scenario: An Available deployment has no deadline
     Given the packages are distributed to the CMG
     And the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
     When the deployment's deadline is reached
     Then the client refuses to start the task sequence because "it has no deadline"
 
+  @behaviour:B-43
   Scenario: Pre-cached content is used without downloading it again
     Given the packages are distributed to the CMG
     And the task sequence is deployed as Available with "Download content locally when needed by the running task sequence" and pre-download
@@ -40,6 +43,7 @@ Feature: Required deployments and pre-cached content
     And the task sequence succeeds
     And the task sequence downloads nothing
 
+  @behaviour:B-43
   Scenario Outline: What pre-cache missed comes with "<option>"
     Given the package PS100101 is distributed to the CMG
     And the task sequence is deployed as Available with "<option>" and pre-download

@@ -15,12 +15,14 @@ Feature: Deployments and launches an internet client refuses
     And the packages are distributed to the CMG
     And an internet client CLIENT03
 
+  @behaviour:B-50
   Scenario: A deployment without "Allow task sequence to run for client on the Internet" never starts
     Given the task sequence is deployed as Available with "Download content locally when needed by the running task sequence" but not allowed to run for clients on the internet
     When the user installs the deployment from Software Center
     Then the client refuses to start the task sequence because "Allow task sequence to run for client on the Internet" is not set
     And no content is downloaded
 
+  @behaviour:B-51
   Scenario Outline: A task sequence started from <launch> over the CMG is refused
     Given the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
     When the task sequence is started from <launch>

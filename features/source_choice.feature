@@ -21,6 +21,7 @@ Feature: Choosing between cloud sources, one content request at a time
     And the packages are distributed to the CMG and the cloud distribution point
     And the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
 
+  @behaviour:B-20
   Scenario: Each content request draws the order of the cloud sources afresh
     Given 10 internet clients named WAVE01 to WAVE10 whose random choices are seeded with 11
     When each client installs the deployment from Software Center
@@ -28,6 +29,7 @@ Feature: Choosing between cloud sources, one content request at a time
     And some clients take different packages from different cloud sources
 
   @faults
+  @behaviour:B-33 @behaviour:B-49
   Scenario: A scenario has the client try the cloud distribution point first
     Given an internet client CLIENT61
     And the client tries the cloud distribution point first

@@ -13,6 +13,7 @@ Feature: Groups, Continue on error and the failure group
     And the packages are distributed to the CMG
     And an internet client CLIENT10
 
+  @behaviour:B-39
   Scenario: A failing step with Continue on error lets the task sequence go on
     Given the task sequence has these steps:
       | step                     | action                   | package  | duration   | continue on error | exit code  |
@@ -24,6 +25,7 @@ Feature: Groups, Continue on error and the failure group
     And the step "Upgrade Operating System" runs
     And the task sequence completes with 0x00000000
 
+  @behaviour:B-39 @behaviour:B-40
   Scenario Outline: The "Run Actions on Failure" group runs only after the upgrade failed
     Given the task sequence has these groups:
       | group                        | continue on error | condition                       |
@@ -43,6 +45,7 @@ Feature: Groups, Continue on error and the failure group
       | 0          | is skipped | 0           |
       | 0xC1900208 | runs       | 3247440392  |
 
+  @behaviour:B-39
   Scenario: Without Continue on error a failing step ends the task sequence with its code
     Given the task sequence has these steps:
       | step                     | action                   | package  | duration   | exit code  |
@@ -54,6 +57,7 @@ Feature: Groups, Continue on error and the failure group
     And the task sequence variable _SMSTSLastActionSucceeded is "false"
     And the task sequence variable _SMSTSLastActionRetCode is "-1047526904"
 
+  @behaviour:B-04 @behaviour:B-41
   Scenario: Install Application content is downloaded by the client, even where the engine cannot use the CMG
     Given the site runs Configuration Manager version 1906
     And the task sequence has these steps:

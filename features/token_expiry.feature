@@ -1,4 +1,5 @@
 @acceptance @fallback @faults
+@behaviour:B-45
 Feature: Content access tokens and URL windows that expire during a run
   The management point hands out a content access token valid for 24 hours with the content locations, and
   the content URL is valid for 8 hours (spec §2.2, §2.3 [S11][S33][S34]). A download retried after those have

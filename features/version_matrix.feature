@@ -16,6 +16,7 @@ Feature: What each site version can do for internet task sequences
     And the packages are distributed to the CMG
 
   @matrix:content_enabled_cmg
+  @behaviour:B-02 @behaviour:B-25
   Scenario Outline: A content-enabled CMG serves content from version 1806 (<version>)
     Given an internet client CLIENT17
     And the site runs Configuration Manager version <version>
@@ -37,6 +38,7 @@ Feature: What each site version can do for internet task sequences
       | 2107    | succeeds                                 |
 
   @matrix:on_demand_from_cloud
+  @behaviour:B-04
   Scenario Outline: The task sequence engine downloads on demand from the CMG from version 1910 (<version>)
     Given an internet client CLIENT17
     And the site runs Configuration Manager version <version>
@@ -58,6 +60,7 @@ Feature: What each site version can do for internet task sequences
       | 2107    | succeeds                                                 |
 
   @matrix:boot_media_via_cmg
+  @behaviour:B-08 @behaviour:B-51
   Scenario Outline: Task sequence media over the CMG from version 2010 (<version>)
     Given an internet client CLIENT17
     And the site runs Configuration Manager version <version>
@@ -79,6 +82,7 @@ Feature: What each site version can do for internet task sequences
       | 2107    | the task sequence succeeds                                                                         |
 
   @matrix:boot_image_ts_from_software_center
+  @behaviour:B-07
   Scenario Outline: A task sequence with a boot image started from Software Center over the CMG from version 2006 (<version>)
     Given an internet client CLIENT17
     And the task sequence uses boot image PS100005
@@ -101,6 +105,7 @@ Feature: What each site version can do for internet task sequences
       | 2107    | the task sequence succeeds                                                         |
 
   @matrix:site_issued_tokens
+  @behaviour:B-06
   Scenario Outline: A client with a site-issued token reaches its site through the CMG from version 2002 (<version>)
     Given an internet client CLIENT17 with a site-issued token
     And the site runs Configuration Manager version <version>

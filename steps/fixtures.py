@@ -20,6 +20,7 @@ from harness.drivers.site import SiteDriver
 from harness.environments import select
 from harness.environments.base import CONTROL, FAULTS, Endpoints, Environment
 from harness.model.units import Scale
+from harness.reporting import behaviours
 from harness.reporting.attach import label_environment
 from harness.reporting.pytest_plugin import record_environment
 from steps.task_sequence_table import build_tree
@@ -56,7 +57,7 @@ _SPEC = pytest.StashKey[select.EnvironmentSpec]()
 def pytest_bdd_apply_tag(tag: str, function: object) -> bool | None:
     """`@matrix:<capability>` names the capability-matrix row a scenario exercises (see cmg-harness matrix);
     `@scale:<factor>` runs the scenario in an environment at that scale, `@clock:<real|virtual>` in one on that
-    clock."""
+    clock; `@behaviour:<B-xx>` names a documented product behaviour the scenario exercises (docs/behaviour.md)."""
     if tag.startswith("matrix:"):
         pytest.mark.capability(tag.split(":", 1)[1])(function)
         return True
@@ -68,6 +69,12 @@ def pytest_bdd_apply_tag(tag: str, function: object) -> bool | None:
         if mode not in CLOCK_MODES:
             raise ValueError(f"@{tag}: the clock is real or virtual")
         pytest.mark.clock(mode)(function)
+        return True
+    if tag.startswith(behaviours.TAG_PREFIX):
+        behaviour = tag.removeprefix(behaviours.TAG_PREFIX)
+        if not behaviours.is_behaviour_id(behaviour):
+            raise ValueError(f"@{tag}: a behaviour is named B-<two or more digits>, as in docs/behaviour.md")
+        pytest.mark.behaviour(behaviour)(function)
         return True
     return None
 
