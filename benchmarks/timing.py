@@ -65,7 +65,7 @@ def prepare(env: LocalEnvironment) -> tuple[SiteDriver, AgentDriver]:
          "duration": "10 minutes"},
         {"name": "Apply drivers", "action": "Run Command Line", "package": DRIVERS, "duration": "1 minute"}])
     site.deploy(DEPLOYMENT, TS, option=ON_DEMAND)
-    NetworkDriver(env.http, endpoints["network"].control_base, Scale(endpoints.scale)).link("storage",
+    NetworkDriver(env.http, endpoints["network"].control_base, endpoints.scale).link("storage",
                                                                                            mbit_per_s=100)
     return site, agent
 

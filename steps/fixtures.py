@@ -19,7 +19,6 @@ from harness.drivers.network import NetworkDriver
 from harness.drivers.site import SiteDriver
 from harness.environments import select
 from harness.environments.base import CONTROL, FAULTS, Endpoints, Environment
-from harness.model.units import Scale
 from harness.reporting import behaviours
 from harness.reporting.attach import label_environment
 from harness.reporting.pytest_plugin import record_environment
@@ -213,7 +212,7 @@ def storage(environment: Environment) -> ServiceDriver:
 def network(environment: Environment) -> NetworkDriver:
     """The fault proxies between clients and services (Toxiproxy's API); reset with the environment."""
     return NetworkDriver(environment.http, environment.endpoints["network"].control_base,
-                         Scale(environment.endpoints.scale))
+                         environment.endpoints.scale)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from harness.drivers.faults import Cut, Status
 from harness.drivers.run import RunResult
 from harness.drivers.site import SiteDriver
 from harness.environments.base import Endpoints
-from harness.model.units import Scale, parse_size
+from harness.model.units import parse_size
 from harness.protocol.content_url import CONTENT_PATH
 from harness.protocol.paths import DP_PACKAGE_VDIR
 from steps.fixtures import TaskSequenceSpec
@@ -52,7 +52,7 @@ def distribution_point_fails(site: SiteDriver, package_id: str, status: str) -> 
                   r"(?P<size>[\d.]+ ?[KMGT]B)$"), target_fixture="cut_after_bytes")
 def distribution_point_cuts(site: SiteDriver, endpoints: Endpoints, package_id: str, size: str) -> int:
     """The next GET of one of the package's files ends after that much content (model size): a short read."""
-    physical = Scale(endpoints.scale).physical_bytes(parse_size(size))
+    physical = endpoints.scale.physical_bytes(parse_size(size))
     site.arm(f"/{DP_PACKAGE_VDIR}/{package_id}/",
              Cut(after=physical).on("GET").because(f"connection dropped mid-download ({FAULT_REASON})"))
     return physical

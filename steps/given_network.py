@@ -16,7 +16,7 @@ from harness.drivers.base import ServiceDriver
 from harness.drivers.faults import Corrupt, Cut, Delay, Status
 from harness.drivers.network import NetworkDriver
 from harness.environments.base import Endpoints, Environment
-from harness.model.units import Scale, parse_bandwidth, parse_duration, parse_size
+from harness.model.units import parse_bandwidth, parse_duration, parse_size
 from harness.protocol.content_url import CONTENT_PATH
 from harness.protocol.paths import CONTENT_CONTAINER
 from steps.vocabulary import SERVICES
@@ -108,7 +108,7 @@ def storage_throttles_at_random(storage: ServiceDriver, percent: str, package: s
 @given(parsers.re(r"Azure storage cuts the next download of (?P<package>\w+) after (?P<size>[\d.]+ \w+)$"))
 def storage_cuts(storage: ServiceDriver, endpoints: Endpoints, package: str, size: str) -> None:
     """The blob's body ends early: the client sees a short read, as when a connection drops mid-download."""
-    physical = Scale(endpoints.scale).physical_bytes(parse_size(size))
+    physical = endpoints.scale.physical_bytes(parse_size(size))
     storage.arm(f"/{CONTENT_CONTAINER}/{package}/", Cut(after=physical).on("GET"))
 
 

@@ -8,7 +8,7 @@ from harness.drivers.base import ServiceDriver
 from harness.drivers.cmg import CmgDriver
 from harness.drivers.run import RunResult
 from harness.environments.base import Endpoints
-from harness.model.units import Scale, parse_size
+from harness.model.units import parse_size
 from harness.protocol.paths import CONTENT_CONTAINER
 
 
@@ -16,7 +16,7 @@ from harness.protocol.paths import CONTENT_CONTAINER
 def storage_resumed(run: RunResult, storage: ServiceDriver, endpoints: Endpoints, package_id: str,
                     size: str) -> None:
     """The client resumed at the byte where the cut left the blob, and storage answered the Range with 206."""
-    offset = Scale(endpoints.scale).physical_bytes(parse_size(size))
+    offset = endpoints.scale.physical_bytes(parse_size(size))
     resume = run.first("download.resume", package=package_id)
     assert resume["offset"] == offset, f"resumed at byte {resume['offset']}, expected {offset}\n{run.describe()}"
     reads = [e for e in storage.journal() if str(e["path"]).startswith(f"/{CONTENT_CONTAINER}/{package_id}/")

@@ -16,7 +16,7 @@ from pytest_bdd import parsers, then
 from harness.drivers.run import RunResult
 from harness.environments.base import Endpoints
 from harness.model.timing import Tolerance
-from harness.model.units import Scale, parse_duration
+from harness.model.units import parse_duration
 
 
 def _tolerance(endpoints: Endpoints) -> Tolerance:
@@ -50,7 +50,7 @@ def step_starts_about(run: RunResult, endpoints: Endpoints, step: str, duration:
     measured = _t(run, "step.start", step=step) - _t(run, "ts.start")
     with _explained(run):
         _tolerance(endpoints).about(f'start of "{step}" after the task sequence started', measured,
-                                    parse_duration(duration), Scale(endpoints.scale))
+                                    parse_duration(duration), endpoints.scale)
 
 
 @then(parsers.parse('the step "{step}" begins its work about {duration} after the task sequence starts'))
@@ -60,7 +60,7 @@ def step_work_begins_about(run: RunResult, endpoints: Endpoints, step: str, dura
     measured = _t(run, "step.action", step=step) - _t(run, "ts.start")
     with _explained(run):
         _tolerance(endpoints).about(f'work of "{step}" after the task sequence started', measured,
-                                    parse_duration(duration), Scale(endpoints.scale))
+                                    parse_duration(duration), endpoints.scale)
 
 
 @then(parsers.parse("the pre-download phase takes between {low} and {high}"))
@@ -70,7 +70,7 @@ def predownload_between(run: RunResult, endpoints: Endpoints, low: str, high: st
     measured = _t(run, "predownload.end") - _t(run, "predownload.start")
     with _explained(run):
         _tolerance(endpoints).between("pre-download phase", measured, parse_duration(low), parse_duration(high),
-                          Scale(endpoints.scale))
+                          endpoints.scale)
 
 
 @then(parsers.parse("the download of {package_id} takes about {duration}"))
@@ -79,14 +79,14 @@ def download_takes_about(run: RunResult, endpoints: Endpoints, package_id: str, 
     start, end = _successful_attempt(run, package_id)
     with _explained(run):
         _tolerance(endpoints).about(f"download of {package_id}", end - start, parse_duration(duration),
-                        Scale(endpoints.scale))
+                        endpoints.scale)
 
 
 @then(parsers.parse("the download of {package_id} takes at least {duration}"))
 def download_takes_at_least(run: RunResult, endpoints: Endpoints, package_id: str, duration: str) -> None:
     """A lower bound: for faults whose exact cost depends on how the bytes happen to be chunked (a slicer)."""
     start, end = _successful_attempt(run, package_id)
-    slack = _tolerance(endpoints).slack(Scale(endpoints.scale))
+    slack = _tolerance(endpoints).slack(endpoints.scale)
     assert end - start >= parse_duration(duration) - slack, (
         f"download of {package_id} took {end - start:.1f} model s, expected at least {duration}")
 
@@ -96,7 +96,7 @@ def task_sequence_takes_about(run: RunResult, endpoints: Endpoints, duration: st
     """From the task sequence's start (after any pre-download) to its end, whatever the outcome."""
     measured = _t(run, "ts.end") - _t(run, "ts.start")
     with _explained(run):
-        _tolerance(endpoints).about("task sequence", measured, parse_duration(duration), Scale(endpoints.scale))
+        _tolerance(endpoints).about("task sequence", measured, parse_duration(duration), endpoints.scale)
 
 
 @then(parsers.re(r"the download of (?P<package_id>\w+) is retried (?P<times>once|\d+ times), (?P<delay>.+) apart$"))
@@ -114,7 +114,7 @@ def retried_apart(run: RunResult, endpoints: Endpoints, package_id: str, times: 
     for number, gap in enumerate(gaps, start=1):
         with _explained(run):
             _tolerance(endpoints).about(f"retry {number} of {package_id} after the failed attempt", gap, expected,
-                            Scale(endpoints.scale))
+                            endpoints.scale)
 
 
 @then(parsers.parse("the first step starts {what} after the task sequence starts"))
@@ -123,11 +123,11 @@ def first_step_starts(run: RunResult, endpoints: Endpoints, what: str) -> None:
     measured = _t(run, "step.start") - _t(run, "ts.start")
     if what == "at once":
         with _explained(run):
-            _tolerance(endpoints).about("first step start", measured, 0.0, Scale(endpoints.scale))
+            _tolerance(endpoints).about("first step start", measured, 0.0, endpoints.scale)
         return
     assert what.startswith("about "), f"say 'at once' or 'about <duration>', not {what!r}"
     with _explained(run):
         _tolerance(endpoints).about("first step start", measured, parse_duration(what.removeprefix("about ")),
-                        Scale(endpoints.scale))
+                        endpoints.scale)
 
 

@@ -12,6 +12,7 @@ from typing import Any, Protocol, Self
 import httpx
 
 from harness.clock.model_clock import ModelClock
+from harness.model.units import Scale
 
 log = logging.getLogger("cmg_harness.environment")
 
@@ -52,7 +53,7 @@ class ServiceEndpoint:
 @dataclass(frozen=True)
 class Endpoints:
     environment: str
-    scale: float
+    scale: Scale  # model bytes (and, on the real clock, model seconds) per physical one
     ca_cert: Path
     services: dict[str, ServiceEndpoint]
     extra_hosts: tuple[tuple[str, str, str], ...] = ()  # (hostname, ip, zone) not tied to a service
@@ -70,7 +71,7 @@ class Endpoints:
         return {host: ip for host, ip, zone in entries if not zones or zone in zones}
 
     def to_json(self) -> dict[str, Any]:
-        return {"environment": self.environment, "scale": self.scale, "clock": self.clock,
+        return {"environment": self.environment, "scale": self.scale.factor, "clock": self.clock,
                 "ca_cert": str(self.ca_cert),
                 "services": {name: s.to_json() for name, s in self.services.items()}}
 

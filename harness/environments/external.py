@@ -97,7 +97,7 @@ class ExternalEnvironment(RunningEnvironment):
         services = {name: given[name] for name in order if name in given} | {"client": agent}
         if "network" in given:
             services["network"] = given["network"]
-        return Endpoints(self.name, self.factor, ca, services, extra_hosts=self.config.extra_hosts)
+        return Endpoints(self.name, Scale(self.factor), ca, services, extra_hosts=self.config.extra_hosts)
 
     def _agent_config(self, endpoints: Endpoints, pki: TestPKI, workdir: Path) -> dict[str, Any]:
         """The client agent's configuration, the same shape as the local environment's (service_configs)."""

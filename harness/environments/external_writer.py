@@ -68,7 +68,7 @@ def describe(env: EmulatedServices, *, control_token_env: str | None = None) -> 
     """The content of `write_external_file`'s file, as the data TOML parses it to."""
     endpoints, workdir, topology = env.endpoints, _workdir_of(env), env.topology
     data: dict[str, Any] = {
-        "scale": endpoints.scale, "site_code": topology.site_code, "ca": str(endpoints.ca_cert),
+        "scale": endpoints.scale.factor, "site_code": topology.site_code, "ca": str(endpoints.ca_cert),
         "client_agent": {"hostname": topology.agent_fqdn, "allow_cloud_dp": topology.allow_cloud_dp_default},
         "enrollment": {"cert": str(workdir / "pki" / "enrollment-ca.pem"), "key_path_env": ENROLLMENT_KEY_ENV},
         "services": {name: _service_entry(endpoints[name]) for name in SERVICE_ZONES if name in endpoints.services},

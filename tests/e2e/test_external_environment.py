@@ -106,7 +106,7 @@ def test_clients_of_the_external_agent_install_over_the_cmg(external: ExternalEn
 def test_the_endpoints_look_like_the_local_environments(external: ExternalEnvironment,
                                                         module_environment: LocalEnvironment) -> None:
     ours, theirs = external.endpoints, module_environment.endpoints
-    assert ours.environment == "external" and ours.scale == theirs.scale == external.factor
+    assert ours.environment == "external" and ours.scale == theirs.scale == Scale(external.factor)
     assert list(ours.services) == list(theirs.services)
     for name in ("mp", "branch_dp", "peer", "cmg", "storage", "clouddp", "network"):
         assert ours[name] == theirs[name], name

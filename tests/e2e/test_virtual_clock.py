@@ -26,7 +26,6 @@ from harness.drivers.network import NetworkDriver
 from harness.drivers.site import SiteDriver
 from harness.environments.emulated import EmulatedEnvironment
 from harness.environments.local import LocalEnvironment
-from harness.model.units import Scale
 from harness.protocol.content_url import CONTENT_PATH
 from harness.protocol.paths import CONTENT_CONTAINER
 
@@ -96,7 +95,7 @@ def _set_up(env: EmulatedEnvironment, *, step: str, clients: list[tuple[str, dic
         storage = ServiceDriver(env.http, env.endpoints["storage"].control_base)
         storage.arm(f"/{CONTENT_CONTAINER}/PS100311/", Status(503, retry_after=1).on("GET").times(throttled))
     if network:  # storage over a thin, slow link; the CMG's content service answers 10 minutes late
-        NetworkDriver(env.http, env.endpoints["network"].control_base, Scale(env.endpoints.scale)).link(
+        NetworkDriver(env.http, env.endpoints["network"].control_base, env.endpoints.scale).link(
             "storage", mbit_per_s=100, latency_s=120)
         ServiceDriver(env.http, env.endpoints["cmg"].control_base).arm(CONTENT_PATH, Delay(600).on("GET"))
     agent = AgentDriver(env.http, env.endpoints["client"].control_base)

@@ -34,7 +34,6 @@ from harness.drivers.run import RunResult
 from harness.drivers.site import SiteDriver
 from harness.environments.local import LocalEnvironment
 from harness.model.errors import HResult
-from harness.model.units import Scale
 from harness.protocol.content_url import CONTENT_PATH
 from harness.protocol.paths import CONTENT_CONTAINER
 from tests.property.test_engine_reference_model import unmatched_downloads, unverified_steps
@@ -86,7 +85,7 @@ class FaultSchedules(RuleBasedStateMachine):
         self.agent = AgentDriver(env.http, endpoints["client"].control_base)
         self.services = {name: ServiceDriver(env.http, endpoints[name].control_base)
                          for name in ("cmg", "clouddp", "storage")}
-        self.network = NetworkDriver(env.http, endpoints["network"].control_base, Scale(endpoints.scale))
+        self.network = NetworkDriver(env.http, endpoints["network"].control_base, endpoints.scale)
         self.clients = 0
         self.armed: list[str] = []
 

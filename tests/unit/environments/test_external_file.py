@@ -16,6 +16,7 @@ from harness.environments.base import CONTROL, FAULTS, Endpoints, ServiceEndpoin
 from harness.environments.external import ControlToken, ExternalEnvironment
 from harness.environments.external_config import load_external_file, parse_external
 from harness.environments.external_writer import render_toml, write_external_file
+from harness.model.units import Scale
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = PROJECT_ROOT / "environments" / "external.example.toml"
@@ -283,7 +284,7 @@ def endpoints() -> Endpoints:
                 "client": ServiceEndpoint("client", "clients.harness.example", 6443, zone="control", control_port=6443),
                 "network": ServiceEndpoint("network", "network.harness.example", 7443, zone="control",
                                            control_port=7443)}
-    return Endpoints("external", 5000, Path("ca.pem"), services)
+    return Endpoints("external", Scale(5000), Path("ca.pem"), services)
 
 
 @pytest.mark.parametrize(("url", "sent"), [
@@ -329,7 +330,7 @@ def test_a_written_file_names_variables_and_holds_no_value(tmp_path: Path, data:
     (tmp_path / "pki" / "enrollment-ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
     services = {**described.services,
                 "client": ServiceEndpoint("client", "clients.harness.example", 6443, zone="control", control_port=6443)}
-    env = FakeEmulated(Endpoints("local", 5000, described.ca, services, described.extra_hosts), tmp_path,
+    env = FakeEmulated(Endpoints("local", Scale(5000), described.ca, services, described.extra_hosts), tmp_path,
                        FakeTopology())
     target = tmp_path / "written.toml"
     assignments = write_external_file(env, target, control_token_env=TOKEN_ENV)
