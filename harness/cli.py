@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="base image for build (default: $CMG_HARNESS_BASE_IMAGE, else public Python and Node "
                              "images, else the offline base)")
     images.add_argument("--mirror", default=None, help="Debian mirror for `base` (default: the one apt uses)")
-    matrix = commands.add_parser("matrix", help="print the capability matrix by site version (spec §1.7)")
+    matrix = commands.add_parser("matrix", help="print the capability matrix by site version "
+                                                  "(B-01, B-02, B-04 to B-08, B-18, B-19)")
     matrix.add_argument("--json", action="store_true", help="as one JSON object")
     args, extra = parser.parse_known_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")

@@ -60,7 +60,7 @@ RUN_JOIN_SECONDS = 10.0
 
 
 class ClientAuth(Enum):
-    """How a client authenticates to the CMG (spec §2.3): a PKI client certificate or a site-issued token."""
+    """How a client authenticates to the CMG (B-06): a PKI client certificate or a site-issued token."""
 
     PKI = "pki"
     TOKEN = "token"
@@ -75,7 +75,7 @@ class AgentConfig:
     workdir: Path
     issuer: ClientCertIssuer  # enrolls PKI clients
     # Default client settings; "Allow access to cloud distribution point" is configurable because the
-    # docs disagree on its default (spec §1.2).
+    # docs disagree on its default (B-13).
     default_settings: CloudServicesSettings = field(default_factory=CloudServicesSettings)
 
 
@@ -115,7 +115,7 @@ class Agent:
 
     def _hosts_for(self, network: NetworkLocation) -> dict[str, str]:
         # An intranet client sees the intranet names and the internet ones; an internet client only
-        # the internet's. That is all "being on the internet" means to the client (spec §2.1).
+        # the internet's. That is all "being on the internet" means to the client (B-11).
         hosts = dict(self.config.zones.get("internet", {}))
         if network is NetworkLocation.INTRANET:
             hosts.update(self.config.zones.get("intranet", {}))

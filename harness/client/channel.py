@@ -1,5 +1,5 @@
 """How an emulated client reaches its site: the management point directly on the intranet, or the
-CMG's token-authenticated path on the internet (spec §2.1–2.3). Everything goes over the wire."""
+CMG's token-authenticated path on the internet (B-11, B-44). Everything goes over the wire."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from harness.protocol.tokens import CCM_TOKEN_LIFETIME
 
 T = TypeVar("T")
 MESSAGING_AGENT = "ConfigMgr Messaging HTTP Sender"
-# CcmMessaging renews the CCM token when it is "already expired or close to expire" [S22];
+# CcmMessaging renews the CCM token when it is "already expired or close to expire" (B-44);
 # [INFERENCE] "close" is taken as the last tenth of its 8-hour life.
 RENEW_BEFORE = CCM_TOKEN_LIFETIME / 10
 
@@ -150,7 +150,7 @@ class ManagementChannel:
         if response.status_code == 401:
             raise ChannelError(HResult.HTTP_401, f"{method} {url} was refused: 401 {response.text.strip()}")
         if response.status_code >= 400:
-            # [INFERENCE] CcmMessaging reports an HTTP error status the way BITS does (spec §2.8).
+            # [INFERENCE] CcmMessaging reports an HTTP error status the way BITS does (B-49).
             raise ChannelError(http_error(response.status_code), f"{method} {url} failed with HTTP "
                                                                  f"{response.status_code}: {response.text.strip()}")
         return response
@@ -185,7 +185,7 @@ class ManagementChannel:
         return token, expires
 
     def _log_renewal(self, expires: datetime, now: datetime) -> None:
-        # [INFERENCE] wording: [S22] says only that CcmMessaging renews a token "already expired or close
+        # [INFERENCE] wording: B-44's source says only that CcmMessaging renews a token "already expired or close
         # to expire".
         minutes = round(abs((expires - now).total_seconds()) / 60)
         when = (f"expired at {expires:%Y-%m-%d %H:%M:%S} ({minutes} min ago)" if expires <= now

@@ -71,7 +71,7 @@ class EmulatedClient:
         return self.root / "Windows" / "ccmcache"
 
     def detect_internet(self, endpoints: SiteEndpoints, logs: ClientLogs) -> bool:
-        """Currently Internet unless an on-premises management point answers (spec §2.1)."""
+        """Currently Internet unless an on-premises management point answers (B-11)."""
         if self.settings.always_on_internet:
             logs.write("ClientLocation.log", "ClientAlwaysOnInternet is set: the client is always on the internet")
             return True
@@ -113,7 +113,7 @@ class EmulatedClient:
             logs.write("ClientLocation.log", f"Network link: {profile.describe()} (emulated by the harness)")
 
     def register(self, channel: ManagementChannel, logs: ClientLogs, now: datetime) -> str:
-        """Registers with the site and takes the SMSID it assigns as the client's ID (spec §6.1).
+        """Registers with the site and takes the SMSID it assigns as the client's ID.
 
         [INFERENCE] the ClientIDManagerStartup.log wording; the product's lines are not quoted in the spec.
         """
@@ -138,7 +138,7 @@ class EmulatedClient:
         return "token" if self.site_token else "pki"
 
     def reserve_cache(self, package_id: str, size: int) -> None:
-        """Room in ccmcache for a package, or the client's cache errors (spec §2.8 [S30]).
+        """Room in ccmcache for a package, or the client's cache errors (B-26).
 
         [INFERENCE] nothing is evicted: content a deployment still needs is not given up for other content.
         """

@@ -39,8 +39,8 @@ from harness.protocol import policy as pol
 from harness.protocol.cmtrace import Severity
 from harness.protocol.location import ContentLocationReply, ContentLocationRequest, LocationRecord
 
-DEFAULT_RETRY_COUNT = 2  # SMSTSDownloadRetryCount [S25]
-DEFAULT_RETRY_DELAY = 15.0  # SMSTSDownloadRetryDelay, seconds [S25]
+DEFAULT_RETRY_COUNT = 2  # SMSTSDownloadRetryCount (B-31)
+DEFAULT_RETRY_DELAY = 15.0  # SMSTSDownloadRetryDelay, seconds (B-31)
 
 
 @dataclass
@@ -62,7 +62,7 @@ class ContentContext:
 def source_chooser(client: str, deployment: str, seed: int = 0) -> random.Random:
     """The generator a client draws its cloud sources from in one run of a deployment.
 
-    [INFERENCE] how the product draws is undocumented ([S11][S13] say only that it is random); seeding by
+    [INFERENCE] how the product draws is undocumented (B-20 says only that it is random); seeding by
     client, deployment and the scenario's seed spreads clients across sources and repeats a run exactly.
     """
     return random.Random(f"{client}/{deployment}/{seed}")
@@ -103,8 +103,8 @@ class ContentResolver:
                                  use_internet_dp=request.use_internet_dp)
         reply = self.ctx.channel.locate(request)
         if engine and not self.ctx.version.task_sequence_boundary_group_fallback:
-            # Before 1810 a task sequence does not fall back to neighbour boundary groups (spec §1.4,
-            # §1.7 [S02][S09]): the engine drops those records, the client's own path keeps them.
+            # Before 1810 a task sequence does not fall back to neighbour boundary groups (B-18):
+            # the engine drops those records, the client's own path keeps them.
             reply = replace(reply, records=tuple(r for r in reply.records if r.locality != "NEIGHBOR"))
         self.ctx.timeline.record("location.reply", package=package.package_id, site_locality=reply.site_locality,
                                  locations=[r.url.split("?")[0] for r in reply.records])
@@ -153,7 +153,7 @@ class ContentResolver:
 
     def _locate_for_step(self, package: pol.PolicyPackage, step: str) -> ContentLocationReply:
         """A location request that cannot reach the management point fails the step that needed it, as one
-        that finds no location does (spec §2.7), with the transport's code."""
+        that finds no location does (B-14), with the transport's code."""
         try:
             return self.locate_as_engine(package)
         except ChannelError as error:
@@ -162,7 +162,7 @@ class ContentResolver:
             self.ctx.logs.smsts(message, severity=Severity.ERROR)
             raise StepFailed(error.hresult, message, step) from None
 
-    # -- the client's path (Install Application, spec §5.1 [S09]) ---------------------------------------
+    # -- the client's path (Install Application, B-41) ---------------------------------------
 
     def resolve_by_client(self, package: pol.PolicyPackage, step: str) -> Path:
         """Applications installed from a task sequence are downloaded by the client (CAS/CTM/DTS) into
@@ -233,7 +233,7 @@ class ContentResolver:
         except DownloadError as error:
             raise StepFailed(error.hresult, str(error), step) from None
         finally:
-            # The last location the engine downloaded or tried to download from (spec §2.7 [S25]).
+            # The last location the engine downloaded or tried to download from (B-33).
             if downloader.last_location is not None:
                 self.ctx.variables["_SMSTSLastContentDownloadLocation"] = downloader.last_location
         self.local[package.package_id] = done.path
@@ -246,9 +246,9 @@ class ContentResolver:
         return RetryPolicy(count=int(count), delay=delay, sleep=self.ctx.sleep.sleep)
 
     def access_directly(self, package: pol.PolicyPackage, step: str) -> None:
-        """"Access content directly from a distribution point": no download, no hash check (spec §1.4).
+        """"Access content directly from a distribution point": no download, no hash check (B-35).
 
-        Only a distribution point's package share can be run from; a cloud source never can [S11].
+        Only a distribution point's package share can be run from; a cloud source never can (B-36).
         """
         reply = self.locate_as_engine(package)
         shares = [r for r in reply.records if r.dp_type == "SERVER"]
@@ -284,7 +284,7 @@ class ContentResolver:
         return target
 
     def forget(self, package_id: str) -> None:
-        """Removes on-demand content once its step is done (unless SMSTSPersistContent, spec §5.3)."""
+        """Removes on-demand content once its step is done (unless SMSTSPersistContent, B-27)."""
         folder = self.local.pop(package_id, None)
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)

@@ -1,6 +1,6 @@
 """ContentTransferManager.log for one download on the client's own path (download all, pre-cache, Install
 Application): CAS submits a CTM job, CTM queues a location request, persists the locations and hands the download
-to a DTS job, which starts a BITS job (spec §2.4, §3.4 [S29][S36]; https://patchmypc.com/learning-hub/
+to a DTS job, which starts a BITS job (B-32; https://patchmypc.com/learning-hub/
 configuration-manager-content-troubleshooting). Job GUIDs are new for each job and the same in a repeated run
 (`ClientLogs.guid`).
 """

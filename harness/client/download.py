@@ -1,9 +1,9 @@
 """Getting one package's content from the locations the management point returned.
 
-Cloud records: content URL + access token -> manifest -> blobs straight from storage (spec §2.2,
-§2.3 [S11][S14]). Distribution point records: WebDAV PROPFIND listing -> GET each file. The client tries
+Cloud records: content URL + access token -> manifest -> blobs straight from storage (B-45,
+B-46). Distribution point records: WebDAV PROPFIND listing -> GET each file. The client tries
 the records in the order `try_order` gives (cloud sources drawn at random), each `1 + SMSTSDownloadRetryCount`
-times SMSTSDownloadRetryDelay apart, then falls back to the next (spec §2.5–2.7). A later attempt on the same
+times SMSTSDownloadRetryDelay apart, then falls back to the next (B-31, B-33). A later attempt on the same
 source resumes a file it was cut off in with a Range request. Every attempt lands on the timeline with its
 source; the hash of the whole content is checked before anything uses it.
 """
@@ -44,7 +44,7 @@ _CONTENT_RANGE = re.compile(r"bytes (\d+)-\d+/(?:\d+|\*)")
 
 
 class Transport(Enum):
-    """Who downloads (spec §2.6): the task sequence engine's own WinHTTP transport (on demand, Download Package
+    """Who downloads (B-24, B-32): the task sequence engine's own WinHTTP transport (on demand, Download Package
     Content), or the client's CAS -> DTS -> BITS path (download all, pre-cache, Install Application). Each
     writes its own log, and they report a listing the server refused differently. The engine's lines are the
     running step program's (no component of their own)."""
@@ -70,7 +70,7 @@ class DownloadError(Exception):
 
 class TokenRejected(DownloadError):
     """A content service refused the reply's access token or URL window: retrying the same reply is useless,
-    the client must ask for locations again (spec §2.3 [S11], §8.13)."""
+    the client must ask for locations again (B-45)."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ class RemoteFile:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """SMSTSDownloadRetryCount / SMSTSDownloadRetryDelay (defaults 2 and 15 s, spec §2.6 [S25])."""
+    """SMSTSDownloadRetryCount / SMSTSDownloadRetryDelay (defaults 2 and 15 s, B-31)."""
 
     count: int = 0
     delay: float = 0.0  # model seconds
@@ -243,7 +243,7 @@ class ContentDownloader:
 
     def _manifest_error(self, url: str, status: int, error: DownloadError) -> DownloadError:
         """DTS reports a listing the server refused as "Error retrieving manifest", whatever the status: its
-        documented lines for a content service's 400 [S33] and a DP's PROPFIND 405 [S38] (spec §2.6, §3.4)."""
+        documented lines for a content service's 400 (B-56) and a DP's PROPFIND 405 (B-32)."""
         for line in (f"Request to {url} failed with {status}",
                      f"Error sending DAV request. HTTP code {status}, status '{reason_phrase(status)}'",
                      f"GetDirectoryList_HTTP('{url}') failed with code 0x87d0027e.",
@@ -345,7 +345,7 @@ class ContentDownloader:
         """The engine's transport names each request it sends (engine_log); DTS names each file it hands BITS."""
         if self.transport is Transport.ENGINE:
             engine_log.sent(self.logs, method, url, auth)
-        elif target is not None:  # DataTransferService.log's wording ([S62b], spec §3.4)
+        elif target is not None:  # DataTransferService.log's wording (B-32)
             self._say(f"BITSHelper, remote name = {url.split('?')[0]}, local name = {self.windows_path(target)}")
 
     def _downloaded(self, url: str, target: Path) -> None:
@@ -353,7 +353,7 @@ class ContentDownloader:
             engine_log.downloaded(self.logs, url, self.windows_path(target))
 
     def _check(self, response: httpx.Response, url: str) -> None:
-        """An HTTP error status is BITS's BG_E_HTTP_ERROR_<status> (0x80190191 for 401, spec §2.8 [S35])."""
+        """An HTTP error status is BITS's BG_E_HTTP_ERROR_<status> (0x80190191 for 401, B-49)."""
         if response.status_code < 400:
             return
         response.read()
@@ -368,7 +368,7 @@ class ContentDownloader:
     def _transport_error(self, what: str, url: str, error: httpx.HTTPError) -> DownloadError:
         where = url.split("?")[0]
         if certificate_name_invalid(error):
-            # The lines DataTransferService.log shows for this failure (spec §3.4 [S34]).
+            # The lines DataTransferService.log shows for this failure (B-56).
             self.logs.write("DataTransferService.log", "[CCMHTTP] AsyncCallback(): "
                             "WINHTTP_CALLBACK_STATUS_SECURE_FAILURE Encountered", severity=Severity.ERROR)
             self.logs.write("DataTransferService.log", "[CCMHTTP]            : "

@@ -1,9 +1,9 @@
 """A task sequence run: from "Install" in Software Center to the task sequence's exit code.
 
-Follows the reference flows of spec §7.1 (on demand, 1910+) and §7.2 (download all content first):
+Follows the reference flows of B-24 (on demand, 1910+) and B-25 (download all content first):
 policy through the management channel, the internet rules of harness.model.rules, content located
 and downloaded over the wire and hash-verified, TSManager's loop (executor.py), and every stage on
-the timeline and in the logs. The clean-up at the end follows spec §5.3 and §3.1.
+the timeline and in the logs. The clean-up at the end follows B-27, B-28 and B-29.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from harness.model.versions import SiteVersion
 from harness.protocol import policy as pol
 from harness.protocol.cmtrace import Severity
 
-# While an IPU runs, smsts.log is in C:\Windows\CCM\Logs\smstslog; it is moved here at the end [S24].
+# While an IPU runs, smsts.log is in C:\Windows\CCM\Logs\smstslog; it is moved here at the end (B-29).
 FINAL_LOG = "Windows/CCM/Logs/smsts.log"
 
 
@@ -167,7 +167,7 @@ class TaskSequenceRun:
                           allow_internet=not policy.advert_flags & APTSINTRANETONLY)
 
     def _check_trigger(self, deployment: Deployment, policy: pol.TaskSequencePolicy) -> None:
-        """Only Required deployments have a deadline; only pre-download deployments pre-cache (spec §1.5)."""
+        """Only Required deployments have a deadline; only pre-download deployments pre-cache (B-42, B-43)."""
         reason = trigger_refusal(replace(deployment, pre_download=policy.pre_download), self.trigger)
         if reason is not None:
             self.logs.write("execmgr.log", reason, severity=Severity.ERROR)
@@ -225,7 +225,7 @@ class TaskSequenceRun:
     # -- "Pre-download content for this task sequence" (pre-cache at the available time) ------
 
     def _precache(self, policy: pol.TaskSequencePolicy, resolver: ContentResolver) -> None:
-        """Puts what it can into ccmcache; what is missing now is left to the deployment option (spec §1.5 [S28])."""
+        """Puts what it can into ccmcache; what is missing now is left to the deployment option (B-43)."""
         self.timeline.record("precache.start", packages=[p.package_id for p in policy.references])
         missing = []
         for package in policy.references:
@@ -265,7 +265,7 @@ class TaskSequenceRun:
     def _clean_up(self, resolver: ContentResolver) -> None:
         """_SMSTaskSequence removed, client-cache content released unless SMSTSPreserveContent, smsts.log moved.
 
-        [INFERENCE] the docs describe the removal after a successful run [S47]; the harness cleans up
+        [INFERENCE] the docs describe the removal after a successful run (B-29); the harness cleans up
         after a failed one too, as TSManager does when it exits in the full OS.
         """
         shutil.rmtree(self.client.ts_cache, ignore_errors=True)

@@ -1,11 +1,12 @@
 """The task sequence engine's lines in smsts.log around a location request and a download.
 
-Wording and order follow the product's (spec §3.4): a step's program resolving its package through the CMG
-([S39] https://github.com/MSEndpointMgr/ModernDriverManagement/issues/69), the transport's request lines
+Wording and order follow the product's (B-54): a step's program resolving its package through the CMG
+(https://github.com/MSEndpointMgr/ModernDriverManagement/issues/69), the transport's request lines
 (https://learn.microsoft.com/en-us/answers/questions/1007260/, https://github.com/MSEndpointMgr/
 ModernDriverManagement/issues/249), an HTTP error (https://github.com/MSEndpointMgr/ConfigMgr/issues/351, KB 4490065)
-and a downloaded file ([S46]). Each line carries its source location (`log_sources`); the lines are written as the
-running step program's (`ClientLogs.process`). Where the harness words a line itself, it says [INFERENCE].
+and a downloaded file ([QF2007] in log_sources). Each line carries its source location (`log_sources`); the lines
+are written as the running step program's (`ClientLogs.process`). Where the harness words a line itself, it says
+[INFERENCE].
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def mp_auth(channel: ManagementChannel) -> Auth:
 
 def sent(logs: ClientLogs, method: str, url: str, auth: Auth) -> None:
     """A request leaves: host and port, verb, and the path (a management point path through the CMG is logged
-    without its leading slash, as [S39] shows; [INFERENCE] a query string is not logged)."""
+    without its leading slash, as B-54 shows; [INFERENCE] a query string is not logged)."""
     parts = urlsplit(url)
     path = parts.path.lstrip("/") if parts.path.startswith("/CCM_Proxy_") else parts.path
     logs.smsts(f"CLibSMSMessageWinHttpTransport::Send: WinHttpOpenRequest - URL: {parts.hostname}:"

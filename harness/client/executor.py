@@ -1,6 +1,6 @@
 """TSManager's loop: groups, conditions, Continue on error, and what each step action does.
 
-Semantics (spec §2.7, §5.1): a failing step fails its group, and so on up, unless the step or a
+Semantics (B-39, B-40): a failing step fails its group, and so on up, unless the step or a
 group on the way has Continue on error; a group or step whose condition is false is skipped. The
 IPU template's "Run Actions on Failure" group is such a group: its condition is
 _SMSTSLastActionSucceeded = false.
@@ -140,7 +140,7 @@ class Executor:
         self.variables[name] = value
         self.logs.smsts(f"Set a task sequence variable {name}")
 
-    # -- Download Package Content (OSDDownloadContent.exe, spec §5.1) ----------------------------
+    # -- Download Package Content (OSDDownloadContent.exe, B-37, B-38) ----------------------------
 
     def _download_package_content(self, step: pol.PolicyStep) -> None:
         package_ids = [p for p in step.option("OSDDownloadDownloadPackages").split(",") if p]

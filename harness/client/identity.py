@@ -1,4 +1,5 @@
-"""The client's self-signed signing certificate, which signs its registration request (spec §6.1 [S50])."""
+"""The client's self-signed signing certificate, which signs its registration request (SCCMSecrets,
+github.com/synacktiv/SCCMSecrets)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.x509.oid import NameOID
 
-# Extended key usages [S50] gives its self-signed client certificate (SMS signing and the SMS root).
+# Extended key usages SCCMSecrets gives its self-signed client certificate (SMS signing and the SMS root).
 _SMS_USAGES = (x509.ObjectIdentifier("1.3.6.1.4.1.311.101.2"), x509.ObjectIdentifier("1.3.6.1.4.1.311.101"))
 VALIDITY = timedelta(days=365)
 
@@ -24,7 +25,7 @@ class SigningIdentity:
 
 
 def new_signing_identity(computer_name: str, now: datetime, key: RSAPrivateKey | None = None) -> SigningIdentity:
-    """A certificate around `key` (a new key pair if None). [INFERENCE] the subject: [S50] uses "ConfigMgr
+    """A certificate around `key` (a new key pair if None). [INFERENCE] the subject: SCCMSecrets uses "ConfigMgr
     Client"; the harness names the computer, which makes registration requests easy to tell apart."""
     key = key or _new_key_pair()
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, computer_name)])

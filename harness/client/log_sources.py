@@ -1,15 +1,15 @@
 """Where each client log line says it comes from: its source file and line, and the thread that wrote it.
 
 The product writes `file="<source.cpp:line>"` on every line and the id of the writing thread, which stays the same
-for as long as a process lives (spec §3.1). Source locations quoted below come from public logs:
+for as long as a process lives (B-55). Source locations quoted below come from public logs:
 
 - [Q1007260] a 2022 smsts.log in CMTrace form — https://learn.microsoft.com/en-us/answers/questions/1007260/
   (TSManager's transport lines in libsmsmessaging.cpp, its thread 2000, "MP server …" in utils.cpp).
-- [S39] https://github.com/MSEndpointMgr/ModernDriverManagement/issues/69 — resolvesource.cpp lines of a location
+- [I69] https://github.com/MSEndpointMgr/ModernDriverManagement/issues/69 — resolvesource.cpp lines of a location
   request through the CMG.
 - [DAT21] https://github.com/maurice-daly/DriverAutomationTool/issues/21 — a step program resolving its package on
   demand in CMTrace form (resolvesource.cpp:4098, utils.cpp:7842, main.cpp).
-- [S46] the ConfigMgr 2007 quick-fix post (spec's sources): downloadcontent.cpp and resolvesource.cpp lines of a
+- [QF2007] the ConfigMgr 2007 quick-fix post: downloadcontent.cpp and resolvesource.cpp lines of a
   download by InstallSoftware.
 - [KB18408] "Troubleshoot the Install Application task sequence step", https://support.microsoft.com/help/18408 —
   TSManager's thread 2176 (0x880), InstallApplication's 1608 (0x648).
@@ -47,12 +47,12 @@ TRANSPORT_SETTINGS = "utils.cpp:7370"  # Setting Server Certificates / Authentic
 CONVERTING = "utils.cpp:7405"  # [INFERENCE] Converting MutualAuth URL to ServerAuth: …
 LOCATION_REPLY = "resolvesource.cpp:2590"  # [INFERENCE] Location Reply: <![CDATA[…]]>
 PROCESSING = "resolvesource.cpp:2611"  # [INFERENCE] Processing N locations.
-NO_LOCATION = "resolvesource.cpp:2665"  # the HRESULT=80040102 line's own location [S39]
+NO_LOCATION = "resolvesource.cpp:2665"  # the HRESULT=80040102 line's own location [I69]
 
-# -- downloading (downloadcontent.cpp) [S46] ------------------------------------------------------------------------
+# -- downloading (downloadcontent.cpp) [QF2007] ---------------------------------------------------------------------
 DOWNLOADED_FILE = "downloadcontent.cpp:1046"  # [INFERENCE] Downloaded file from … to …
-DOWNLOAD_STATUS = "downloadcontent.cpp:1090"  # the status check that fails on an HTTP error [S46]
-DOWNLOAD_FAILED = "downloadcontent.cpp:1175"  # DownloadFile(…) failed [S46]
+DOWNLOAD_STATUS = "downloadcontent.cpp:1090"  # the status check that fails on an HTTP error [QF2007]
+DOWNLOAD_FAILED = "downloadcontent.cpp:1175"  # DownloadFile(…) failed [QF2007]
 
 # -- TSManager -----------------------------------------------------------------------------------------------------
 EXECUTING = "CommandLine.cpp:1042"  # [INFERENCE] Executing command line: …

@@ -1,4 +1,4 @@
-"""The client's log files, in CMTrace format, with the components an administrator expects (spec §3).
+"""The client's log files, in CMTrace format, with the components an administrator expects (B-55).
 
 Every line names the source file it comes from and the thread that wrote it (`log_sources`): a caller that knows
 the product's source location passes it, the others get their component's. In smsts.log the task sequence's

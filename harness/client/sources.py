@@ -1,4 +1,4 @@
-"""Which content sources a client may use, and in which order it tries them (spec §2.4, §2.5)."""
+"""Which content sources a client may use, and in which order it tries them (B-16, B-17, B-19, B-20)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from harness.protocol.location import LocationRecord
 
-CLOUD = "CLOUD"  # [INFERENCE] the harness's DPType for cloud sources (spec §2.4)
+CLOUD = "CLOUD"  # [INFERENCE] the harness's DPType for cloud sources
 INTERNET = "INTERNET"  # [INFERENCE] the harness's Locality for sources an internet client can reach
 
 
@@ -25,10 +25,10 @@ def try_order(records: Sequence[LocationRecord], *, on_internet: bool,
               chooser: random.Random) -> tuple[LocationRecord, ...]:
     """The order a client tries a reply's records in.
 
-    The management point ranks them (spec §2.5): on-premises DPs first, cloud sources last, or first when a
+    The management point ranks them (B-17, B-19): on-premises DPs first, cloud sources last, or first when a
     boundary group prefers them. The client keeps that ranking and draws the order of the cloud sources among
-    themselves: clients "randomly select a cloud distribution point" [S11][S13]. An internet client drops
-    intranet-only records: it cannot reach an on-premises DP (§1.4 [S11]).
+    themselves: clients "randomly select a cloud distribution point" (B-20). An internet client drops
+    intranet-only records: it cannot reach an on-premises DP (B-16).
     """
     usable = [r for r in records if not (on_internet and intranet_only(r))]
     cloud = [r for r in usable if r.dp_type == CLOUD]

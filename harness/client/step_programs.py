@@ -5,8 +5,8 @@ content itself, so those lines are the program's.
 
 Sources: TSManager's "Executing command line: smsappinstall.exe …" and InstallApplication's thread, KB 18408
 (https://support.microsoft.com/help/18408); OSDUpgradeOS.exe's `Command line: "OSDUpgradeOS.exe"` as component
-OSDUpgradeWindows, https://pastebin.com/17ZjeJUQ; InstallSoftware downloading a Run Command Line package, [S46];
-"Process completed with exit code …" (CommandLine.cpp:1136),
+OSDUpgradeWindows, https://pastebin.com/17ZjeJUQ; InstallSoftware downloading a Run Command Line package,
+[QF2007] in log_sources.py; "Process completed with exit code …" (CommandLine.cpp:1136),
 https://learn.microsoft.com/en-us/answers/questions/1007260/. [INFERENCE] smsswd.exe's command line.
 """
 

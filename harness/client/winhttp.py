@@ -35,7 +35,7 @@ def connected(error: BaseException) -> bool:
 
 
 def transport_hresult(error: httpx.HTTPError) -> int:
-    """WinHTTP's code for a request that got no complete answer ([INFERENCE] but for 0x80072EE7, spec §2.8).
+    """WinHTTP's code for a request that got no complete answer ([INFERENCE] but for 0x80072EE7, B-12).
 
     A TLS failure that is the peer's certificate or protocol is 0x80072F8F; otherwise a connect error is "cannot
     connect" (0x80072EFD) only when no TCP connection was made: a reset or close in or after the handshake is the

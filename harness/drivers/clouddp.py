@@ -1,4 +1,4 @@
-"""Drives the classic cloud DP's control API: the console's Stop/Start of the service (spec §4.2 [S12])."""
+"""Drives the classic cloud DP's control API: the console's Stop/Start of the service (B-23)."""
 
 from __future__ import annotations
 

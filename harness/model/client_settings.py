@@ -1,4 +1,4 @@
-"""Client settings the harness models: the Cloud Services group (spec §1.2) and network location."""
+"""Client settings the harness models: the Cloud Services group (B-12, B-13) and network location."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ from enum import Enum
 
 
 class NetworkLocation(Enum):
-    """Where the emulated client sits; the client itself decides what it is by what it can reach (§2.1)."""
+    """Where the emulated client sits; the client itself decides what it is by what it can reach (B-11)."""
 
     INTERNET = "internet"
     INTRANET = "intranet"
 
 
-# The docs disagree on the default of "Allow access to cloud distribution point" ([S11] says No,
-# [S12] says Yes). The harness follows the current default client settings (Yes) and scenarios set
+# The docs disagree on the default of "Allow access to cloud distribution point" (B-13: one page says No,
+# another says Yes). The harness follows the current default client settings (Yes) and scenarios set
 # it explicitly whenever it matters.
 DEFAULT_ALLOW_CLOUD_DP = True
 

@@ -1,4 +1,4 @@
-"""Task sequence deployments: options, purpose, launch modes and their WMI flags (spec §1.3–1.5)."""
+"""Task sequence deployments: options, purpose, launch modes and their WMI flags (B-24, B-25, B-35, B-42, B-50)."""
 
 from __future__ import annotations
 
@@ -29,8 +29,8 @@ class DeploymentOption(Enum):
         return _REMOTE_CLIENT_FLAGS[self]
 
 
-# SMS_Advertisement.RemoteClientFlags bits [S31]; the mapping of the two non-on-demand options to
-# the local/remote DP bits is [INFERENCE] (spec §1.4).
+# SMS_Advertisement.RemoteClientFlags bits (B-42, B-50); the mapping of the two non-on-demand options to
+# the local/remote DP bits is [INFERENCE] (B-25, B-35).
 RUN_FROM_LOCAL_DISPPOINT = 0x8
 DOWNLOAD_FROM_LOCAL_DISPPOINT = 0x10
 DOWNLOAD_FROM_REMOTE_DISPPOINT = 0x40
@@ -48,7 +48,7 @@ _REMOTE_CLIENT_FLAGS = {
 REMOTE_DP_FLAGS = DOWNLOAD_FROM_REMOTE_DISPPOINT | RUN_FROM_REMOTE_DISPPOINT | DOWNLOAD_ON_DEMAND_FROM_REMOTE_DP
 
 # SMS_Advertisement.AdvertFlags: set when "Allow task sequence to run for client on the Internet"
-# is cleared ([INFERENCE], spec §1.3).
+# is cleared ([INFERENCE], B-50).
 APTSINTRANETONLY = 0x00080000
 
 
@@ -65,7 +65,7 @@ class Purpose(Enum):
 
     @property
     def offer_type(self) -> int:
-        return 2 if self is Purpose.AVAILABLE else 0  # SMS_Advertisement.OfferType [S31]
+        return 2 if self is Purpose.AVAILABLE else 0  # SMS_Advertisement.OfferType (B-42)
 
     @classmethod
     def from_offer_type(cls, offer_type: int) -> Purpose:
@@ -73,7 +73,7 @@ class Purpose(Enum):
 
 
 class LaunchMode(Enum):
-    """How the task sequence was started; values are _SMSTSLaunchMode's (spec §5.4)."""
+    """How the task sequence was started; values are _SMSTSLaunchMode's (B-42)."""
 
     SOFTWARE_CENTER = "SMS"
     PXE = "PXE"
@@ -98,7 +98,7 @@ class LaunchMode(Enum):
 
 
 class Availability(Enum):
-    """"Make available to the following" on the Deployment Settings page [S02]."""
+    """"Make available to the following" on the Deployment Settings page (B-52)."""
 
     CLIENTS = "Only Configuration Manager clients"
     CLIENTS_MEDIA_PXE = "Configuration Manager clients, media and PXE"
@@ -131,8 +131,8 @@ class Deployment:
     allow_internet: bool = True
     collection: str = "All Desktop and Server Clients"
     available_to: Availability = Availability.CLIENTS
-    pre_download: bool = False  # "Pre-download content for this task sequence" (Available only) [S28]
-    # "When no local distribution point is available, use a remote distribution point" (spec §1.4)
+    pre_download: bool = False  # "Pre-download content for this task sequence" (Available only, B-43)
+    # "When no local distribution point is available, use a remote distribution point" (B-18)
     allow_remote_dp: bool = True
 
     @property

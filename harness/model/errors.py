@@ -1,11 +1,11 @@
-"""HRESULTs and ConfigMgr error codes the harness surfaces (behaviour spec §2.8)."""
+"""HRESULTs and ConfigMgr error codes the harness surfaces (B-49)."""
 
 from __future__ import annotations
 
 from enum import IntEnum
 
 # BITS reports an HTTP error status as BG_E_HTTP_ERROR_<status>: this facility and code space, the status
-# in the low bits (0x80190191 = 401, spec §2.8 [S35]).
+# in the low bits (0x80190191 = 401, B-49).
 _BG_E_HTTP_ERROR = 0x80190000
 
 
@@ -23,10 +23,10 @@ class HResult(IntEnum):
     MANIFEST_ERROR = 0x87D0027E
     HTTP_401 = 0x80190191
     NAME_NOT_RESOLVED = 0x80072EE7
-    # ERROR_WINHTTP_SECURE_FAILURE (Windows SDK): the documented CERT_CN_INVALID case (spec §2.3 [S34]);
+    # ERROR_WINHTTP_SECURE_FAILURE (Windows SDK): the documented CERT_CN_INVALID case (B-09);
     # [INFERENCE] that it is the code the download ends with.
     SECURE_FAILURE = 0x80072F8F
-    TIMEOUT = 0x800705B4  # ERROR_TIMEOUT: the console's "Download timeout" for a stuck download [S38]
+    TIMEOUT = 0x800705B4  # ERROR_TIMEOUT: the console's "Download timeout" for a stuck download
     # WinHTTP's own errors as HRESULTs (Windows SDK winhttp.h, 12000 + n): [INFERENCE] that the download
     # ends with them when the connection fails, is cut, or goes silent.
     WINHTTP_TIMEOUT = 0x80072EE2  # ERROR_WINHTTP_TIMEOUT (12002)
@@ -41,7 +41,7 @@ class HResult(IntEnum):
 def http_error(status: int) -> int:
     """BG_E_HTTP_ERROR_<status> for an HTTP error status: 0x80190194 for 404, 0x801901F7 for 503.
 
-    Documented for 401 only ([S35]); [INFERENCE] every other status maps the same way, as BITS defines them.
+    Documented for 401 only (B-49); [INFERENCE] every other status maps the same way, as BITS defines them.
     """
     if not 400 <= status <= 599:
         raise ValueError(f"HTTP status {status} is not an error status")

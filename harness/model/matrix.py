@@ -1,4 +1,4 @@
-"""The capability matrix for internet task sequences by site version (behaviour spec §1.7).
+"""The capability matrix for internet task sequences by site version (B-01, B-02, B-04 to B-08, B-18, B-19).
 
 One table is the source of truth: SiteVersion's predicates read it, `cmg-harness matrix` prints it,
 and the scenarios exercise its cells.
@@ -37,15 +37,15 @@ class Row:
 
 
 MATRIX = (
-    Row(Capability.IPU_VIA_CMG, 1802, None, "S05"),
-    Row(Capability.CONTENT_ENABLED_CMG, 1806, None, "S06"),
-    Row(Capability.TS_BOUNDARY_GROUP_FALLBACK, 1810, None, "S02 S09"),
-    Row(Capability.PREFER_CLOUD_SOURCES, 1810, None, "S58"),
-    Row(Capability.ON_DEMAND_FROM_CLOUD, 1910, None, "S03 S07"),
-    Row(Capability.SITE_ISSUED_TOKENS, 2002, None, "S21 S07"),
-    Row(Capability.BOOT_IMAGE_TS_FROM_SOFTWARE_CENTER, 2006, None, "S01 S07"),
-    Row(Capability.BOOT_MEDIA_VIA_CMG, 2010, None, "S01"),
-    Row(Capability.NEW_CLASSIC_CLOUD_DP, 0, 2106, "S12"),
+    Row(Capability.IPU_VIA_CMG, 1802, None, "B-01"),
+    Row(Capability.CONTENT_ENABLED_CMG, 1806, None, "B-02"),
+    Row(Capability.TS_BOUNDARY_GROUP_FALLBACK, 1810, None, "B-18"),
+    Row(Capability.PREFER_CLOUD_SOURCES, 1810, None, "B-19"),
+    Row(Capability.ON_DEMAND_FROM_CLOUD, 1910, None, "B-04"),
+    Row(Capability.SITE_ISSUED_TOKENS, 2002, None, "B-06"),
+    Row(Capability.BOOT_IMAGE_TS_FROM_SOFTWARE_CENTER, 2006, None, "B-07"),
+    Row(Capability.BOOT_MEDIA_VIA_CMG, 2010, None, "B-08"),
+    Row(Capability.NEW_CLASSIC_CLOUD_DP, 0, 2106, "B-05"),
 )
 _ROWS = {row.capability: row for row in MATRIX}
 

@@ -65,7 +65,7 @@ class StepAction(Enum):
 class Condition:
     """Run only when a task sequence variable equals a value (the engine compares case-insensitively).
 
-    The IPU template's "Run Actions on Failure" group has _SMSTSLastActionSucceeded = false (spec §5.1).
+    The IPU template's "Run Actions on Failure" group has _SMSTSLastActionSucceeded = false (B-40).
     """
 
     variable: str
@@ -73,7 +73,7 @@ class Condition:
 
 
 class Destination(Enum):
-    """Download Package Content destinations (WMI DestinationLocationType, spec §5.1)."""
+    """Download Package Content destinations (WMI DestinationLocationType, B-37)."""
 
     TS_CACHE = "TSCache"  # Task sequence working directory
     CLIENT_CACHE = "CCMCache"  # Configuration Manager client cache

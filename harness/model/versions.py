@@ -1,4 +1,4 @@
-"""Site versions and what each one can do for internet task sequences (behaviour spec §1.7)."""
+"""Site versions and what each one can do for internet task sequences (B-01, B-02, B-04 to B-08, B-18, B-19)."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ class SiteVersion:
     def __str__(self) -> str:
         return str(self.release)
 
-    # What the version can do: read from the capability matrix (matrix.py, spec §1.7).
+    # What the version can do: read from the capability matrix (matrix.py).
 
     def supports(self, capability: Capability) -> bool:
         return supported(capability, self.release)

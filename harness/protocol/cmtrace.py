@@ -1,4 +1,4 @@
-"""CMTrace log lines, the format of every ConfigMgr client and server log (spec §3.1).
+"""CMTrace log lines, the format of every ConfigMgr client and server log (B-55).
 
 ``<![LOG[<message>]LOG]!><time="HH:mm:ss.fff+<bias>" date="MM-dd-yyyy" component="<comp>" context=""
 type="<1|2|3>" thread="<tid>" file="<src>">``
@@ -20,7 +20,7 @@ from enum import IntEnum
 
 from harness.protocol.errors import ProtocolError
 
-# A client's smsts.log is capped at 5 MB during a task sequence (spec §3.1); this leaves room for
+# A client's smsts.log is capped at 5 MB during a task sequence (B-55); this leaves room for
 # several while still bounding what a single parse will chew on.
 MAX_LOG_CHARS = 32 * 1024 * 1024
 _ENTRY = re.compile(

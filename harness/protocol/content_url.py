@@ -1,4 +1,4 @@
-"""The content URL of a CMG or cloud DP (spec §2.2):
+"""The content URL of a CMG or cloud DP (B-45):
 
 ``https://<host>[:port]/downloadrestservice.svc/getcontentxmlsecure?pid=<PkgID>&cid=<ContentID>
 &tid=GUID:<guid>&iss=<MP FQDN>&alg=1.2.840.113549.1.1.11&st=<UTC>&et=<UTC>``

@@ -1,4 +1,4 @@
-"""Content location request and reply, as LocationServices.log shows them (spec §2.4).
+"""Content location request and reply, as LocationServices.log shows them (B-13, B-14).
 
 The client asks its management point where a package is (``ContentLocationRequest``); the MP answers with
 the sources the client may use (``ContentLocationReply``). The shapes follow the documented examples;
@@ -113,7 +113,7 @@ class LocationRecord:
     url: str
     server_remote_name: str
     locality: str
-    dp_type: str  # "SERVER" for an on-prem DP; [INFERENCE] "CLOUD" for cloud sources is synthetic (§2.4)
+    dp_type: str  # "SERVER" for an on-prem DP; [INFERENCE] "CLOUD" for cloud sources is synthetic
     version: int = 9040
     signature_url: str | None = None
     capabilities: tuple[tuple[str, str], ...] = (("SSLState", "0"),)
@@ -127,7 +127,7 @@ class ContentLocationReply:
     hash_sha256: str | None = None
     access_token: str | None = None
     # Echoed from the request: a client that speaks boundary-group schema 1 gets the <BoundaryGroups> block
-    # the documented CB2010 reply opens with (spec §2.4 [S39]); `boundary_groups_time` is its retrieve time.
+    # the documented CB2010 reply opens with (B-54); `boundary_groups_time` is its retrieve time.
     bgr_version: int | None = None
     boundary_groups_time: str = ""
 
@@ -138,7 +138,7 @@ def build_location_reply(reply: ContentLocationReply) -> str:
         root.set("BGRVersion", str(reply.bgr_version))
         groups = sub(root, "BoundaryGroups", BoundaryGroupListRetrieveTime=reply.boundary_groups_time, IsOnVPN="0")
         sub(groups, "DOINCServers")
-    # The documented FALLBACK reply has a bare <ContentInfo/> and an MPSite without ports (spec §2.4 [S39]).
+    # The documented FALLBACK reply has a bare <ContentInfo/> and an MPSite without ports (B-14).
     fallback = not reply.records
     if fallback:
         sub(root, "ContentInfo")

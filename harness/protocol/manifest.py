@@ -1,5 +1,5 @@
 """[INFERENCE] What a CMG or cloud DP answers to ``getcontentxmlsecure``: the package's files and where each
-lies in Azure storage. The real manifest is undocumented (spec §2.2 only says the client "receives the
+lies in Azure storage. The real manifest is undocumented (B-46 only says the client "receives the
 exact Azure-storage location"); this shape carries what a client needs to download and verify:
 
 ``<ContentManifest PackageID="…" Version="1" HashAlgorithm="SHA256" Hash="HEX">

@@ -1,4 +1,4 @@
-"""ConfigMgr client messaging (CcmMessaging), the ``CCM_POST …/request`` body (spec §6.1).
+"""ConfigMgr client messaging (CcmMessaging), the ``CCM_POST …/request`` body.
 
 The body is ``multipart/mixed`` with two parts: a ``<Msg>`` header in UTF-16 with a byte order mark, then
 the zlib-compressed UTF-16LE message body, null-terminated. Replies have the same shape.
@@ -17,7 +17,7 @@ CCM_POST = "CCM_POST"
 BOUNDARY = "aAbBcCdDv1234567890VxXyYzZ"
 CONTENT_TYPE = f'multipart/mixed; boundary="{BOUNDARY}"'
 ZERO_GUID = "{00000000-0000-0000-0000-000000000000}"
-# Endpoints the client addresses with a transport prefix in TargetAddress (spec §6.2 [S55]).
+# Endpoints the client addresses with a transport prefix in TargetAddress.
 _ADDRESS_PREFIX = {"MP_LocationManager": "[http]"}
 # A 4 MiB body is far beyond any real message (policy bodies travel as plain GETs); the cap keeps a
 # zip bomb from expanding without limit. The raw body gets the same cap.
@@ -67,7 +67,7 @@ def encode_reply(payload: str, *, message_id: str = "") -> tuple[bytes, str]:
 
 def _header(payload: bytes, message_id: str, correlation_id: str) -> Element:
     # Body Length is the uncompressed UTF-16LE length with its terminator, as SCCMSecrets computes it
-    # (spec §6.1 [S50]); ConfigMgr's own clients are not documented.
+    # (github.com/synacktiv/SCCMSecrets); ConfigMgr's own clients are not documented.
     header = Element("Msg", ReplyCompression="zlib", SchemaVersion="1.1")
     sub(header, "Body", Type="ByteRange", Length=str(len(payload)), Offset="0")
     sub(header, "CorrelationID", correlation_id)

@@ -1,10 +1,10 @@
-"""The management point's certificate, ``GET /SMS_MP/.sms_aut?MPCERT`` (spec §2.2, §6.2), which admin scripts use
+"""The management point's certificate, ``GET /SMS_MP/.sms_aut?MPCERT``, which admin scripts use
 beside MPLIST as an MP health probe:
 
 ``<MPCERT><Certificate>308203…</Certificate></MPCERT>``
 
 [INFERENCE] The spec names the request, not its reply. The shape is assumed: the DER certificate as upper-case
-hex (the form ConfigMgr gives signatures and certificates in its XML, spec §6.1) in one element.
+hex (the form ConfigMgr gives signatures and certificates in its XML) in one element.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The management point list, ``GET /SMS_MP/.sms_aut?MPLIST`` (spec §6.2), also used as an MP health probe:
+"""The management point list, ``GET /SMS_MP/.sms_aut?MPLIST``, also used as an MP health probe:
 
 ``<MPList><MP Name="CM01.CORP.CONTOSO.EXAMPLE" FQDN="cm01.corp.contoso.example"><Version>9040</Version>
 <Capabilities SchemaVersion="1.0"><Property Name="SSL" Value="1"/></Capabilities></MP></MPList>``

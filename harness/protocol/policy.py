@@ -1,10 +1,10 @@
 """Machine policy: the assignment request and reply of ``MP_PolicyManager``, and the task sequence policy
-body a client then fetches from ``/SMS_MP/.sms_pol?<PolicyID>.<version>_00`` (spec §6.1).
+body a client then fetches from ``/SMS_MP/.sms_pol?<PolicyID>.<version>_00``.
 
-The request and reply follow SCCMSecrets [S50]. The policy body's shape is [INFERENCE]: it resembles a
-``CCM_TaskSequence`` WMI-XML policy instance whose ``TS_Sequence`` property holds the sequence XML, but
-carries the deployment's raw OfferType / AdvertFlags / RemoteClientFlags instead of the real policy's
-broken-out ``ADV_RCF_*`` properties, and each step's run time (a harness extension).
+The request and reply follow SCCMSecrets (github.com/synacktiv/SCCMSecrets). The policy body's shape is
+[INFERENCE]: it resembles a ``CCM_TaskSequence`` WMI-XML policy instance whose ``TS_Sequence`` property holds
+the sequence XML, but carries the deployment's raw OfferType / AdvertFlags / RemoteClientFlags instead of the
+real policy's broken-out ``ADV_RCF_*`` properties, and each step's run time (a harness extension).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""Client registration, a ``ClientRegistrationRequest`` to ``MP_ClientRegistration`` (spec §6.1).
+"""Client registration, a ``ClientRegistrationRequest`` to ``MP_ClientRegistration``.
 
-The request follows SCCMSecrets [S50]: a ``<Data>`` element (agent, self-signed certificates, discovery
-properties) and an RSA PKCS#1 v1.5 SHA-256 signature of that element's UTF-16LE text, byte-reversed and
-written in upper-case hex. The reply's root carries ``SMSID="GUID:…"``; [INFERENCE] its root element
+The request follows SCCMSecrets (github.com/synacktiv/SCCMSecrets): a ``<Data>`` element (agent, self-signed
+certificates, discovery properties) and an RSA PKCS#1 v1.5 SHA-256 signature of that element's UTF-16LE text,
+byte-reversed and written in upper-case hex. The reply's root carries ``SMSID="GUID:…"``; [INFERENCE] its root element
 (``ClientRegistrationResponse``) and its ``RegistrationStatus`` / ``ApprovalStatus`` attributes are not
 documented, so the parser reads only the SMSID and, when present, the approval.
 """
@@ -38,7 +38,7 @@ REQUEST = "ClientRegistrationRequest"
 REPLY = "ClientRegistrationResponse"
 SHA256_RSA = "1.2.840.113549.1.1.11"  # the only HashAlgorithm this harness signs and verifies with
 AGENT_IDENTITY = "CCMSetup.exe"
-AGENT_VERSION = "5.00.8913.1000"  # 1910's client; [S50] sends 5.00.8325.0000
+AGENT_VERSION = "5.00.8913.1000"  # 1910's client; SCCMSecrets sends 5.00.8325.0000
 LOCALE_EN_GB = 2057
 # The discovery properties a request carries, in the order SCCMSecrets writes them.
 NETBIOS, FQ_NAME, LOCALE, INTERNET = "Netbios Name", "FQ Name", "Locale ID", "InternetFlag"
@@ -55,7 +55,7 @@ class RegistrationRequest:
     internet: bool  # the InternetFlag discovery property: the client registers from the internet
     timestamp: str  # e.g. 2026-11-02T08:00:00Z
     signing_certificate: str  # DER, upper-case hex: the client's self-signed signing certificate
-    encryption_certificate: str = ""  # DER, upper-case hex; [S50] sends the signing certificate again
+    encryption_certificate: str = ""  # DER, upper-case hex; SCCMSecrets sends the signing certificate again
     signature: str = ""  # see sign_request
     smsid: str = ""  # empty on a first registration
     request_type: str = "Registration"
@@ -144,7 +144,7 @@ def _netbios_name(properties: dict[str, str]) -> str:
 
 
 def sign_request(request: RegistrationRequest, key: RSAPrivateKey) -> RegistrationRequest:
-    """The request with its signature over ``registration_data(request)`` (spec §6.1 [S50][S55])."""
+    """The request with its signature over ``registration_data(request)`` (as SCCMSecrets signs it)."""
     signed = key.sign(registration_data(request).encode("utf-16-le"), PKCS1v15(), hashes.SHA256())
     return replace(request, signature=signed[::-1].hex().upper())
 

@@ -1,4 +1,4 @@
-"""Site information, a ``SiteInformationRequest`` to ``MP_LocationManager`` (spec §6.2).
+"""Site information, a ``SiteInformationRequest`` to ``MP_LocationManager``.
 
 The reply's ``<Site><SiteCode/><Version/><BuildNumber/>`` is documented; [INFERENCE] the request's shape,
 the reply's root element and ``<FullVersion>`` (the release label, e.g. 1910) are not.

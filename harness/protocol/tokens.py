@@ -1,4 +1,4 @@
-"""Signed tokens: site tokens, CCM tokens from CCM_STS and content access tokens (spec §2.3).
+"""Signed tokens: site tokens, CCM tokens from CCM_STS and content access tokens (B-06, B-44, B-45).
 
 [INFERENCE] Real ConfigMgr tokens are signed JWTs; a shared-secret HMAC-SHA256 stands in for the
 signature, which is all an emulated site and client need to agree on. The text is
@@ -19,10 +19,10 @@ from typing import Any
 
 from harness.protocol.errors import ProtocolError
 
-CCM_TOKEN_LIFETIME = timedelta(hours=8)  # CCM_STS token [S22]
-CONTENT_TOKEN_LIFETIME = timedelta(hours=24)  # access token with the content sources [S11]
-SITE_TOKEN_LIFETIME = timedelta(days=90)  # site-issued token [S21]
-CONTENT_URL_WINDOW = timedelta(hours=8)  # st..et of a content URL (spec §2.2)
+CCM_TOKEN_LIFETIME = timedelta(hours=8)  # CCM_STS token (B-44)
+CONTENT_TOKEN_LIFETIME = timedelta(hours=24)  # access token with the content sources (B-45)
+SITE_TOKEN_LIFETIME = timedelta(days=90)  # site-issued token (B-06)
+CONTENT_URL_WINDOW = timedelta(hours=8)  # st..et of a content URL (B-45)
 
 MAX_TOKEN_CHARS = 64 * 1024
 REASONS = ("malformed", "bad signature", "expired", "not yet valid", "wrong kind")

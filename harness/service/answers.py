@@ -22,7 +22,7 @@ class HttpError(Exception):
         self.reason = reason
 
 
-# IIS-like identity headers: real tools and people reading captures expect them (spec §6.4).
+# IIS-like identity headers: real tools and people reading captures expect them.
 IIS_HEADERS = [(b"server", b"Microsoft-IIS/10.0"), (b"x-powered-by", b"ASP.NET")]
 
 

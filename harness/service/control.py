@@ -5,7 +5,7 @@
     GET  /_harness/journal   the requests the service answered, oldest first
     GET  /_harness/state     the service's model state as JSON
     GET/POST/DELETE /_harness/faults   HTTP-level faults: list, arm one, clear (faults.py has the JSON)
-    GET  /_harness/logs      the service's CMTrace logs (spec §3.3) that have lines: name and size
+    GET  /_harness/logs      the service's CMTrace logs that have lines: name and size
                              (?text=true: and each one's text, all in one answer)
     GET  /_harness/logs/{name}   one log's text
     GET  /_harness/clock     the model clock: mode, scale, model time now (the authority adds its actors)
@@ -53,7 +53,7 @@ from harness.service.http_sys import UrlCheck, UrlGate, url_check_for
 CONTROL_PREFIX = "/_harness"
 JOURNAL_LIMIT = 5000  # entries kept; a long `cmg-harness up` session must not grow without bound
 # A log rolls over when it passes this many characters: the product rolls <name>.log to <name>.lo_ at
-# LogMaxSize (spec §3.1), and so does the harness, dropping the previous .lo_. Memory per log is then at
+# LogMaxSize (B-55), and so does the harness, dropping the previous .lo_. Memory per log is then at
 # most about twice this (~2 MB), however long a `cmg-harness up` session runs; a scenario's logs (cleared
 # by every reset) are a few kilobytes and never roll.
 LOG_MAX_CHARS = 1024 * 1024
@@ -98,7 +98,7 @@ class Journal:
 
 
 class ServiceLogs:
-    """A service's CMTrace logs, in memory: the files an administrator would open on the server (spec §3.3).
+    """A service's CMTrace logs, in memory: the files an administrator would open on the server.
 
     Only declared logs can be written (a typo in a log name fails loudly); `logs` maps each file to the
     component its lines carry unless a write names another.

@@ -1,8 +1,8 @@
 """A classic cloud distribution point: a content service in front of its own storage account.
 
-    /downloadrestservice.svc/getcontentxmlsecure?pid=…   content manifest (spec §2.2), as the CMG's
+    /downloadrestservice.svc/getcontentxmlsecure?pid=…   content manifest (B-46), as the CMG's
 
-No management point traffic passes here (spec §1.1, §4.1 [S11]). "Stopped" (spec §4.2 [S12]) is a
+No management point traffic passes here (B-46). "Stopped" (B-23) is a
 state of the service: the management point still lists it, but it answers no content request.
 """
 

@@ -2,9 +2,9 @@
 
     /CCM_Proxy_ServerAuth/<id>/...   token-authenticated traffic, forwarded to the management point
     /CCM_Proxy_MutualAuth/<id>/...   PKI client-certificate traffic (refused without a certificate)
-    /downloadrestservice.svc/getcontentxmlsecure?pid=…   content manifest (spec §2.2)
+    /downloadrestservice.svc/getcontentxmlsecure?pid=…   content manifest (B-46)
 
-A request without valid credentials is never forwarded to the site (spec §2.3 [S22]).
+A request without valid credentials is never forwarded to the site (B-44).
 """
 
 from __future__ import annotations
@@ -37,16 +37,16 @@ from harness.service.control import (
 )
 from harness.service.tls_peers import client_common_name
 
-# MP endpoints the CMG forwards, and the token each needs (spec §2.2, §6.4).
+# MP endpoints the CMG forwards, and the token each needs (B-44).
 FORWARDED = {"ccm_system_tokenauth/request": "ccm", "CCM_STS": "site",
              "SMS_MP/.sms_pol": "ccm", "SMS_MP/.sms_aut": "ccm"}
-# MP endpoints a PKI client reaches through the MutualAuth path (spec §2.2, §6.4).
+# MP endpoints a PKI client reaches through the MutualAuth path (B-44).
 MUTUAL_FORWARDED = ("ccm_system/request", "SMS_MP/.sms_pol", "SMS_MP/.sms_aut")
 CLIENT_HEADER = "x-ccm-client"
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "server", "date"}
 
-# The gateway's logs (spec §3.3) -> the component their lines carry. SMS_CLOUD_PROXYCONNECTOR is the
-# prefix the spec quotes (§3.4 [S22]); [INFERENCE] the other components are named after their files.
+# The gateway's logs -> the component their lines carry. SMS_CLOUD_PROXYCONNECTOR is the
+# documented prefix (B-44); [INFERENCE] the other components are named after their files.
 # The CMG connection point is an on-premises site system role in the product, with its own
 # SMS_Cloud_ProxyConnector.log; the harness has no process for it, so its hop to the management point,
 # and that log, live in the CMG process.
@@ -156,7 +156,7 @@ class CmgService:
         return Response(reply.content, status_code=reply.status_code, headers=out)
 
     def _log_request(self, request: Request, request_size: int, response_size: int, started: float) -> None:
-        # The product writes this line per interval with totals and an average (spec §3.4 [S22]); the
+        # The product writes this line per interval with totals and an average (B-44); the
         # harness writes it per request, so RequestCount is 1 and the average is that request's time.
         self.logs.write(SERVICE_LOG, f"RequestUri: {request.url.path.upper()}  RequestCount: 1  "
                                      f"RequestSize: {request_size} Bytes  ResponseCount: 1  "
@@ -167,7 +167,7 @@ class CmgService:
         try:
             yield
         except HttpError as refusal:
-            # [INFERENCE] wording: the spec documents that such requests are not forwarded (§2.3), not the line.
+            # [INFERENCE] wording: B-44 documents that such requests are not forwarded, not the line.
             self.logs.write(SERVICE_LOG, f"RequestUri: {request.url.path.upper()}  {request.method} answered "
                                          f"{refusal.status}: {refusal.reason}", severity=Severity.WARNING)
             raise

@@ -48,7 +48,7 @@ class ContentService:
         try:
             token = self._check(url, bearer)
         except HttpError as refusal:
-            # [INFERENCE] wording; the spec quotes only this log's storage error line (§3.4 [S33]).
+            # [INFERENCE] wording; the documentation quotes only this log's storage error line.
             self.log(f"Request for pid={url.package_id} cid={url.content_id} tid={url.tid} refused with "
                      f"{refusal.status}: {refusal.reason}", Severity.ERROR)
             raise
@@ -88,7 +88,7 @@ class ContentService:
         try:
             blobs = list(self._container.list_blobs(name_starts_with=f"{url.package_id}/", include=["metadata"]))
         except AzureError as error:
-            # The line's opening is the product's (spec §3.4 [S33]); the exception is the Python SDK's.
+            # The line's opening is the product's; the exception is the Python SDK's.
             detail = str(error).splitlines()[0][:300] if str(error) else ""
             self.log(f"ERROR: Exception processing request. {type(error).__module__}.{type(error).__name__}: "
                      f"{detail}", Severity.ERROR)

@@ -1,6 +1,6 @@
 """The site server as one process: management point, its own distribution point, and the admin API.
 
-Product endpoints follow the URL shapes of spec §2.2; `/_harness/site/...` stands in for the console.
+Product endpoints follow the documented URL shapes; `/_harness/site/...` stands in for the console.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from harness.service.control import (
 XML = "text/xml; charset=utf-8"
 
 
-# The management point's logs (spec §3.3) -> the component their lines carry. [INFERENCE] The spec names
+# The management point's logs -> the component their lines carry. [INFERENCE] The spec names
 # the files, not their components; these are the MP components' own names.
 SITE_LOGS = {
     "MP_Location.log": "MP_LocationManager",
@@ -52,7 +52,7 @@ SITE_LOGS = {
 
 
 class SiteService:
-    """Thin HTTP layer: parse, call the model, serialise, and log what the MP did (spec §3.3)."""
+    """Thin HTTP layer: parse, call the model, serialise, and log what the MP did."""
 
     def __init__(self, model: SiteModel, blobs: dict[str, BlobContent], logs: ServiceLogs,
                  https_dps: frozenset[str] = frozenset()) -> None:
@@ -79,7 +79,7 @@ class SiteService:
             return Response(mpcert.build_mpcert(certificate), media_type=XML)
         self.logs.write("MP_GetAuth.log", f"Unsupported .sms_aut request {request.url.query!r}; returning 400",
                         severity=Severity.WARNING)
-        # MPKEYINFORMATIONMEDIA (media and PXE bootstrap, spec §6.2) carries settings the harness has no model of.
+        # MPKEYINFORMATIONMEDIA (media and PXE bootstrap) carries settings the harness has no model of.
         raise HttpError(400, f"unsupported .sms_aut request {request.url.query!r}; this MP answers MPLIST and "
                              "MPCERT")
 
@@ -111,7 +111,7 @@ class SiteService:
                              "ContentLocationRequest, SiteInformationRequest, RequestAssignments and "
                              "ClientRegistrationRequest")
 
-    # [INFERENCE] The MP's own log wording is not in the spec (§3.4 quotes client and CMG lines only);
+    # [INFERENCE] The MP's own log wording is not documented (only client and CMG lines are quoted);
     # the MP_Location.log, MP_Policy.log, MP_GetAuth.log and MP_RegistrationManager.log lines below say what
     # the MP did in its words.
 
@@ -156,7 +156,8 @@ class SiteService:
         return pol.build_assignment_reply(assignments)
 
     def _register(self, body: str, client: str) -> str:
-        """A registration whose signature holds gets the client's SMSID (spec §6.1 [S50])."""
+        """A registration whose signature holds gets the client's SMSID (SCCMSecrets,
+        github.com/synacktiv/SCCMSecrets)."""
         request = self._registration_request(body, client)
         smsid, first = self.model.register(request.netbios_name)
         self.logs.write("MP_RegistrationManager.log",
@@ -205,7 +206,7 @@ class SiteService:
             self.logs.write("CCM_STS.log", f"Rejected site token of {site_token.subject}: {reason}",
                             severity=Severity.ERROR)
             raise HttpError(401, reason)
-        # Line shapes of spec §3.4 [S22]; [INFERENCE] the documented validation line is for an AAD token,
+        # Documented line shapes (B-44); [INFERENCE] the documented validation line is for an AAD token,
         # a site-issued (bulk registration) token is assumed to be logged the same way.
         valid_to = site_token.expires.isoformat(timespec="seconds")
         self.logs.write("CCM_STS.log", f"Validated ConfigMgr token. TokenType: BulkRegistration "

@@ -1,5 +1,5 @@
 """Boundary groups: which distribution points an intranet client counts as local, which it may fall
-back to, and whether it prefers cloud sources (spec §1.4, §1.6, §2.5). No HTTP here.
+back to, and whether it prefers cloud sources (B-15, B-18, B-19). No HTTP here.
 
 Boundaries are AD site names (one of the boundary types the product has); a client is in every
 boundary group with a boundary matching the AD site its location request names.

@@ -20,8 +20,8 @@ class CloudSource:
     port: int
     serve_content: bool = True  # CMG: "Allow CMG to function as a cloud distribution point…"
     installed: bool = True  # classic cloud DP: created by the administrator (not possible from 2107)
-    deployment_name: str = ""  # CMG: the <name>.cloudapp name the service name is a CNAME of (spec §2.2)
-    third_party_certificate: bool = False  # CMG: server certificate from a public provider (spec §2.3)
+    deployment_name: str = ""  # CMG: the <name>.cloudapp name the service name is a CNAME of (B-09)
+    third_party_certificate: bool = False  # CMG: server certificate from a public provider (B-09)
 
     @property
     def base_url(self) -> str:
@@ -48,7 +48,7 @@ class DistributedPackage:
 
     @property
     def library_name(self) -> str:
-        """The package's folder in the DP's content library: <PackageID>.<version> (spec §6.3)."""
+        """The package's folder in the DP's content library: <PackageID>.<version>."""
         return f"{self.package.package_id}.{self.package.version}"
 
 

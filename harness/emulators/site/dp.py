@@ -1,4 +1,4 @@
-"""The distribution point's HTTP answers (spec §2.2, §6.3), for each DP the site process serves (the Host header
+"""The distribution point's HTTP answers, for each DP the site process serves (the Host header
 says which):
 
     GET      /SMS_DP_SMSPKG$/<package>/<file>          a file of the package; one `Range: bytes=…` gives 206
@@ -55,7 +55,7 @@ _HREF_SAFE = "/$"  # IIS writes the vdirs' "$" as it is
 
 
 class VdirRoute(Route):
-    """A route whose path matches in any case: IIS serves `/sms_dp_smspkg$/…` (spec §6.3's spelling) as well as
+    """A route whose path matches in any case: IIS serves `/sms_dp_smspkg$/…` (SCCMSecrets' spelling) as well as
     `/SMS_DP_SMSPKG$/…`."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], *, methods: list[str]) -> None:
@@ -138,7 +138,7 @@ class RangeNotSatisfiable(Exception):
 def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     """The inclusive (first, last) byte positions one `Range: bytes=…` asks for; None to send the whole file.
 
-    As IIS does for static files (RFC 9110 §14): `first-last`, `first-` and the suffix `-length`, a last
+    As IIS does for static files (RFC 9110, section 14): `first-last`, `first-` and the suffix `-length`, a last
     position past the end cut to it; RangeNotSatisfiable when no byte of the file is in the range. A header
     that is not one well-formed bytes range is ignored and the whole file sent, as the RFC allows;
     [INFERENCE] several ranges (multipart/byteranges) are ignored the same way: no client here asks for them.
@@ -204,7 +204,7 @@ def href(path: str) -> str:
 
 
 class DistributionPoint:
-    """Thin HTTP layer over the site model's packages, for every vdir of spec §2.2. `https` names the DPs in
+    """Thin HTTP layer over the site model's packages, for every vdir. `https` names the DPs in
     HTTPS mode (`https_distribution_points`)."""
 
     def __init__(self, model: SiteModel, https: frozenset[str] = frozenset()) -> None:
@@ -315,7 +315,7 @@ class DistributionPoint:
             depth = propfind_depth(request.headers.get("depth"))
             members = [Entry(r.library_name, href(f"{here}/{r.library_name}/"), None, r.updated) for r in records]
             return _dav(Entry(DATALIB, href(here), None, modified), *(members if depth else []))
-        # No trailing slash on these links: tools take the last part of each as a package (spec §6.3 [S54]).
+        # No trailing slash on these links: tools take the last part of each as a package (docs/distribution-point.md).
         # The link says `Datalib\<ID>.<version>`, as on the looter's screenshot; [INFERENCE] the href has "/",
         # since the looter's signature method takes its last "/" part for <ID>.<version>.
         links = [(_origin(request) + href(f"{here}/{r.library_name}"), r.updated) for r in records]
@@ -330,8 +330,8 @@ class DistributionPoint:
         return Response(signature_tar(self._package(library_name, request)), media_type=OCTETS)
 
     def _authorize(self, vdir: str, request: Request) -> None:
-        """An HTTPS DP's certificate vdirs want a client certificate; the token vdirs want the CCM token of spec
-        §2.3, checked as the management point checks it."""
+        """An HTTPS DP's certificate vdirs want a client certificate; the token vdirs want the CCM token
+        (B-44), checked as the management point checks it."""
         if vdir in CERTIFICATE_VDIRS:
             self._require_certificate(vdir, request)
         if not vdir.startswith(TOKEN_AUTH):

@@ -155,14 +155,14 @@ class SiteModel:
                         str(self.version))
 
     def locate(self, request: ContentLocationRequest, client: str) -> ContentLocationReply:
-        """Content location reply (spec §2.4, §2.5, §8.4–8.6)."""
+        """Content location reply (B-03, B-13, B-14, B-17 to B-22)."""
         with self._lock:
             record = self.package(request.package_id)
             plan = self.boundaries.plan(request.ad_site, self.config.dp_name)
             on_premises = self._peer_records(record, request, plan) + self._dp_records(record, request, plan)
             cloud = self._cloud_records(record, request)
-            # Cloud sources come last (they cost money, spec §2.5 [S11]) unless one of the client's
-            # boundary groups prefers them, an option that exists from 1810 (§1.6 [S08][S58]).
+            # Cloud sources come last (they cost money, B-17) unless one of the client's
+            # boundary groups prefers them, an option that exists from 1810 (B-19).
             prefer_cloud = plan.prefer_cloud and self.version.supports(Capability.PREFER_CLOUD_SOURCES)
             records = cloud + on_premises if prefer_cloud else on_premises + cloud
             token = self._content_token(client, record) if any(r.dp_type == "CLOUD" for r in records) else None
@@ -175,21 +175,21 @@ class SiteModel:
     def _dp_records(self, record: DistributedPackage, request: ContentLocationRequest,
                     plan: Plan) -> list[LocationRecord]:
         # The on-premises DPs are intranet-only: internet clients only use internet-facing or cloud
-        # sources and ignore boundary groups (spec §1.4 [S11]).
+        # sources and ignore boundary groups (B-16).
         if request.use_internet_dp:
             return []
         local = [self._dp_record(name, record, "LOCAL") for name in plan.local if name in record.sources]
         if local or not request.deployment_flags & REMOTE_DP_FLAGS:
             return local
         # "When no local distribution point is available, use a remote distribution point": the DPs
-        # of neighbour boundary groups (spec §1.4 [S02][S09]). Whether the client takes them is its
+        # of neighbour boundary groups (B-18). Whether the client takes them is its
         # own business: a task sequence does only from 1810.
         return [self._dp_record(name, record, "NEIGHBOR") for name in plan.neighbors if name in record.sources]
 
     def _peer_records(self, record: DistributedPackage, request: ContentLocationRequest,
                       plan: Plan) -> list[LocationRecord]:
-        # A task sequence tries peer cache sources before its DPs [S09], for clients that may use peers
-        # (AllowSuperPeer). Peer cache is not supported over the CMG [S07]: an internet client's request, which
+        # A task sequence tries peer cache sources before its DPs (B-21), for clients that may use peers
+        # (AllowSuperPeer). Peer cache is not supported over the CMG (B-22): an internet client's request, which
         # came through it, gets none.
         if request.use_internet_dp or not request.allow_super_peer:
             return []
@@ -225,7 +225,7 @@ class SiteModel:
     def _cloud_records(self, record: DistributedPackage, request: ContentLocationRequest) -> list[LocationRecord]:
         # Cloud sources only for clients allowed to use them (UseAzure), only where the content is,
         # and a CMG only while it serves content and only from 1806, when content-enabled CMGs
-        # arrived (spec §1.1, §1.2, §1.7, §8.5, §8.6). Intranet clients rank them last (§2.5),
+        # arrived (B-02, B-03, B-13). Intranet clients rank them last (B-17),
         # which their position after the DP record gives.
         if not request.use_azure:
             return []
@@ -239,7 +239,7 @@ class SiteModel:
         return source.installed
 
     def install_cloud_dp(self, name: str) -> None:
-        """Creating a traditional cloud DP is refused from 2107 (spec §1.1 [S12]); existing ones keep working."""
+        """Creating a traditional cloud DP is refused from 2107 (B-05); existing ones keep working."""
         with self._lock:
             source = self.sources.get(name)
             if source is None or source.kind != "clouddp":
@@ -251,7 +251,7 @@ class SiteModel:
 
     def _content_base(self, source: CloudSource) -> str:
         """Before 1902 a content-enabled CMG with a third-party certificate was handed out by its
-        deployment name (<name>.cloudapp.net), which its certificate does not cover (spec §2.3 [S34])."""
+        deployment name (<name>.cloudapp.net), which its certificate does not cover (B-09)."""
         if (source.kind == "cmg" and source.third_party_certificate and source.deployment_name
                 and self.version.release < 1902):
             return f"https://{source.deployment_name}:{source.port}"
@@ -272,7 +272,7 @@ class SiteModel:
                                            tid=f"GUID:{tid}", issuer=self.config.mp_fqdn.upper(),
                                            start=now, end=now + CONTENT_URL_WINDOW))
         # [INFERENCE] "CLOUD" and "INTERNET" are synthetic: the real strings for cloud records
-        # were not found in any source (spec §2.4).
+        # were not found in any source.
         return LocationRecord(url=url, server_remote_name=source.fqdn.upper(), locality="INTERNET",
                               dp_type="CLOUD", version=self.version.build,
                               capabilities=(("SSLState", "1"), ("AuthMethod", "1024")))

@@ -5,7 +5,7 @@ Azurite is the storage (ranges, blob semantics, permissions), but it checks a SA
 real clock, and it has no way to throttle, cut or corrupt an answer on demand. This front sits between the
 network's proxy and Azurite and adds exactly that: the SAS check the way Azure storage makes it, in model time
 (`sas.py`; Azurite then gets the request with a SAS valid in real time), storage throttling (503 ServerBusy,
-spec §4.2), truncated and corrupted blob downloads, slow answers — through the same fault API as every other
+B-47), truncated and corrupted blob downloads, slow answers — through the same fault API as every other
 service — and a journal of which blobs were read and with which ranges.
 
 Apart from a SAS's window and signature it changes nothing: headers (Host included, so the account is still read
