@@ -1,7 +1,7 @@
 @acceptance @on_demand
 Feature: The client's logs read as the product's
   Around a download, smsts.log carries the task sequence engine's own lines: each step's program resolving its
-  package, the transport to the CMG, the location request and its reply (spec §3.4). Every line names its source.
+  package, the transport to the CMG, the location request and its reply (B-54). Every line names its source.
 
   Background:
     Given the CMG serves content from Azure storage

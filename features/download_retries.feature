@@ -2,7 +2,7 @@
 @behaviour:B-31
 Feature: Download retries, counted and spaced in model time
   The task sequence engine retries a failed download SMSTSDownloadRetryCount times (default 2), waiting
-  SMSTSDownloadRetryDelay seconds (default 15) before each retry (spec §2.6 [S25]). On the virtual clock a
+  SMSTSDownloadRetryDelay seconds (default 15) before each retry (B-31). On the virtual clock a
   retry spacing is judged to the second.
 
   Background:

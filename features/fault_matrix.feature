@@ -2,9 +2,9 @@
 Feature: Every fault against both deployment options
   The same fault lands differently depending on the deployment option. On demand, the task sequence engine
   downloads when a step needs the content and retries SMSTSDownloadRetryCount times, SMSTSDownloadRetryDelay
-  apart (spec §2.6 [S25]). With "Download all content locally before starting task sequence" the client's own
+  apart (B-31). With "Download all content locally before starting task sequence" the client's own
   CAS/DTS path downloads before the task sequence starts; the engine's retry variables do not apply to it, a
-  failed manifest is 0x87D0027E (spec §2.6 [S33][S38]), and the task sequence does not start.
+  failed manifest is 0x87D0027E (B-32), and the task sequence does not start.
 
   Background:
     Given the CMG serves content from Azure storage

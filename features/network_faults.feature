@@ -1,7 +1,7 @@
 @acceptance @network @faults
 Feature: Outages in the network and in Azure storage
   The fault proxies in front of each service stand in for the network: a stopped CMG (on its egress threshold,
-  spec §4.2 [S16][S17]) or an unreachable storage account refuses connections. Internet clients reach the site
+  B-48) or an unreachable storage account refuses connections. Internet clients reach the site
   only through the CMG, so without it they get no policy and no content locations; without storage they get
   locations but no bytes.
 

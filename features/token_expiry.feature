@@ -2,8 +2,8 @@
 @behaviour:B-45
 Feature: Content access tokens and URL windows that expire during a run
   The management point hands out a content access token valid for 24 hours with the content locations, and
-  the content URL is valid for 8 hours (spec §2.2, §2.3 [S11][S33][S34]). A download retried after those have
-  passed is refused by the content service, and the client asks for locations again (spec §8).
+  the content URL is valid for 8 hours (B-45). A download retried after those have
+  passed is refused by the content service, and the client asks for locations again (B-45).
   These scenarios let up to two model days pass between attempts: on the virtual clock that costs no real time
   at all, and a retry within the window has exactly the 7 model hours to spare that the model says.
 

@@ -1,6 +1,6 @@
 @acceptance @matrix
 Feature: What each site version can do for internet task sequences
-  The capability matrix (cmg-harness matrix, behaviour spec §1.7), cell by cell: a content-enabled
+  The capability matrix (cmg-harness matrix, B-01, B-02, B-04 to B-08, B-18, B-19), cell by cell: a content-enabled
   CMG from 1806, on-demand download by the engine from 1910, site-issued tokens from 2002, boot
   image task sequences from Software Center from 2006, and boot media over the CMG from 2010.
 

@@ -1,5 +1,5 @@
 """Faults in the content sources, and what the client made of them: retries, fallback, resumed downloads and its
-random choice between cloud sources (spec §2.5–2.7).
+random choice between cloud sources (B-20, B-31, B-33, B-34).
 
 Faults are HTTP-level, armed through each service's fault API (harness/service/faults.py). The Then steps
 read the client's timeline (`location.order`, `download.*`) and the services' journals.

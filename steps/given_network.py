@@ -89,7 +89,7 @@ def content_missing(request: pytest.FixtureRequest, source: str) -> None:
 
 @given(parsers.re(r"Azure storage throttles the next (?P<count>\d+) requests? for (?P<package>\w+)$"))
 def storage_throttles(storage: ServiceDriver, count: str, package: str) -> None:
-    """503 ServerBusy with Retry-After, as storage answers past its request-rate limit (spec §4.2)."""
+    """503 ServerBusy with Retry-After, as storage answers past its request-rate limit (B-47)."""
     storage.arm(f"/{CONTENT_CONTAINER}/{package}/",
                 Status(503, retry_after=1).on("GET").times(int(count)).because(BUSY))
 
@@ -131,7 +131,7 @@ def network_schedule(network: NetworkDriver) -> Iterator[list[ModelTimer]]:
 @given(parsers.parse("{service} goes down {duration} after the task sequence is installed"))
 def service_goes_down_later(network: NetworkDriver, network_schedule: list[ModelTimer], environment: Environment,
                             service: str, duration: str) -> None:
-    """A CMG stopped on its egress threshold or a storage outage in the middle of a run (spec §4.2 [S16][S17]).
+    """A CMG stopped on its egress threshold or a storage outage in the middle of a run (B-48).
 
     On a virtual clock the moment is exact: the scenario holds time still until the user clicks Install. On the
     real clock the timer starts a few real milliseconds before the click; give the run room on both sides of the
@@ -146,7 +146,7 @@ def service_goes_down_later(network: NetworkDriver, network_schedule: list[Model
 @given("the CMG has the TLS 1.2 content download defect of 1906 and 1910 early ring")
 def tls12_content_defect(cmg: ServiceDriver) -> None:
     """Known issue: a content-enabled CMG that enforces TLS 1.2 answers every content request with HTTP 400
-    (spec §1.1, §3.4 [S33]; fixed in 1910 GA). The CMG's side of it is an HTTP-level fault; what the client
+    (B-10; fixed in 1910 GA). The CMG's side of it is an HTTP-level fault; what the client
     makes of the 400 is the client's own behaviour."""
     cmg.arm(CONTENT_PATH, Status(400).on("GET").unlimited().because(
         "Bad Request: the underlying connection was closed (TLS 1.2 enforced on the CMG's connection to its storage "

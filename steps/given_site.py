@@ -39,7 +39,7 @@ def cloud_dp_created(site: SiteDriver, version: int) -> None:
 
 @given("the cloud distribution point is stopped")
 def cloud_dp_stopped(clouddp: CloudDpDriver) -> None:
-    """Stopped in the console: the management point still returns it as a content source (spec §4.2 [S12])."""
+    """Stopped in the console: the management point still returns it as a content source (B-23)."""
     clouddp.set_stopped(True)
 
 

@@ -1,5 +1,5 @@
 """Then steps on what the client's logs say, read as CMTrace lines: the task sequence engine's transport lines, and the
-source file and thread every line names (spec §3)."""
+source file and thread every line names (B-55)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from harness.drivers.run import RunResult
 from harness.model.client_logs import PROGRAMS
 from harness.protocol.cmtrace import LogLine, parse_log
 
-# The lines a step's program writes around a location request through the CMG, in order ([S39]); others may
+# The lines a step's program writes around a location request through the CMG, in order (B-54); others may
 # come between them.
 _LOCATION_REQUEST = (
     r"Resolving content for SMS Package {package}",
@@ -35,7 +35,7 @@ def smsts_lines(run: RunResult) -> list[LogLine]:
 @then("smsts.log shows the engine converting the CMG's MutualAuth URL to ServerAuth")
 def converts_to_server_auth(run: RunResult) -> None:
     """The task sequence engine of a token client converted the CMG's MutualAuth URL before its location request
-    (spec §2.2 [S39])."""
+    (B-44)."""
     converted = [line.message for line in smsts_lines(run)
                  if re.fullmatch(r"Converting MutualAuth URL to ServerAuth: https://\S+/CCM_Proxy_ServerAuth/\d+",
                                  line.message)]

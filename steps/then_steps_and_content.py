@@ -75,7 +75,7 @@ def saved_in(run: RunResult, agent: AgentDriver, package_id: str, folder: str) -
 
 @then(parsers.parse('the content of {package_id} is removed when the step "{step}" ends'))
 def removed_after_step(run: RunResult, package_id: str, step: str) -> None:
-    """On-demand content leaves the task sequence cache as soon as its step is done (spec §5.3)."""
+    """On-demand content leaves the task sequence cache as soon as its step is done (B-27)."""
     removed = run.first("content.removed", package=package_id)["t"]
     assert run.first("step.start", step=step)["t"] <= removed <= run.first("step.end", step=step)["t"]
 
@@ -88,7 +88,7 @@ def kept_until_end(run: RunResult, package_id: str) -> None:
 
 @then("the task sequence cache is removed and smsts.log is in C:\\Windows\\CCM\\Logs")
 def cleaned_up(run: RunResult, agent: AgentDriver) -> None:
-    """_SMSTaskSequence is gone and the log was moved out of smstslog (spec §3.1, §5.3)."""
+    """_SMSTaskSequence is gone and the log was moved out of smstslog (B-29)."""
     client = run.state["client"]
     assert not agent.file(client, "C:\\_SMSTaskSequence")["exists"], "C:\\_SMSTaskSequence is still there"
     log = agent.file(client, "C:\\Windows\\CCM\\Logs\\smsts.log")
@@ -176,7 +176,7 @@ def downloaded_by_client(run: RunResult, package_id: str) -> None:
 
 @then(parsers.parse("the client cache holds {count:d} packages after the run"))
 def client_cache_holds(run: RunResult, agent: AgentDriver, count: int) -> None:
-    """ccmcache after the task sequence: released unless SMSTSPreserveContent (spec §5.3)."""
+    """ccmcache after the task sequence: released unless SMSTSPreserveContent (B-28)."""
     info = agent.file(run.state["client"], "C:\\Windows\\ccmcache")
     held = len(info["entries"]) if info["exists"] else 0
     assert held == count, f"ccmcache holds {held} entries: {info}"
