@@ -48,7 +48,7 @@ RegistrationBody = Callable[..., str]
 @pytest.fixture(scope="session")
 def registration_body() -> RegistrationBody:
     """registration_body("CLIENT01", internet=False): a ClientRegistrationRequest signed with a self-signed
-    certificate, as a client sends it to MP_ClientRegistration (spec §6.1)."""
+    certificate, as a client sends it to MP_ClientRegistration."""
     identity = new_signing_identity("harness-tests", datetime.now(UTC))
 
     def build(name: str = "CLIENT01", *, internet: bool = False) -> str:

@@ -1,7 +1,7 @@
 """Golden request/response pairs (tests/contract/golden/), each run against the in-process apps and against
 the running `local` environment: the same bytes in, the same documented shape out.
 
-A golden's request body is the documented example (spec §2.4, §6.1–6.3) with this topology's names; its
+A golden's request body is the documented example with this topology's names; its
 expected reply is the documented reply's structure — element names, order, the exact attribute set —
 with the values that must hold literally, `*` where any value will do, and `~regex` where a form must.
 See golden/README.md for the file format.

@@ -1,4 +1,4 @@
-"""The site's distribution point (spec §2.2, §6.3): files and byte ranges, folder pages and Datalib, what it does not
+"""The site's distribution point: files and byte ranges, folder pages and Datalib, what it does not
 hold, and which DP serves what; tests/contract/test_site_dp_vdirs.py covers WebDAV PROPFIND, signatures, the token
 vdirs and verbs."""
 
@@ -207,7 +207,8 @@ def test_links_carry_the_scheme_the_page_was_asked_with(dp: TestClient) -> None:
 ], ids=["random8", "unknown", "not-distributed", "file-not-distributed", "wrong-version", "empty-version",
         "no-such-folder", "file-as-folder", "datalib-unknown", "datalib-not-distributed"])
 def test_what_the_dp_does_not_hold_is_404(dp: TestClient, path: str, words: list[str]) -> None:
-    """404, not 401: the anonymous-access probe of spec §6.3 [S50] reads it as "anonymous access enabled"."""
+    """404, not 401: the anonymous-access probe of SCCMSecrets (github.com/synacktiv/SCCMSecrets) reads it as
+    "anonymous access enabled"."""
     assert_refused(dp.get(path, follow_redirects=False), 404, *words)
 
 

@@ -1,4 +1,4 @@
-"""The site's distribution point (spec §2.2, §6.3) beyond its files and folder pages: WebDAV PROPFIND,
+"""The site's distribution point beyond its files and folder pages: WebDAV PROPFIND,
 signatures and the token vdirs, as clients and DP tools see them, and the verbs it refuses, each with a 4xx naming
 the problem; tests/contract/test_site_dp.py covers files, byte ranges and folder pages."""
 

@@ -1,4 +1,4 @@
-"""The ConfigMgr wire format written out by hand from spec §6.1, independent of harness.protocol.
+"""The ConfigMgr wire format written out by hand, independent of harness.protocol.
 
 Golden requests are built here, not with the harness's own encoder, so that a bug shared by the
 client's encoder and the site's decoder cannot hide: both must agree with the documented bytes.
@@ -13,10 +13,10 @@ from xml.etree.ElementTree import Element
 
 from defusedxml.ElementTree import fromstring
 
-BOUNDARY = "aAbBcCdDv1234567890VxXyYzZ"  # the boundary SCCMSecrets sends (spec §6.1 [S50])
+BOUNDARY = "aAbBcCdDv1234567890VxXyYzZ"  # the boundary SCCMSecrets sends (github.com/synacktiv/SCCMSecrets)
 CONTENT_TYPE = f'multipart/mixed; boundary="{BOUNDARY}"'
 
-# The header template of spec §6.1, verbatim but for the values in braces.
+# The header template, verbatim but for the values in braces.
 HEADER = ('<Msg ReplyCompression="zlib" SchemaVersion="1.1"><Body Type="ByteRange" Length="{length}" Offset="0"/>'
           "<CorrelationID>{{00000000-0000-0000-0000-000000000000}}</CorrelationID>"
           '<Hooks><Hook3 Name="zlib-compress"/></Hooks><ID>{{5DD100CD-DF1D-45F5-BA17-A327F43465F8}}</ID>'
@@ -29,7 +29,7 @@ HEADER = ('<Msg ReplyCompression="zlib" SchemaVersion="1.1"><Body Type="ByteRang
 def ccm_message(endpoint: str, body: str, *, client: str, mp: str) -> bytes:
     """A CCM_POST body: UTF-16 `<Msg>` header, then the zlib-compressed, null-terminated UTF-16LE payload."""
     payload = (body + "\x00").encode("utf-16-le")
-    address = f"[http]{endpoint}" if endpoint == "MP_LocationManager" else endpoint  # spec §6.2 [S55]
+    address = f"[http]{endpoint}" if endpoint == "MP_LocationManager" else endpoint
     header = HEADER.format(length=len(payload), client=client, address=address, endpoint=endpoint, mp=mp)
     dash = f"--{BOUNDARY}".encode()
     return b"".join((dash, b"\r\ncontent-type: text/plain; charset=UTF-16\r\n\r\n", header.encode("utf-16"),

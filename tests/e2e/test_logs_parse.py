@@ -1,5 +1,5 @@
 """Every log of a real run opens cleanly in a CMTrace-format parser and carries the documented line shapes
-(spec §3): the client's logs, and the management point's and the CMG's, over the local environment."""
+(B-55): the client's logs, and the management point's and the CMG's, over the local environment."""
 
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ STEPS = [{"name": "Check Readiness", "action": "Check Readiness", "duration": "2
          {"name": "Run post-upgrade scripts", "action": "Run Command Line", "package": "PS100012",
           "duration": "1 minute"}]
 
-# The components each log's lines may carry: the client's from spec §3.2 (smsts.log's components are
-# listed there; [INFERENCE] the others carry their own component names), the services' from §3.3/§3.4.
+# The components each log's lines may carry: the client's from B-54 (smsts.log's components are
+# listed there; [INFERENCE] the others carry their own component names), the services' from B-44.
 CLIENT_COMPONENTS = {
     # OSDUpgradeOS.exe logs as OSDUpgradeWindows (https://pastebin.com/17ZjeJUQ); smsappinstall.exe as
     # InstallApplication (KB 18408).

@@ -1,7 +1,7 @@
 """A real on-demand upgrade's smsts.log, the text the scenario reports attach, read with a CMTrace parser of its own
 (not harness.protocol.cmtrace): every line names its source file and thread as the product's do, each step's
 program logs under its own component, and the lines around a location request are the task sequence engine's
-transport lines (spec §3.4 [S39]). The download-all path writes ContentTransferManager.log.
+transport lines (B-54). The download-all path writes ContentTransferManager.log.
 
 Both runs go through the CMG; the client holds a site-issued token, so the engine converts the MutualAuth URL."""
 

@@ -17,7 +17,7 @@ ACCESS_DIRECTLY = DeploymentOption.ACCESS_DIRECTLY.value
 SOFTWARE_CENTER, MEDIA = "Software Center", "task sequence media"
 CLIENTS_ONLY = "Only Configuration Manager clients"
 
-# Exit codes (spec §2.8).
+# Exit codes (B-49).
 OK = "0x00000000"
 NO_LOCATION = "0x80040102"  # the TS engine's location request returned no usable location
 HASH_MISMATCH = "0x80091007"  # CRYPT_E_HASH_VALUE
@@ -84,18 +84,18 @@ def console_refusals(deployment: DeploymentChoice, packages: list[PackageState])
     """What the console does not let an administrator deploy."""
     problems = []
     if deployment.option == DOWNLOAD_ALL and deployment.available_to != CLIENTS_ONLY:
-        problems.append("download all is hidden when available to media and PXE (§1.4)")
+        problems.append("download all is hidden when available to media and PXE (B-52)")
     if deployment.option == ACCESS_DIRECTLY and not all(p.share for p in packages):
-        problems.append("access directly is offered only if every package has a package share (§1.4)")
+        problems.append("access directly is offered only if every package has a package share (B-52)")
     if deployment.pre_download and deployment.purpose != "Available":
-        problems.append("pre-download is only for Available deployments (§1.5 [S28])")
+        problems.append("pre-download is only for Available deployments (B-43)")
     return problems
 
 
 def refused_over_cmg(deployment: DeploymentChoice, launch: str, version: int) -> bool:
-    """An internet client starts only deployments allowed on the internet (§1.3, §8.1), from Software
-    Center (§1.5, §1.7). [INFERENCE] as the harness decided (ARCHITECTURE.md): PXE and Windows PE are
-    refused on every version; task sequence media from 2010 with on-demand download only (§1.7, §8.17)."""
+    """An internet client starts only deployments allowed on the internet (B-50), from Software
+    Center (B-51). [INFERENCE] as the harness decided (ARCHITECTURE.md): PXE and Windows PE are
+    refused on every version; task sequence media from 2010 with on-demand download only (B-08)."""
     if not deployment.allow_internet:
         return True
     if launch == SOFTWARE_CENTER:
@@ -106,24 +106,24 @@ def refused_over_cmg(deployment: DeploymentChoice, launch: str, version: int) ->
 def locations(package: PackageState, site: SiteState, client: ClientChoice, *, engine: bool) -> list[str]:
     """The sources the management point offers and the client may use, in the order it tries them."""
     found = []
-    # Internet clients use only internet-facing or cloud sources (§1.4 [S11]); the site's DP is intranet-only.
+    # Internet clients use only internet-facing or cloud sources (B-16); the site's DP is intranet-only.
     if client.network == "intranet" and DP in package.sources:
         found.append(DP)
-    # A cloud source needs "Allow access to cloud distribution point" (§1.2, §8.5), a CMG that serves
-    # content (§1.1, §8.6), the content on it (§1.1 [S12]) and a version with content-enabled CMGs:
-    # 1806 on (§0.2, §1.7 [S06]; ARCHITECTURE.md). The client's own download (download all) uses it on
-    # every such version (§7.2); the TS engine only from 1910 (§0.1, §8.2) — [INFERENCE] the pre-1910
+    # A cloud source needs "Allow access to cloud distribution point" (B-13), a CMG that serves
+    # content (B-03), the content on it (B-14) and a version with content-enabled CMGs:
+    # 1806 on (B-02; ARCHITECTURE.md). The client's own download (download all) uses it on
+    # every such version (B-01, B-25); the TS engine only from 1910 (B-04) — [INFERENCE] the pre-1910
     # engine asks with UseAzure="0" and gets no cloud location (ARCHITECTURE.md).
     cloud = client.allow_cloud_dp and site.serve_content and CMG in package.sources and site.version >= 1806
     if cloud and (not engine or site.version >= 1910):
-        # Cloud sources last (§1.6 [S11], §2.5); [INFERENCE] for intranet clients in no boundary group, as
+        # Cloud sources last (B-17); [INFERENCE] for intranet clients in no boundary group, as
         # here, the site's DP first and cloud last (ARCHITECTURE.md).
         found.append(CMG)
     return found
 
 
 def fetch(package: PackageState, where: list[str], phase: str) -> tuple[list[Attempt], bool]:
-    """Each location in turn; a copy whose hash does not match is not used (§2.6, §8.8)."""
+    """Each location in turn; a copy whose hash does not match is not used (B-30, B-33)."""
     attempts = []
     for source in where:
         good = source not in package.damaged
@@ -144,8 +144,8 @@ def predict(site: SiteState, client: ClientChoice) -> Outcome:
 
 
 def predict_download_all(site: SiteState, client: ClientChoice) -> Outcome:
-    """Everything into ccmcache before the task sequence starts (§1.4, §7.2); [INFERENCE] a package with no
-    location keeps the task sequence from starting, 0x87D00607 (ARCHITECTURE.md, §2.6)."""
+    """Everything into ccmcache before the task sequence starts (B-25); [INFERENCE] a package with no
+    location keeps the task sequence from starting, 0x87D00607 (ARCHITECTURE.md, B-49)."""
     attempts: list[Attempt] = []
     for package in site.packages:
         where = locations(package, site, client, engine=False)
@@ -159,8 +159,8 @@ def predict_download_all(site: SiteState, client: ClientChoice) -> Outcome:
 
 
 def predict_steps(site: SiteState, client: ClientChoice, directly: bool) -> Outcome:
-    """The TS starts; each step gets its package just before it runs (§7.1), or runs it from the DP's
-    package share without download or hash check, never from a cloud source (§1.4 [S02][S11])."""
+    """The TS starts; each step gets its package just before it runs (B-24), or runs it from the DP's
+    package share without download or hash check, never from a cloud source (B-35, B-36)."""
     attempts: list[Attempt] = []
     accessed: list[tuple[str, str]] = []
     for package in site.packages:  # one step per package, in this order; Check Readiness needs none
@@ -170,7 +170,7 @@ def predict_steps(site: SiteState, client: ClientChoice, directly: bool) -> Outc
             accessed.append((package.package_id, DP))
             continue
         where = locations(package, site, client, engine=True)
-        if not where:  # "Processing 0 locations" (§2.7, §8.4, §8.5)
+        if not where:  # "Processing 0 locations" (B-14)
             return Outcome("failed", NO_LOCATION, package.step, True, tuple(attempts))
         tried, ok = fetch(package, where, ON_DEMAND_PHASE)
         attempts += tried

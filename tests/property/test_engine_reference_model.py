@@ -287,7 +287,7 @@ class EngineAgreesWithReference(RuleBasedStateMachine):
 
     def install(self, client: ClientChoice) -> RunResult:
         """A fresh client for every run: nothing cached by an earlier run (ccmcache) blurs the rules. It is a
-        PKI client, which every version supports (site-issued tokens only from 2002, §1.7, §2.3)."""
+        PKI client, which every version supports (site-issued tokens only from 2002, B-06)."""
         self.clients += 1
         name = f"REF{self.clients:03d}"
         self.agent.create_client(name, network=client.network, allow_cloud_dp=client.allow_cloud_dp)

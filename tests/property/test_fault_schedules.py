@@ -48,11 +48,11 @@ PACKAGES = (("PS100301", "Windows 11 upgrade media", "OS upgrade package", "Upgr
             ("PS100302", "Surface drivers", "Driver package", "Apply drivers", "50 MB"))
 OPTIONS = ("Download content locally when needed by the running task sequence",
            "Download all content locally before starting task sequence")
-BITS_HTTP = 0x80190000  # BG_E_HTTP_ERROR_<status>: 0x8019 and the HTTP status (spec §2.8: 0x80190191 = 401)
+BITS_HTTP = 0x80190000  # BG_E_HTTP_ERROR_<status>: 0x8019 and the HTTP status (B-49: 0x80190191 = 401)
 
 
 def documented(code: str) -> bool:
-    """A code of spec §2.8 (the harness's HResult table) or an HTTP status in BITS's 0x8019xxxx family."""
+    """A code of B-49 (the harness's HResult table) or an HTTP status in BITS's 0x8019xxxx family."""
     value = int(code, 16)
     return value in {h.value for h in HResult} or ((value & 0xFFFF0000) == BITS_HTTP and 100 <= value & 0xFFFF < 600)
 

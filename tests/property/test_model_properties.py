@@ -39,7 +39,7 @@ def test_content_prefix_is_stable(suffix: str, version: int, size: int) -> None:
 @given(versions, st.sampled_from(list(LaunchMode)), st.sampled_from(list(DeploymentOption)), st.booleans())
 def test_internet_refusal_matches_the_documented_table(version: SiteVersion, launch: LaunchMode,
                                                       option: DeploymentOption, allow_internet: bool) -> None:
-    """A reference restatement of spec §1.3/§1.7/§7.3, written independently of rules.py."""
+    """A reference restatement of B-07, B-08, B-50, B-51, written independently of rules.py."""
     reason = internet_refusal(Deployment("PS120001", "PS100010", option=option, allow_internet=allow_internet),
                               launch, version)
     allowed = allow_internet and (

@@ -71,7 +71,7 @@ replies = st.builds(
     bgr_version=st.none() | st.integers(min_value=0, max_value=2**31),
     boundary_groups_time=xml_text,
 ).filter(lambda r: r.bgr_version is not None or r.boundary_groups_time == "")
-# A reply without records is the documented FALLBACK shape, which carries no hash (spec §2.4 [S39]).
+# A reply without records is the documented FALLBACK shape, which carries no hash (B-14).
 fallback_replies = st.builds(
     location.ContentLocationReply,
     site_code=xml_text,

@@ -134,7 +134,7 @@ def test_an_internet_client_registers_through_the_cmg_with_a_signed_request(resp
     registration.verify_signature(message.body, request)
 
 
-# -- CCM token renewal (spec §2.3 [S22]) ------------------------------------------------------------------
+# -- CCM token renewal (B-44) ------------------------------------------------------------------
 
 
 class ModelTime:

@@ -1,5 +1,5 @@
 """Which sources the client tries and how (respx): the order and its seeded draw, retries and fallback, resuming a
-cut file with a Range request, and the codes a failed download ends with (spec §2.5–2.8)."""
+cut file with a Range request, and the codes a failed download ends with (B-20, B-31, B-33, B-34, B-49)."""
 
 from __future__ import annotations
 

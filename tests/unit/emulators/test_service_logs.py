@@ -1,4 +1,4 @@
-"""The site's and the CMG's own CMTrace logs (spec §3.3), in-process: written where the behaviour happens,
+"""The site's and the CMG's own CMTrace logs, in-process: written where the behaviour happens,
 served by the control API, cleared by reset. The CMG forwards to the in-process site through respx; its
 storage account is a closed port."""
 

@@ -1,4 +1,4 @@
-"""The capability matrix agrees with the behaviour spec's §1.7, restated here cell by cell."""
+"""The capability matrix agrees with B-01, B-02, B-04 to B-08, B-18, B-19, restated here cell by cell."""
 
 import json
 import subprocess
@@ -6,16 +6,16 @@ import sys
 
 from harness.model.matrix import MATRIX_VERSIONS, Capability, as_json, supported
 
-# §1.7, typed from the spec's table: the first release with each capability (None: gone since).
+# Typed from the behaviours named on each line: the first release with each capability (None: gone since).
 SPEC_SINCE = {
-    Capability.IPU_VIA_CMG: 1802,                        # [S05]
-    Capability.CONTENT_ENABLED_CMG: 1806,                # [S06]
-    Capability.TS_BOUNDARY_GROUP_FALLBACK: 1810,         # [S02][S09]
-    Capability.PREFER_CLOUD_SOURCES: 1810,               # [S58]
-    Capability.ON_DEMAND_FROM_CLOUD: 1910,               # [S03][S07]
-    Capability.SITE_ISSUED_TOKENS: 2002,                 # [S21]
-    Capability.BOOT_IMAGE_TS_FROM_SOFTWARE_CENTER: 2006,  # [S01][S07]
-    Capability.BOOT_MEDIA_VIA_CMG: 2010,                 # [S01]
+    Capability.IPU_VIA_CMG: 1802,                        # B-01
+    Capability.CONTENT_ENABLED_CMG: 1806,                # B-02
+    Capability.TS_BOUNDARY_GROUP_FALLBACK: 1810,         # B-18
+    Capability.PREFER_CLOUD_SOURCES: 1810,               # B-19
+    Capability.ON_DEMAND_FROM_CLOUD: 1910,               # B-04
+    Capability.SITE_ISSUED_TOKENS: 2002,                 # B-06
+    Capability.BOOT_IMAGE_TS_FROM_SOFTWARE_CENTER: 2006,  # B-07
+    Capability.BOOT_MEDIA_VIA_CMG: 2010,                 # B-08
 }
 
 
@@ -25,7 +25,7 @@ def test_every_cell_matches_the_spec() -> None:
             assert supported(capability, release) is (release >= since), (capability, release)
 
 
-def test_no_new_classic_cloud_dps_from_2107() -> None:  # [S12]
+def test_no_new_classic_cloud_dps_from_2107() -> None:  # B-05
     assert [supported(Capability.NEW_CLASSIC_CLOUD_DP, r) for r in MATRIX_VERSIONS] == [True] * 9 + [False]
 
 

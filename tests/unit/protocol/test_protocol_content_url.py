@@ -6,7 +6,7 @@ from harness.protocol.content_url import ContentUrl, build_content_url, parse_co
 from harness.protocol.errors import ProtocolError
 from harness.protocol.tokens import CONTENT_URL_WINDOW
 
-# Spec §3.4, DataTransferService.log [S33], with the "…" of the tid filled in.
+# DataTransferService.log (B-56), with the "…" of the tid filled in.
 DOCUMENTED = (
     "https://cmg1.contoso.com:443/downloadrestservice.svc/getcontentxmlsecure?pid=CMG00013&cid=CMG00013"
     "&tid=GUID:3fb5cf5d-1c2b-4a4e-9b0e-6f0c2d7e8a91&iss=CMDP.IAAS2.CONTOSO.COM"

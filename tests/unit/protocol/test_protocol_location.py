@@ -13,7 +13,7 @@ from harness.protocol.location import (
     parse_location_request,
 )
 
-# Spec §2.4, verbatim (LocationServices.log, modern client [S36]).
+# Verbatim (LocationServices.log, modern client; B-13).
 DOCUMENTED_REQUEST = """\
 <ContentLocationRequest SchemaVersion="1.00" BGRVersion="1" ClientInOperation="PT0M" ExcludeFileList="">
   <Package ID="CAS00015" Version="1" DeploymentFlags="9223372036855313105"/>
@@ -28,7 +28,7 @@ DOCUMENTED_REQUEST = """\
       <DOINCServers><DOINCServer DOINCServer="P01.Contoso.Com"/></DOINCServers></BoundaryGroups>
   </ClientLocationInfo></ContentLocationRequest>"""  # noqa: E501
 
-# Spec §2.4, normal on-prem hit [S37][S36], with the "…" of the content ID filled in.
+# Normal on-prem hit (B-15), with the "…" of the content ID filled in.
 DOCUMENTED_REPLY = """\
 <ContentLocationReply SchemaVersion="1.00"><ContentInfo PackageFlags="0"><ContentHashValues/></ContentInfo>
  <Sites><Site><MPSite SiteCode="PR1" MasterSiteCode="PR1" SiteLocality="LOCAL" IISPreferedPort="80" IISSSLPreferedPort="443"/>
@@ -40,13 +40,13 @@ DOCUMENTED_REPLY = """\
     <ServerRemoteName>PR1SITE.CONTOSO.COM</ServerRemoteName><DPType>SERVER</DPType><Windows Trust="1"/><Locality>LOCAL</Locality>
   </LocationRecord></LocationRecords></Site></Sites><RelatedContentIDs/></ContentLocationReply>"""  # noqa: E501
 
-# Spec §2.4, content not available to an internet client via CMG (CB2010 [S39]), verbatim.
+# Content not available to an internet client via CMG (CB2010, B-14), verbatim.
 DOCUMENTED_FALLBACK = """\
 <ContentLocationReply SchemaVersion="1.00" BGRVersion="1"><BoundaryGroups BoundaryGroupListRetrieveTime="2021-01-19T13:27:45.467" IsOnVPN="0"><DOINCServers/></BoundaryGroups>
  <ContentInfo/><Sites><Site><MPSite SiteCode="ABC" MasterSiteCode="ABC" SiteLocality="FALLBACK"/><LocationRecords/></Site></Sites><RelatedContentIDs/></ContentLocationReply>"""  # noqa: E501
 
 HASH = "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08"
-# Spec §2.4 hash variant [S37]: root attributes plus a <Hash> under ContentHashValues.
+# Hash variant (B-30): root attributes plus a <Hash> under ContentHashValues.
 DOCUMENTED_HASH_REPLY = f"""\
 <ContentLocationReply SchemaVersion="1.00" ContentFlags="200960" HashAlgorithm="32780" AlgorithmPreference="4"
  Hash="{HASH}"><ContentInfo PackageFlags="0"><ContentHashValues><Hash Algorithm="32780" HashString="{HASH}"

@@ -27,7 +27,7 @@ DASH = f"--{BOUNDARY}".encode()
 
 
 def _sccmsecrets_body(header: str, payload: bytes) -> bytes:
-    """Built the way synacktiv/SCCMSecrets builds a request [S50]."""
+    """Built the way synacktiv/SCCMSecrets builds a request."""
     return (
         DASH
         + b"\r\ncontent-type: text/plain; charset=UTF-16\r\n\r\n"

@@ -16,7 +16,7 @@ from harness.protocol.policy import (
 )
 
 CLIENT = "GUID:2C8A1B5E-4F0D-4C3B-9E21-7A6D5F4E3C2B"
-# The policy ID is the one TSPxe logs in spec §3.4 [S47].
+# The policy ID is the one TSPxe logs in https://www.anoopcnair.com/sccm-osd-task-sequence-ultimate-guide/.
 ASSIGNMENT = PolicyAssignment(
     "LAB20000-PR100003-6F6BCC28",
     "1.00",

@@ -59,7 +59,7 @@ def test_signature_is_reversed_upper_hex_pkcs1_sha256_of_the_utf16_data(signed: 
 
 
 def test_a_request_written_like_sccmsecrets_parses_and_verifies(identity: SigningIdentity) -> None:
-    # Spec §6.1 [S50]: the <Data> as SCCMSecrets' template writes it, line breaks included, signed as sent.
+    # The <Data> as SCCMSecrets' template writes it, line breaks included, signed as sent.
     data = ('<Data HashAlgorithm="1.2.840.113549.1.1.11" SMSID="" RequestType="Registration" '
             'TimeStamp="2026-11-02T08:00:00Z">\n<AgentInformation AgentIdentity="CCMSetup.exe" '
             'AgentVersion="5.00.8325.0000" AgentType="0" />\n<Certificates><Encryption Encoding="HexBinary" '

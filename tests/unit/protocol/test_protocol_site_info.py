@@ -31,7 +31,7 @@ def test_reply_has_the_agreed_shape_and_round_trips() -> None:
 
 
 def test_documented_fields_alone_are_enough() -> None:
-    # Spec §6.2 [S55] documents <Site><SiteCode/><Version/><BuildNumber/>, under an unknown root.
+    # Documented: <Site><SiteCode/><Version/><BuildNumber/>, under an unknown root.
     text = "<Reply><Site><SiteCode>PS1</SiteCode><Version>5.00.9040.1000</Version><BuildNumber>9040</BuildNumber></Site></Reply>"  # noqa: E501
     assert parse_site_info_reply(text) == SiteInfo("PS1", "5.00.9040.1000", 9040, "")
 
