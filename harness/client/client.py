@@ -115,7 +115,7 @@ class EmulatedClient:
     def register(self, channel: ManagementChannel, logs: ClientLogs, now: datetime) -> str:
         """Registers with the site and takes the SMSID it assigns as the client's ID.
 
-        [INFERENCE] the ClientIDManagerStartup.log wording; the product's lines are not quoted in the spec.
+        [INFERENCE] the ClientIDManagerStartup.log wording; no public log quotes the product's lines.
         """
         if self.identity is None:
             self.identity = new_signing_identity(self.name, now)

@@ -100,7 +100,7 @@ class Downloaded:
 class _Attempts:
     """One source's attempts at one package. A file an attempt was cut off in keeps its bytes on disk and the
     next attempt asks only for the rest, as BITS resumes a job; [INFERENCE] the task sequence engine's
-    transport resumes the same way (the spec says nothing of either)."""
+    transport resumes the same way (the documentation says nothing of either)."""
 
     package_id: str
     record: LocationRecord
@@ -277,7 +277,7 @@ class ContentDownloader:
         if not got or not target.is_file() or target.stat().st_size != got:
             attempts.cut.pop(remote.name, None)
             return 0
-        # [INFERENCE] the wording: the spec quotes no line for a resumed download.
+        # [INFERENCE] the wording: no public log quotes a line for a resumed download.
         self._say(f"Resuming download of {remote.name} from {remote.url.split('?')[0]} at byte {got}")
         self.timeline.record("download.resume", package=attempts.package_id, source=attempts.source,
                              file=remote.name, offset=got)

@@ -1,7 +1,7 @@
 """The documented rules that decide whether an internet task sequence may start and where its content may come from.
 
 Pure functions over the model: the client agent and the site emulator both call them, and the
-property tests check them against the spec's tables.
+property tests check them against the tables of docs/behaviour.md.
 """
 
 from __future__ import annotations

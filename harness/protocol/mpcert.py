@@ -3,7 +3,7 @@ beside MPLIST as an MP health probe:
 
 ``<MPCERT><Certificate>308203…</Certificate></MPCERT>``
 
-[INFERENCE] The spec names the request, not its reply. The shape is assumed: the DER certificate as upper-case
+[INFERENCE] The public sources name the request, not its reply. The shape is assumed: the DER certificate as upper-case
 hex (the form ConfigMgr gives signatures and certificates in its XML) in one element.
 """
 

@@ -73,7 +73,7 @@ class Attempt:
 @dataclass(frozen=True)
 class Outcome:
     status: str
-    exit_code: str | None  # None: the spec documents no exit code (refusals), so it is not compared
+    exit_code: str | None  # None: the documentation gives no exit code (refusals), so it is not compared
     failed_step: str | None
     ts_started: bool
     attempts: tuple[Attempt, ...] = ()  # every download attempt, in order (retries are off)

@@ -40,7 +40,7 @@ from harness.service.control import (
 XML = "text/xml; charset=utf-8"
 
 
-# The management point's logs -> the component their lines carry. [INFERENCE] The spec names
+# The management point's logs -> the component their lines carry. [INFERENCE] The documentation names
 # the files, not their components; these are the MP components' own names.
 SITE_LOGS = {
     "MP_Location.log": "MP_LocationManager",
