@@ -24,6 +24,9 @@ from harness.reporting.attach import label_environment
 from harness.reporting.pytest_plugin import record_environment
 from steps.task_sequence_table import build_tree
 
+# A run of the suite's task sequences takes about a second of real time; this only stops a hung run from hanging
+# the suite, it is not a timing assertion.
+RUN_TIMEOUT_S = 120.0
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("cmg-harness")

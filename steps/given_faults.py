@@ -22,9 +22,8 @@ from harness.environments.base import Endpoints
 from harness.model.units import parse_size
 from harness.protocol.content_url import CONTENT_PATH
 from harness.protocol.paths import DP_PACKAGE_VDIR
-from steps.fixtures import TaskSequenceSpec
+from steps.fixtures import RUN_TIMEOUT_S, TaskSequenceSpec
 from steps.vocabulary import CLOUD_SOURCES, named, named_all, source_host
-from steps.when_run import RUN_TIMEOUT_S
 
 FAULT_REASON = "fault injected by the scenario"
 

@@ -11,13 +11,9 @@ from harness.drivers.run import RunResult
 from harness.drivers.site import SiteDriver
 from harness.reporting.attach import attach_run, attach_service_logs
 from harness.reporting.pytest_plugin import record_run
-from steps.fixtures import TaskSequenceSpec
+from steps.fixtures import RUN_TIMEOUT_S, TaskSequenceSpec
 from steps.task_sequence_table import build_tree
 from steps.vocabulary import TARGETS
-
-# A run of the suite's task sequences takes about a second of real time; this only stops a hung
-# run from hanging the suite, it is not a timing assertion.
-RUN_TIMEOUT_S = 120.0
 
 
 def _run(agent: AgentDriver, client: str, task_sequence: TaskSequenceSpec, launch: str,

@@ -79,6 +79,28 @@ def test_the_steps_reach_the_emulated_world_only_through_the_drivers() -> None:
     assert crossings == [], "\n".join(crossings)
 
 
+def test_step_modules_share_helpers_through_one_place_never_through_each_other() -> None:
+    """A step module (given_…, when_…, then_…) may import the shared helpers (fixtures, vocabulary, tables) but no
+    other step module: a step's definition is found in its domain's module, and nothing else depends on it."""
+    steps = ROOT / "steps"
+    modules = {path.stem for path in steps.glob("*.py") if path.stem.startswith(("given_", "when_", "then_"))}
+    crossings = sorted(f"steps/{path.name} imports {module}"
+                       for path in steps.glob("*.py") if path.stem in modules
+                       for module in _imports(path) if module.split(".")[:2][-1] in modules)
+    assert len(modules) > 5 and crossings == [], "\n".join(crossings)
+
+
+def test_every_test_module_has_a_name_of_its_own() -> None:
+    """The test folders have no __init__.py, so pytest imports each test module by its file name: two modules with
+    one name in `tests/` and `features/` stop the whole run with "import file mismatch"."""
+    modules = sorted(p for folder in ("tests", "features") for p in (ROOT / folder).rglob("test_*.py"))
+    names: dict[str, list[str]] = {}
+    for path in modules:
+        names.setdefault(path.name, []).append(str(path.relative_to(ROOT)))
+    assert len(modules) > 50
+    assert {name: paths for name, paths in names.items() if len(paths) > 1} == {}
+
+
 def test_the_cycle_check_finds_a_cycle() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
