@@ -11,6 +11,7 @@ pytest_plugins = [
     "steps.then_steps_and_content",
     "steps.given_faults",
     "steps.given_network",
+    "steps.then_sources",
     "steps.then_timing",
     "steps.then_network",
     "steps.then_logs",

@@ -65,11 +65,19 @@ def main(argv: list[str] | None = None) -> int:
     matrix = commands.add_parser("matrix", help="print the capability matrix by site version "
                                                   "(B-01, B-02, B-04 to B-08, B-18, B-19)")
     matrix.add_argument("--json", action="store_true", help="as one JSON object")
+    behaviours = commands.add_parser(
+        "behaviours", help="print each documented behaviour (docs/behaviour.md), its scenarios and their results "
+                           "per environment, from the summaries in the report folder")
+    behaviours.add_argument("--reports", type=Path, default=PROJECT_ROOT / "reports",
+                            help="report folder with summary*.json (default: reports/)")
+    behaviours.add_argument("--json", action="store_true", help="as one JSON object, for dashboards")
     args, extra = parser.parse_known_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
     if args.command == "matrix":
         print(json.dumps(capability_matrix.as_json()) if args.json else capability_matrix.as_table())
         return 0
+    if args.command == "behaviours" and not extra:
+        return command_behaviours(args.reports, args.json)
     if args.command != "run" and extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "images":
@@ -84,6 +92,22 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--env: {error}")
     clock = ["--clock", args.clock] if args.clock else []
     return command_run(spec, args.reports, [*clock, *extra], html=not args.no_html, append=args.append)
+
+
+def command_behaviours(reports: Path, as_json: bool) -> int:
+    """The behaviour table; exit 1 when a behaviour failed in an environment that ran it."""
+    from harness.reporting import behaviour_results as results
+    from harness.reporting.behaviours import load_behaviours, scenario_behaviours
+
+    summaries = results.load_summaries(reports) if reports.is_dir() else {}
+    table = results.behaviour_table(load_behaviours(results.BEHAVIOURS), scenario_behaviours(results.FEATURES),
+                                    summaries)
+    print(json.dumps({"reports": str(reports), "environments": sorted(summaries), "behaviours": table})
+          if as_json else results.render(table))
+    if not summaries:
+        print(f"no summary*.json in {reports}: run `cmg-harness run` first for results", file=sys.stderr)
+    failed = any(result == results.FAILED for row in table for result in row["results"].values())
+    return 1 if failed else 0
 
 
 def command_images(action: str, base_image: str | None, mirror: str | None) -> int:

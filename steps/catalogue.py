@@ -31,13 +31,14 @@ from steps.vocabulary import PLACEHOLDERS
 ROOT = Path(__file__).resolve().parents[1]
 CATALOGUE = ROOT / "features" / "STEPS.md"
 MODULES = ("steps.given_site", "steps.given_client", "steps.when_run", "steps.then_outcome",
-           "steps.then_steps_and_content", "steps.given_faults", "steps.given_network", "steps.then_timing",
-           "steps.then_network", "steps.then_logs")
+           "steps.then_steps_and_content", "steps.given_faults", "steps.given_network", "steps.then_sources",
+           "steps.then_timing", "steps.then_network", "steps.then_logs")
 HEADINGS = {"steps.given_site": "Given — the site", "steps.given_client": "Given — clients",
             "steps.when_run": "When — running the task sequence", "steps.then_outcome": "Then — outcomes",
             "steps.then_steps_and_content": "Then — steps, variables and the client's disk",
-            "steps.given_faults": "Faults in the content sources, and retries, fallback and resume (Given, When, Then)",
-            "steps.given_network": "Given — the network and Azure storage (outages, links, throttling, cuts)",
+            "steps.given_faults": "Given — HTTP faults in the content sources and Azure storage",
+            "steps.given_network": "Given — the network (outages, links, cuts, stalls)",
+            "steps.then_sources": "Then — sources tried, retries, resume, and a fleet's draws",
             "steps.then_timing": "Then — timing in model time (tolerances measured, see harness/model/timing.py)",
             "steps.then_network": "Then — what crossed the network",
             "steps.then_logs": "Then — what the client's logs say"}
@@ -146,8 +147,8 @@ def _preamble() -> list[str]:
         f"({default_scale.model_seconds(real.real_seconds):g} model seconds at the default scale "
         f"{default_scale.factor:g}). \"Between\" steps accept their bounds widened by the absolute part only.", "",
         "## Tags", "",
-        "- `@faults`: the scenario arms an HTTP or network fault (any step of `steps/given_network.py`, and the",
-        "  fault steps of `steps/given_faults.py` and `steps/given_site.py`); required on those and only those, and",
+        "- `@faults`: the scenario arms an HTTP or network fault (any step of `steps/given_faults.py` or",
+        "  `steps/given_network.py`); required on those and only those, and",
         "  such scenarios are skipped on an environment without a fault API (`--env external` on a lab).",
         "- `@scale:<factor>`: runs in an environment at that scale (model bytes of content per physical byte; the",
         "  virtual clock times every scale exactly); skipped on an external environment at another scale."

@@ -110,16 +110,17 @@ class EnvironmentPool:
         if (None, None) not in self._environments:
             self._environments[None, None] = self._start(None, None)
         env = self._environments[None, None]
-        if scale is not None and scale != env.factor:
-            pytest.skip(f"runs at scale {scale:g}; the external environment's services run at scale {env.factor:g}")
+        if scale is not None and scale != env.model_scale.factor:
+            pytest.skip(f"runs at scale {scale:g}; the external environment's services run at scale "
+                        f"{env.model_scale.factor:g}")
         return env
 
     def _start(self, scale: float | None, clock: str | None) -> Environment:
         env = select.create(self.spec, scale=scale, keep_workdir=self.config.getoption("--keep-environment-files"),
                             clock=clock)
         env.up()
-        record_environment(self.config, {"name": env.name, "scale": env.factor, "clock": env.endpoints.clock,
-                                         "start_s": round(env.timings["start_s"], 3)})
+        record_environment(self.config, {"name": env.name, "scale": env.model_scale.factor,
+                                         "clock": env.endpoints.clock, "start_s": round(env.timings["start_s"], 3)})
         return env
 
     def stop(self) -> None:

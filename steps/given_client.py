@@ -1,4 +1,6 @@
-"""Given steps about clients: where they are, their Cloud Services client settings and their network link."""
+"""Given steps about clients: where they are, their Cloud Services client settings, their network link, fleets of
+them named or seeded (a client's random choices depend on its name, the deployment and the seed, B-20), and which
+cloud source one tries first."""
 
 from __future__ import annotations
 
@@ -6,7 +8,8 @@ from pytest_bdd import given, parsers
 
 from harness.drivers.agent import AgentDriver
 from harness.drivers.site import SiteDriver
-from steps.vocabulary import CLIENT_SETTINGS
+from harness.environments.base import Endpoints
+from steps.vocabulary import CLIENT_SETTINGS, CLOUD_SOURCES, source_host
 
 YES_NO = {"yes": True, "no": False}
 
@@ -69,3 +72,48 @@ def client_link(agent: AgentDriver, client: str, bandwidth: str) -> None:
 def client_link_with_latency(agent: AgentDriver, client: str, bandwidth: str, latency: str) -> None:
     """The same, and every request the client makes waits one round trip of that latency (model time)."""
     agent.set_link(client, {"down": bandwidth, "up": bandwidth, "latency": latency})
+
+
+@given(parsers.re(r"an (?P<network>internet|intranet) client (?P<name>[A-Z0-9-]+) whose random choices are seeded "
+                  r"with (?P<seed>\d+)$"), target_fixture="client")
+def client_with_seed(agent: AgentDriver, network: str, name: str, seed: str) -> str:
+    """A PKI client whose random draws (which cloud source it tries first) repeat exactly from run to run.
+
+    The draw depends on the client's name, the deployment and the seed: seed 3 has CLIENT31 try the CMG before the
+    cloud DP for deployment PS120001 (a Then step that checks the order says so if that ever changes)."""
+    agent.create_client(name, network=network, seed=int(seed))
+    return name
+
+
+@given(parsers.re(r"(?P<count>\d+) (?P<network>internet|intranet) clients"
+                  r"(?: named (?P<first_name>[A-Z][A-Z-]*\d+) to (?P<last_name>[A-Z][A-Z-]*\d+))?"
+                  r"(?: whose random choices are seeded with (?P<seed>\d+))?$"), target_fixture="clients")
+def many_clients(agent: AgentDriver, count: str, network: str, first_name: str | None, last_name: str | None,
+                 seed: str | None) -> list[str]:
+    """PKI clients named CHOICE01, CHOICE02, … (or FIRST to LAST, numbered as written), each with seed 0 (or the
+    one given).
+
+    A client's draws depend on its name, the deployment and the seed, so named and seeded clients repeat their
+    draws exactly from run to run."""
+    names = client_names(int(count), first_name or "CHOICE01", last_name)
+    for name in names:
+        agent.create_client(name, network=network, seed=int(seed or 0))
+    return names
+
+
+def client_names(count: int, first: str, last: str | None) -> list[str]:
+    """FIRST, its successors, up to LAST: WAVE01 to WAVE20 is WAVE01, WAVE02, …, WAVE20."""
+    prefix, number = first.rstrip("0123456789"), first[len(first.rstrip("0123456789")):]
+    names = [f"{prefix}{n:0{len(number)}d}" for n in range(int(number), int(number) + count)]
+    if last is not None and names[-1] != last:
+        raise ValueError(f"{count} clients from {first} end at {names[-1]}, not {last}")
+    return names
+
+
+@given(parsers.parse("the client tries {source} first"))
+def client_tries_first(agent: AgentDriver, endpoints: Endpoints, client: str, source: str) -> None:
+    """In every content request the client tries that cloud source before the other one, instead of drawing the
+    order; the management point's ranking of other sources stays as it is. A scenario's control, not a product
+    setting: it saves hunting for a seed, whose draw would change with the client's name or the deployment."""
+    CLOUD_SOURCES(source)  # only a cloud source is drawn: anything else is a mistake in the scenario
+    agent.set_first_source(client, source_host(endpoints, source))

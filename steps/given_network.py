@@ -1,8 +1,8 @@
-"""Given steps: the network between clients and services, and Azure storage's answers.
+"""Given steps: the network between clients and services, in the fault proxies (Toxiproxy's toxics): outages,
+links, cuts, stalls, slices and resets, now or later in the run. Sizes and durations are model units, converted
+with the environment's scale.
 
-Network faults act in the fault proxies (Toxiproxy's toxics); storage faults in the storage front's fault API.
-Sizes and durations are model units, converted with the environment's scale.
-"""
+Every step here arms a fault: a scenario that uses one carries `@faults` (tests/unit/test_fault_tags.py)."""
 
 from __future__ import annotations
 
@@ -12,16 +12,10 @@ import pytest
 from pytest_bdd import given, parsers
 
 from harness.clock.timer import ModelTimer
-from harness.drivers.base import ServiceDriver
-from harness.drivers.faults import Corrupt, Cut, Delay, Status
 from harness.drivers.network import NetworkDriver
-from harness.environments.base import Endpoints, Environment
+from harness.environments.base import Environment
 from harness.model.units import parse_bandwidth, parse_duration, parse_size
-from harness.protocol.content_url import CONTENT_PATH
-from harness.protocol.paths import CONTENT_CONTAINER
 from steps.vocabulary import SERVICES
-
-BUSY = "Operations per second is over the account limit."  # Azure storage's words for throttling
 
 
 @given(parsers.parse("{service} is down"))
@@ -65,59 +59,6 @@ def connections_reset(network: NetworkDriver, service: str) -> None:
     network.reset_connections(SERVICES(service))
 
 
-@given(parsers.re(r"Azure storage throttles every request for (?P<package>\w+) for the first (?P<duration>.+?) of "
-                  r"the run$"))
-def storage_throttles_for_a_while(storage: ServiceDriver, package: str, duration: str) -> None:
-    """503 ServerBusy during a model-time window that opens now (the run starts a few real milliseconds later)."""
-    storage.arm(f"/{CONTENT_CONTAINER}/{package}/",
-                Status(503, retry_after=1).on("GET").unlimited().during(0.0, parse_duration(duration)).because(BUSY))
-
-
-@given(parsers.re(r"the CMG's content service answers the next request (?P<duration>.+?) late$"))
-def content_service_slow(cmg: ServiceDriver, duration: str) -> None:
-    """The answer's headers are held back (an HTTP-level delay fault): a CMG under load."""
-    cmg.arm(CONTENT_PATH, Delay(parse_duration(duration)).on("GET").because("slow content service"))
-
-
-@given(parsers.re(r"the content is missing from (?P<source>the CMG|the cloud distribution point)'s storage account$"))
-def content_missing(request: pytest.FixtureRequest, source: str) -> None:
-    """The source's content service finds nothing to list for any package: 404, as the CMG answers when a
-    distribution did not complete (an HTTP-level fault on its content service)."""
-    driver: ServiceDriver = request.getfixturevalue("cmg" if source == "the CMG" else "clouddp")
-    driver.arm(CONTENT_PATH, Status(404).on("GET").unlimited().because("the content is not in the storage account"))
-
-
-@given(parsers.re(r"Azure storage throttles the next (?P<count>\d+) requests? for (?P<package>\w+)$"))
-def storage_throttles(storage: ServiceDriver, count: str, package: str) -> None:
-    """503 ServerBusy with Retry-After, as storage answers past its request-rate limit (B-47)."""
-    storage.arm(f"/{CONTENT_CONTAINER}/{package}/",
-                Status(503, retry_after=1).on("GET").times(int(count)).because(BUSY))
-
-
-@given(parsers.re(r"Azure storage throttles (?P<percent>\d+) % of the requests for (?P<package>\w+) at random, "
-                  r"seeded with (?P<seed>\d+)$"))
-def storage_throttles_at_random(storage: ServiceDriver, percent: str, package: str, seed: str) -> None:
-    """Intermittent 503 ServerBusy: each request is throttled with that probability, drawn from a seeded
-    generator so a failing run can be replayed exactly."""
-    if not 0 < int(percent) <= 100:
-        raise ValueError(f"a share of requests is 1 to 100 %, not {percent} %")
-    storage.arm(f"/{CONTENT_CONTAINER}/{package}/", Status(503, retry_after=1).on("GET").unlimited()
-                .with_probability(int(percent) / 100, seed=int(seed)).because(BUSY))
-
-
-@given(parsers.re(r"Azure storage cuts the next download of (?P<package>\w+) after (?P<size>[\d.]+ \w+)$"))
-def storage_cuts(storage: ServiceDriver, endpoints: Endpoints, package: str, size: str) -> None:
-    """The blob's body ends early: the client sees a short read, as when a connection drops mid-download."""
-    physical = endpoints.scale.physical_bytes(parse_size(size))
-    storage.arm(f"/{CONTENT_CONTAINER}/{package}/", Cut(after=physical).on("GET"))
-
-
-@given(parsers.re(r"Azure storage corrupts the next download of (?P<package>\w+)$"))
-def storage_corrupts(storage: ServiceDriver, package: str) -> None:
-    """Bytes of the blob change on the way: its hash no longer matches the content's."""
-    storage.arm(f"/{CONTENT_CONTAINER}/{package}/", Corrupt(every=4096).on("GET"))
-
-
 @pytest.fixture
 def network_schedule(network: NetworkDriver) -> Iterator[list[ModelTimer]]:
     """Timers that change the network during the run; cancelled when the scenario ends (the environment's
@@ -143,11 +84,3 @@ def service_goes_down_later(network: NetworkDriver, network_schedule: list[Model
                                        lambda: network.set_enabled(SERVICES(service), False), name=name))
 
 
-@given("the CMG has the TLS 1.2 content download defect of 1906 and 1910 early ring")
-def tls12_content_defect(cmg: ServiceDriver) -> None:
-    """Known issue: a content-enabled CMG that enforces TLS 1.2 answers every content request with HTTP 400
-    (B-10; fixed in 1910 GA). The CMG's side of it is an HTTP-level fault; what the client
-    makes of the 400 is the client's own behaviour."""
-    cmg.arm(CONTENT_PATH, Status(400).on("GET").unlimited().because(
-        "Bad Request: the underlying connection was closed (TLS 1.2 enforced on the CMG's connection to its storage "
-        "account)"))

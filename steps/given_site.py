@@ -5,11 +5,8 @@ from __future__ import annotations
 from pytest_bdd import given, parsers
 
 from harness.drivers.clouddp import CloudDpDriver
-from harness.drivers.cmg import CmgDriver
-from harness.drivers.faults import Status
 from harness.drivers.site import SiteDriver
 from harness.environments.base import Endpoints
-from harness.protocol.content_url import CONTENT_PATH
 from steps.fixtures import TaskSequenceSpec
 from steps.tables import table_rows
 from steps.vocabulary import TARGETS
@@ -146,14 +143,6 @@ def package_distributed(site: SiteDriver, package_id: str, target: str) -> None:
 def cmg_third_party_certificate(site: SiteDriver) -> None:
     """The CMG's certificate names its service name only, as one bought from a public provider."""
     site.set_third_party_certificate("cmg", True)
-
-
-@given(parsers.re(r"the CMG's content service refuses the next (?P<count>\d+ )?content requests? with "
-                  r"(?P<status>40[13])$"))
-def content_service_refuses(cmg: CmgDriver, count: str | None, status: str) -> None:
-    """An HTTP-level fault: the content service answers 401/403 as for an expired or foreign access token."""
-    cmg.arm(CONTENT_PATH, Status(int(status)).times(int(count or 1))
-            .because("content access token expired (fault injected by the scenario)"))
 
 
 @given(parsers.parse("the copy of {package_id} on {target} is damaged"))

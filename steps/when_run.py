@@ -1,4 +1,5 @@
-"""When steps: the user (or a boot) starts the task sequence; the step waits for the run to end."""
+"""When steps: the user (or a boot, a deadline, every client of a fleet) starts the task sequence; the step waits
+for the run to end."""
 
 from __future__ import annotations
 
@@ -102,3 +103,12 @@ def administrator_deploys(site: SiteDriver, task_sequence: TaskSequenceSpec, pur
     except ServiceRequestError as refusal:
         return refusal.reason
     return None
+
+
+@when("each client installs the deployment from Software Center", target_fixture="runs")
+def each_client_installs(agent: AgentDriver, clients: list[str], task_sequence: TaskSequenceSpec) -> list[RunResult]:
+    """Every client clicks Install at once; waits for all the runs to end."""
+    if task_sequence.deployment_id is None:
+        raise ValueError("the scenario has not deployed the task sequence yet")
+    started = [(client, agent.install(client, task_sequence.deployment_id)) for client in clients]
+    return [agent.wait(client, run_id, RUN_TIMEOUT_S) for client, run_id in started]

@@ -89,7 +89,7 @@ class Environment(Protocol):
     """up -> endpoints, reset between scenarios, down at the end (also on failure or interrupt)."""
 
     name: str
-    factor: float  # the model scale the services run at
+    model_scale: Scale  # the scale the services run at
     timings: dict[str, float]  # "start_s" at least, once up
     capabilities: frozenset[str]
 

@@ -97,7 +97,7 @@ class EmulatedEnvironment(RunningEnvironment):
 
 
     def __post_init__(self) -> None:
-        self.factor = Scale(self.scale if self.scale is not None else self.topology.scale).factor
+        self.model_scale = Scale(self.scale if self.scale is not None else self.topology.scale)
         if self.clock_mode not in CLOCK_MODES:
             raise ValueError(f"unknown clock {self.clock_mode!r}: use real or virtual")
         self.capabilities = ALL_CAPABILITIES
@@ -143,7 +143,7 @@ class EmulatedEnvironment(RunningEnvironment):
         # The CMG's deployment name resolves to it as a CNAME would, but its certificate does not cover it.
         extra = ((topo.account_host(topo.clouddp_account), "127.0.0.1", "internet"),
                  (topo.cmg_deployment_name, "127.0.0.1", "internet"))
-        return Endpoints(self.name, Scale(self.factor), ca, services, extra_hosts=extra, clock=self.clock_mode)
+        return Endpoints(self.name, self.model_scale, ca, services, extra_hosts=extra, clock=self.clock_mode)
 
     def service_configs(self, endpoints: Endpoints, pki: TestPKI, workdir: Path, keys: dict[str, str],
                         azurite_port: int | None = None, authority_port: int | None = None) -> dict[str, Any]:
@@ -159,7 +159,7 @@ class EmulatedEnvironment(RunningEnvironment):
                 raise ValueError("a virtual clock needs the port of its authority")
             virtual = VirtualTime(workdir / "model-time", f"127.0.0.1:{authority_port}")
         # Kept: an external-environment file written for these services gives their clients the same clock.
-        self.clock = ModelClock.starting_now(Scale(self.factor), virtual)
+        self.clock = ModelClock.starting_now(self.model_scale, virtual)
         clock = self.clock.to_json()
         key = secrets.token_hex(32)
         names = {"site": [topo.mp_fqdn, topo.branch_dp_fqdn, topo.peer_fqdn], "cmg": [topo.cmg_fqdn],

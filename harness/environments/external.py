@@ -56,7 +56,7 @@ class ExternalEnvironment(RunningEnvironment):
         for name in self.config.secret_variables():
             read_secret(self.config, name)  # fail now, not half-way through start-up
         self.name = "external"
-        self.factor = self.config.scale
+        self.model_scale = Scale(self.config.scale)
         self.capabilities = self.config.capabilities
         self.keep_workdir = keep_workdir
         self.timings: dict[str, float] = {}
@@ -68,7 +68,7 @@ class ExternalEnvironment(RunningEnvironment):
         self._lab_clock: ModelClock | None = None
 
     def __repr__(self) -> str:
-        return f"ExternalEnvironment({str(self.config.path)!r}, scale={self.factor:g})"
+        return f"ExternalEnvironment({str(self.config.path)!r}, scale={self.model_scale.factor:g})"
 
     # -- up ------------------------------------------------------------------------------------
 
@@ -97,7 +97,7 @@ class ExternalEnvironment(RunningEnvironment):
         services = {name: given[name] for name in order if name in given} | {"client": agent}
         if "network" in given:
             services["network"] = given["network"]
-        return Endpoints(self.name, Scale(self.factor), ca, services, extra_hosts=self.config.extra_hosts)
+        return Endpoints(self.name, self.model_scale, ca, services, extra_hosts=self.config.extra_hosts)
 
     def _agent_config(self, endpoints: Endpoints, pki: TestPKI, workdir: Path) -> dict[str, Any]:
         """The client agent's configuration, the same shape as the local environment's (service_configs)."""
@@ -118,7 +118,7 @@ class ExternalEnvironment(RunningEnvironment):
             return self.config.clock
         if self._lab_clock is None:
             # Not given (a real lab): model time is wall-clock time from now, at the services' scale.
-            self._lab_clock = ModelClock(Scale(self.factor), real_epoch=time.time(), model_epoch=datetime.now(UTC))
+            self._lab_clock = ModelClock(self.model_scale, real_epoch=time.time(), model_epoch=datetime.now(UTC))
         return self._lab_clock
 
     @property

@@ -1,7 +1,8 @@
-"""Writes reports/summary.json: each scenario's outcome and its model-time figures.
+"""Writes reports/summary.json: each scenario's outcome and its model-time figures, and the behaviour table
+(each documented behaviour of docs/behaviour.md with its scenarios' result in this run).
 
 CI dashboards read it without parsing Allure or JUnit; release managers read the same numbers
-in the Allure report.
+in the Allure report, and sign off from the behaviour table (`cmg-harness behaviours`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from harness.drivers.run import RunResult
+from harness.reporting.behaviour_results import table_for_rows
 
 _RUNS = pytest.StashKey[list[dict[str, Any]]]()
 _SCENARIO = pytest.StashKey[dict[str, Any]]()
@@ -49,9 +51,10 @@ class SummaryWriter:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         report = yield
+        row = self.rows.setdefault(item.nodeid, {"nodeid": item.nodeid, "outcome": "passed", "duration_s": 0.0})
+        # The scenario's names are known from its first step on: after the setup report, which comes first.
         names: dict[str, Any] = item.stash.get(_SCENARIO, {})
-        row = self.rows.setdefault(item.nodeid, {"nodeid": item.nodeid, "outcome": "passed", "duration_s": 0.0,
-                                                 **names})
+        row.update(names)
         row["duration_s"] = round(row["duration_s"] + report.duration, 3)
         if report.failed:
             row["outcome"] = "failed" if report.when == "call" else "error"
@@ -65,10 +68,12 @@ class SummaryWriter:
         rows = list(self.rows.values())
         totals = {k: sum(1 for r in rows if r["outcome"] == k) for k in ("passed", "failed", "error", "skipped")}
         environments = session.config.stash.get(_ENVIRONMENT, [])
+        environment = next(iter(environments), None)
         summary = {"generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                    "wall_s": round(time.time() - self.started, 3),
-                   "environment": next(iter(environments), None), "environments": environments, "totals": totals,
-                   "scenarios": rows}
+                   "environment": environment, "environments": environments, "totals": totals,
+                   "scenarios": rows,
+                   "behaviours": table_for_rows(rows, str((environment or {}).get("name", "local")))}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text(json.dumps(summary, indent=2), encoding="utf-8")
 

@@ -22,7 +22,6 @@ from harness.environments.base import CONTROL, FAULTS
 from harness.environments.external import ExternalEnvironment
 from harness.environments.external_writer import CONTROL_TOKEN_ENV, describe, render_toml, write_external_file
 from harness.environments.local import LocalEnvironment
-from harness.model.units import Scale
 
 RUN_TIMEOUT_S = 120.0
 ON_DEMAND = "Download content locally when needed by the running task sequence"
@@ -106,7 +105,7 @@ def test_clients_of_the_external_agent_install_over_the_cmg(external: ExternalEn
 def test_the_endpoints_look_like_the_local_environments(external: ExternalEnvironment,
                                                         module_environment: LocalEnvironment) -> None:
     ours, theirs = external.endpoints, module_environment.endpoints
-    assert ours.environment == "external" and ours.scale == theirs.scale == Scale(external.factor)
+    assert ours.environment == "external" and ours.scale == theirs.scale == external.model_scale
     assert list(ours.services) == list(theirs.services)
     for name in ("mp", "branch_dp", "peer", "cmg", "storage", "clouddp", "network"):
         assert ours[name] == theirs[name], name
@@ -117,7 +116,7 @@ def test_the_endpoints_look_like_the_local_environments(external: ExternalEnviro
 def test_a_file_with_control_urls_and_the_network_gives_control_and_faults(external: ExternalEnvironment) -> None:
     assert external.capabilities == {CONTROL, FAULTS}
     assert set(external.reset()) == {"client", "site", "cmg", "clouddp", "storage", "network"}
-    network = NetworkDriver(external.http, external.endpoints["network"].control_base, Scale(external.factor))
+    network = NetworkDriver(external.http, external.endpoints["network"].control_base, external.model_scale)
     network.set_enabled("cmg", False)
     assert external.reset() and network.proxies()["cmg"]["enabled"] is True  # the reset reached the network
 

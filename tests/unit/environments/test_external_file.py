@@ -246,7 +246,7 @@ def test_a_different_scale_names_both(tmp_path: Path, data: dict[str, Any], secr
     with pytest.raises(ValueError, match=r"services run at scale 5000, but scale 50 was asked for") as caught:
         ExternalEnvironment(path, scale=50)
     assert str(path) in str(caught.value)
-    assert ExternalEnvironment(path, scale=5000).factor == 5000
+    assert ExternalEnvironment(path, scale=5000).model_scale == Scale(5000)
 
 
 @pytest.mark.parametrize("unset", [TOKEN_ENV, KEY_ENV])
