@@ -1,4 +1,5 @@
-"""Peer cache sources: clients that share the content in their cache with the clients of their boundary group.
+"""Peer cache sources: clients that share the content in their cache with the clients of their boundary group
+(B-21), never over a CMG (B-22).
 
 What the product does (learn.microsoft.com/mem/configmgr/core/plan-design/hierarchy/client-peer-cache and
 …/boundary-group-options):
