@@ -9,12 +9,12 @@ from collections.abc import Iterator
 import pytest
 
 from harness.net.proxy import FaultProxy
-from tests.unit.net.proxy_upstream import _address, _Handler, _Upstream
+from tests.unit.net.proxy_upstream import EchoHandler, Upstream, address_of
 
 
 @pytest.fixture(scope="module")
-def upstream() -> Iterator[_Upstream]:
-    server = _Upstream(("127.0.0.1", 0), _Handler)
+def upstream() -> Iterator[Upstream]:
+    server = Upstream(("127.0.0.1", 0), EchoHandler)
     server.received = []
     server.sending_since = []
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -26,8 +26,8 @@ def upstream() -> Iterator[_Upstream]:
 
 
 @pytest.fixture(scope="module")
-def shared_proxy(upstream: _Upstream) -> Iterator[FaultProxy]:
-    with FaultProxy("service", _address(upstream), seed=7) as proxy:
+def shared_proxy(upstream: Upstream) -> Iterator[FaultProxy]:
+    with FaultProxy("service", address_of(upstream), seed=7) as proxy:
         yield proxy
 
 

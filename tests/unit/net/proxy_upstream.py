@@ -14,13 +14,13 @@ from typing import Any
 from harness.net.proxy import FaultProxy
 
 
-class _Handler(socketserver.BaseRequestHandler):
+class EchoHandler(socketserver.BaseRequestHandler):
     """First line picks the behaviour: `echo`, `bulk <n>` (send n bytes, close) or `sink` (count until EOF)."""
 
-    server: _Upstream
+    server: Upstream
 
     def handle(self) -> None:
-        words = _line(self.request).split()
+        words = read_line(self.request).split()
         if not words:
             return  # the proxy gave up on this connection before forwarding anything
         command, *argument = words
@@ -39,7 +39,7 @@ class _Handler(socketserver.BaseRequestHandler):
             self.server.received.append(received)
 
 
-class _Upstream(socketserver.ThreadingTCPServer):
+class Upstream(socketserver.ThreadingTCPServer):
     daemon_threads = True
     received: list[int]
     sending_since: list[float]  # when each bulk answer began, on time.perf_counter()
@@ -48,55 +48,55 @@ class _Upstream(socketserver.ThreadingTCPServer):
         pass  # resets and cut-offs are what these tests cause
 
 
-def _line(sock: socket.socket) -> str:
+def read_line(sock: socket.socket) -> str:
     line = b""
     while not line.endswith(b"\n") and (byte := sock.recv(1)):  # byte by byte: what follows is the command's
         line += byte
     return line.decode()
 
 
-def _address(server: _Upstream) -> str:
+def address_of(server: Upstream) -> str:
     return f"127.0.0.1:{server.server_address[1]}"
 
 
-def _connect(proxy: FaultProxy, command: str) -> socket.socket:
+def connect(proxy: FaultProxy, command: str) -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=5)
     sock.sendall(command.encode() + b"\n")
     return sock
 
 
-def _round_trip(proxy: FaultProxy, payload: bytes = b"ping") -> float:
-    with _connect(proxy, "echo") as sock:
+def round_trip(proxy: FaultProxy, payload: bytes = b"ping") -> float:
+    with connect(proxy, "echo") as sock:
         started = time.perf_counter()
         sock.sendall(payload)
-        assert _exactly(sock, len(payload)) == payload
+        assert receive_exactly(sock, len(payload)) == payload
         return time.perf_counter() - started
 
 
-def _exactly(sock: socket.socket, size: int) -> bytes:
+def receive_exactly(sock: socket.socket, size: int) -> bytes:
     data = b""
     while len(data) < size and (chunk := sock.recv(size - len(data))):
         data += chunk
     return data
 
 
-def _download(proxy: FaultProxy, size: int) -> tuple[int, float]:
+def download(proxy: FaultProxy, size: int) -> tuple[int, float]:
     """Bytes received and seconds taken; it only counts, so the client is never what limits the rate."""
-    with _connect(proxy, f"bulk {size}") as sock:
+    with connect(proxy, f"bulk {size}") as sock:
         started, received = time.perf_counter(), 0
         while chunk := sock.recv(262144):
             received += len(chunk)
         return received, time.perf_counter() - started
 
 
-def _closed(sock: socket.socket) -> bool:
+def is_closed(sock: socket.socket) -> bool:
     try:
         return sock.recv(100) == b""
     except ConnectionResetError:
         return True
 
 
-def _eventually(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
+def eventually(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
     deadline = time.monotonic() + seconds
     while not condition():
         if time.monotonic() > deadline:

@@ -18,63 +18,63 @@ from harness.model.units import Scale
 from harness.net.proxy import FaultProxy
 from harness.net.toxics import ModelToxics, Toxic, bandwidth, rate_from_mbit
 from tests.unit.net.proxy_upstream import (
-    _address,
-    _closed,
-    _connect,
-    _download,
-    _eventually,
-    _exactly,
-    _round_trip,
-    _Upstream,
+    Upstream,
+    address_of,
+    connect,
+    download,
+    eventually,
+    is_closed,
+    receive_exactly,
+    round_trip,
 )
 
 
 def test_down_refuses_new_connections_and_closes_live_ones(proxy: FaultProxy) -> None:
-    live = _connect(proxy, "echo")
+    live = connect(proxy, "echo")
 
     proxy.disable()
 
     with live:
-        assert _closed(live)
+        assert is_closed(live)
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", proxy.port), timeout=5).close()
     assert proxy.to_json()["enabled"] is False
     proxy.enable()
-    assert _round_trip(proxy) >= 0
+    assert round_trip(proxy) >= 0
 
 
-def test_a_socket_bound_beforehand_is_served_and_its_port_kept_across_down(upstream: _Upstream) -> None:
+def test_a_socket_bound_beforehand_is_served_and_its_port_kept_across_down(upstream: Upstream) -> None:
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
 
-    with FaultProxy("handed-over", _address(upstream), listener=listener) as proxy:
+    with FaultProxy("handed-over", address_of(upstream), listener=listener) as proxy:
         assert proxy.port == port
-        assert _round_trip(proxy) >= 0
+        assert round_trip(proxy) >= 0
         proxy.disable()
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection(("127.0.0.1", port), timeout=5).close()
         proxy.enable()
-        assert (proxy.port, _round_trip(proxy) >= 0) == (port, True)
+        assert (proxy.port, round_trip(proxy) >= 0) == (port, True)
 
 
 @pytest.mark.parametrize(("toxicity", "expected"), [(0.0, 0), (1.0, 6)])
 def test_toxicity_zero_never_applies_and_one_always_does(proxy: FaultProxy, toxicity: float, expected: int) -> None:
     proxy.add_toxic({"type": "limit_data", "toxicity": toxicity, "attributes": {"bytes": 10}})
 
-    assert sum(_download(proxy, 1000)[0] == 10 for _ in range(6)) == expected
+    assert sum(download(proxy, 1000)[0] == 10 for _ in range(6)) == expected
 
 
-def test_toxicity_rolls_repeat_with_the_seed(upstream: _Upstream) -> None:
+def test_toxicity_rolls_repeat_with_the_seed(upstream: Upstream) -> None:
     def hits(proxy: FaultProxy) -> list[bool]:
-        return [_download(proxy, 1000)[0] == 10 for _ in range(16)]
+        return [download(proxy, 1000)[0] == 10 for _ in range(16)]
 
     half = {"type": "limit_data", "toxicity": 0.5, "attributes": {"bytes": 10}}
-    with FaultProxy("a", _address(upstream), seed=1, toxics=[half]) as first:
+    with FaultProxy("a", address_of(upstream), seed=1, toxics=[half]) as first:
         pattern = hits(first)
         first.reset()
         first.add_toxic(half)
         again = hits(first)
-    with FaultProxy("b", _address(upstream), seed=1, toxics=[half]) as second:
+    with FaultProxy("b", address_of(upstream), seed=1, toxics=[half]) as second:
         twin = hits(second)
 
     assert 0 < sum(pattern) < 16
@@ -108,11 +108,11 @@ def test_toxics_are_added_updated_and_removed_by_name_on_live_connections(proxy:
     with pytest.raises(ValueError, match="already has a toxic named 'latency_downstream'"):
         proxy.add_toxic({"type": "latency"})
 
-    with _connect(proxy, "echo") as sock:
+    with connect(proxy, "echo") as sock:
         proxy.update_toxic(added.name, {"attributes": {"latency": 250}})
         started = time.perf_counter()
         sock.sendall(b"ping")
-        assert _exactly(sock, 4) == b"ping"
+        assert receive_exactly(sock, 4) == b"ping"
         assert time.perf_counter() - started >= 0.25
 
     assert [t.to_json() for t in proxy.toxics()] == [{"name": "latency_downstream", "type": "latency",
@@ -133,7 +133,7 @@ def test_reset_removes_every_toxic_and_enables(proxy: FaultProxy) -> None:
 
     assert proxy.to_json()["toxics"] == []
     assert proxy.enabled
-    assert _round_trip(proxy) >= 0
+    assert round_trip(proxy) >= 0
 
 
 def test_control_from_many_threads_while_traffic_flows(proxy: FaultProxy) -> None:
@@ -151,7 +151,7 @@ def test_control_from_many_threads_while_traffic_flows(proxy: FaultProxy) -> Non
     threads = [threading.Thread(target=churn, args=(index,)) for index in range(4)]
     for thread in threads:
         thread.start()
-    received = [_download(proxy, 2_000_000)[0] for _ in range(3)]
+    received = [download(proxy, 2_000_000)[0] for _ in range(3)]
     for thread in threads:
         thread.join(30)
 
@@ -160,20 +160,20 @@ def test_control_from_many_threads_while_traffic_flows(proxy: FaultProxy) -> Non
     assert proxy.toxics() == []
 
 
-def test_stop_closes_live_connections_and_leaves_no_thread_or_socket(upstream: _Upstream) -> None:
+def test_stop_closes_live_connections_and_leaves_no_thread_or_socket(upstream: Upstream) -> None:
     threads_before, files_before = threading.active_count(), _open_files()
-    proxy = FaultProxy("short-lived", _address(upstream)).start()
+    proxy = FaultProxy("short-lived", address_of(upstream)).start()
     proxy.add_toxic({"type": "timeout", "attributes": {"timeout": 0}})
-    clients = [_connect(proxy, "echo") for _ in range(3)]
+    clients = [connect(proxy, "echo") for _ in range(3)]
 
     proxy.stop()
 
     assert not [thread for thread in threading.enumerate() if thread.name == "fault-proxy-short-lived"]
     for client in clients:
         with client:
-            assert _closed(client)
+            assert is_closed(client)
     # The upstream server's handler threads (and their sockets) end once they see the close.
-    assert _eventually(lambda: threading.active_count() == threads_before and _open_files() <= files_before)
+    assert eventually(lambda: threading.active_count() == threads_before and _open_files() <= files_before)
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", proxy.port), timeout=5).close()
     proxy.stop()  # twice is harmless
