@@ -2,7 +2,8 @@
 sources, the scenarios that exercise it, and how they came out in each environment.
 
 A scenario's outcome comes from a summary.json (harness/reporting/pytest_plugin.py): its rows name the
-binding module (`features/test_<name>.py`, which binds `<name>.feature`) and the scenario. In an environment a
+binding module (`features/test_<name>.py`, which binds `<name>.feature`) and the scenario. An outline's rows
+carry the name with each example's values in it: a `<placeholder>` of the template matches any text. In an environment a
 behaviour failed when one of its scenarios failed; passed when every one of them ran and passed; was partly run
 when those that ran passed but some did not run (`-k`, a skip); and was not run when none ran.
 """
@@ -10,6 +11,7 @@ when those that ran passed but some did not run (`-k`, a skip); and was not run 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -33,13 +35,20 @@ def scenario_key(row: Mapping[str, Any]) -> str | None:
 
 def outcome(by_scenario: Mapping[str, list[Mapping[str, Any]]], scenarios: Iterable[str]) -> str:
     """One behaviour's result from the rows of its scenarios (an outline has a row per example)."""
-    ran = {s: [str(r["outcome"]) for r in by_scenario.get(s, []) if r["outcome"] != "skipped"] for s in scenarios}
+    ran = {s: [str(r["outcome"]) for key, rows in by_scenario.items() if _pattern(s).fullmatch(key)
+               for r in rows if r["outcome"] != "skipped"] for s in scenarios}
     outcomes = [o for found in ran.values() for o in found]
     if any(o != "passed" for o in outcomes):
         return FAILED
     if not outcomes:
         return NOT_RUN
     return PASSED if all(ran.values()) else PARTLY
+
+
+def _pattern(tagged: str) -> re.Pattern[str]:
+    """What the row keys of a tagged scenario look like: the template's `<placeholders>` match any text."""
+    parts = re.split(r"<[^<>]+>", tagged)
+    return re.compile(".+?".join(re.escape(part) for part in parts))
 
 
 def behaviour_table(behaviours: list[Behaviour], tagged: Mapping[str, list[str]],

@@ -48,6 +48,16 @@ def test_every_scenario_passed_is_passed_and_one_failure_fails() -> None:
                      _row("on_demand", "C", "failed")]) == {"B-01": "passed", "B-02": "failed"}
 
 
+def test_an_outlines_rows_count_for_its_template() -> None:
+    tagged = {"B-01": ["on_demand.feature: Downloads on demand from <version>"]}
+    rows = [_row("on_demand", "Downloads on demand from 1910", "passed"),
+            _row("on_demand", "Downloads on demand from 2107", "failed"),
+            _row("on_demand", "Downloads on demand", "failed")]  # not a row of the template: it has no version
+    table = behaviour_table(parse_behaviours(DOC), tagged, {"local": rows})
+    assert table[0]["results"] == {"local": "failed"}
+    assert behaviour_table(parse_behaviours(DOC), tagged, {"local": rows[:1]})[0]["results"] == {"local": "passed"}
+
+
 def test_a_behaviour_with_scenarios_left_out_is_partly_run_and_one_with_none_not_run() -> None:
     assert _results([_row("peer_cache", "A", "passed"), _row("peer_cache", "B", "skipped")]) == {
         "B-01": "partly run", "B-02": "not run"}
