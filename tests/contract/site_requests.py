@@ -4,7 +4,6 @@ they define (the `stocked_site` fixture in tests/contract/conftest.py defines th
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 MakeToken = Callable[..., str]
 SITE_CODE = "PS1"
@@ -14,10 +13,3 @@ TASK_SEQUENCE = "PS100020"
 DEPLOYMENT = "PS120001"
 POLICY = f"{DEPLOYMENT}-{TASK_SEQUENCE}-6F6BCC28"
 
-
-def assert_refused(response: Any, status: int, *words: str) -> None:
-    """The status, and every word in the reason (X-Harness-Reason header or body)."""
-    reason = f"{response.headers.get('x-harness-reason', '')} {response.text}"
-    assert response.status_code == status, reason
-    for word in words:
-        assert word in reason

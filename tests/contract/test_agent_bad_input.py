@@ -7,16 +7,11 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from tests.contract.refusals import assert_refused
+
 GOOD_CLIENT = {"name": "CLIENT01", "network": "internet", "settings": {"enable_cmg": True},
                "auth": "token", "site_token": "a site-issued token"}
 
-
-def assert_refused(response: Any, status: int, *words: str) -> None:
-    """The status, and every word in the reason (X-Harness-Reason header or body)."""
-    reason = f"{response.headers.get('x-harness-reason', '')} {response.text}"
-    assert response.status_code == status, reason
-    for word in words:
-        assert word in reason
 
 
 @pytest.fixture

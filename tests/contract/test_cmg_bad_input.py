@@ -17,6 +17,7 @@ from starlette.testclient import TestClient
 from harness.clock.model_clock import ModelClock
 from harness.emulators.cmg.app import FORWARDED
 from harness.protocol.content_url import ContentUrl, build_content_url
+from tests.contract.refusals import assert_refused
 
 MakeToken = Callable[..., str]
 CMG_ID = "72186325152220500"
@@ -25,13 +26,6 @@ MUTUAL_AUTH = f"/CCM_Proxy_MutualAuth/{CMG_ID}"
 CONTENT = "/downloadrestservice.svc/getcontentxmlsecure"
 PACKAGE = "PS100011"
 
-
-def assert_refused(response: Any, status: int, *words: str) -> None:
-    """The status, and every word in the reason (X-Harness-Reason header or body)."""
-    reason = f"{response.headers.get('x-harness-reason', '')} {response.text}"
-    assert response.status_code == status, reason
-    for word in words:
-        assert word in reason
 
 
 def counters(cmg: TestClient) -> dict[str, int]:

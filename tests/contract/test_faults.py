@@ -16,6 +16,7 @@ from harness.drivers.base import ServiceDriver
 from harness.drivers.faults import Corrupt, Cut, Delay, Status
 from harness.model.content import content_bytes
 from harness.protocol.control_api import FAULT
+from tests.contract.refusals import assert_refused
 
 MakeToken = Callable[..., str]
 CMG_ID = "72186325152220500"
@@ -24,12 +25,6 @@ PACKAGE = "PS100011"
 # 8 GB at the contract tests' scale of 5000: 1.6 MB on the wire, more than one 1 MiB chunk of the DP's stream.
 FILE = f"/SMS_DP_SMSPKG$/{PACKAGE}/content.bin"
 
-
-def assert_refused(response: Any, status: int, *words: str) -> None:
-    reason = f"{response.headers.get('x-harness-reason', '')} {response.text}"
-    assert response.status_code == status, reason
-    for word in words:
-        assert word in reason, reason
 
 
 def arm(client: TestClient, **fault: Any) -> None:

@@ -17,6 +17,7 @@ from harness.emulators.site.app import create_app as create_site
 from harness.net.tls import TestPKI
 from harness.protocol.mpcert import parse_mpcert
 from tests.contract.raw import raw_get
+from tests.contract.refusals import assert_refused
 from tests.contract.site_requests import (
     DEPLOYMENT,
     MP_FQDN,
@@ -25,7 +26,6 @@ from tests.contract.site_requests import (
     SITE_CODE,
     TASK_SEQUENCE,
     MakeToken,
-    assert_refused,
 )
 
 # -- MP GET endpoints ---------------------------------------------------------------------------------

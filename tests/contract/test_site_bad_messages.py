@@ -15,7 +15,8 @@ from harness.protocol.location import ContentLocationRequest, build_location_req
 from harness.protocol.messaging import BOUNDARY, CONTENT_TYPE, CcmMessage, decode_reply, encode_message
 from harness.protocol.policy import build_request_assignments
 from harness.protocol.registration import parse_registration_reply
-from tests.contract.site_requests import PACKAGE, SITE_CODE, MakeToken, assert_refused
+from tests.contract.refusals import assert_refused
+from tests.contract.site_requests import PACKAGE, SITE_CODE, MakeToken
 
 MESSAGE_HEADER = "<Msg><ID>{1}</ID><TargetEndpoint>MP_LocationManager</TargetEndpoint></Msg>".encode("utf-16")
 

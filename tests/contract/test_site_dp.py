@@ -20,7 +20,8 @@ from harness.model.content import content_bytes, corrupted
 from harness.net.tls import TestPKI
 from tests.contract.dp_requests import DP, IDLE, OS, PLAIN, SIG, size_of, stock
 from tests.contract.raw import raw_get
-from tests.contract.site_requests import MP_FQDN, assert_refused
+from tests.contract.refusals import assert_refused
+from tests.contract.site_requests import MP_FQDN
 
 BRANCH_FQDN = "dp02.branch.contoso.example"
 ORIGIN = "http://testserver"  # TestClient's host: not a DP name, so the site's own DP answers

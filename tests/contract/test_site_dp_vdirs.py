@@ -17,7 +17,8 @@ from starlette.testclient import TestClient
 from harness.protocol.location import ContentLocationRequest, build_location_request, parse_location_reply
 from harness.protocol.messaging import CONTENT_TYPE, CcmMessage, decode_reply, encode_message
 from tests.contract.dp_requests import DP, IDLE, OS, PLAIN, SIG, size_of
-from tests.contract.site_requests import MakeToken, assert_refused
+from tests.contract.refusals import assert_refused
+from tests.contract.site_requests import MakeToken
 
 TOKEN_DP = "/CCMTOKENAUTH_SMS_DP_SMSPKG$"
 TOKEN_SIG = "/CCMTOKENAUTH_SMS_DP_SMSSIG$"
