@@ -96,7 +96,7 @@ class ContainersEnvironment(EmulatedEnvironment):
             configs["network"]["authority"] = {"listen": f"127.0.0.1:{chosen['authority']}"}
         configs["network"]["proxies"] = [{"name": name, "upstream": f"127.0.0.1:{ports[name]}",
                                           "listen": f"127.0.0.1:{public[name]}"} for name in PROXIED]
-        self._reaper = Reaper(f"{LABEL_ENVIRONMENT}={self.id}")
+        self._reaper = Reaper(f"{LABEL_ENVIRONMENT}={self.id}", workdir=None if self.keep_workdir else workdir)
         self._reaper.start()
         specs = {name: self._service_spec(name, images[name], ports[name], configs[name], workdir)
                  for name in PYTHON_SERVICES}

@@ -45,6 +45,7 @@ def environments_started_by(client: Any, pid: int) -> set[str]:
 class Runner:
     process: subprocess.Popen[str]
     environment: str  # the id its containers are labelled with
+    workdir: Path  # its working folder, bind-mounted into the containers
 
     @property
     def pid(self) -> int:
@@ -62,14 +63,24 @@ def runner(engine: Any) -> Iterator[Runner]:
         new = environments_started_by(engine, process.pid)
         assert len(new) == 1, f"expected one environment started by the runner, found {new}"
         environment = new.pop()
-        assert len(harness_containers(engine, environment)) == SERVICES
-        yield Runner(process, environment)
+        containers = harness_containers(engine, environment)
+        assert len(containers) == SERVICES
+        yield Runner(process, environment, _workdir(containers))
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         assert process.stdout is not None
         process.stdout.close()
+
+
+def _workdir(containers: list[Any]) -> Path:
+    """The environment's working folder: the one its containers' bind mounts all come from."""
+    sources = {Path(m["Source"]) for c in containers for m in c.attrs.get("Mounts", []) if m.get("Type") == "bind"}
+    folders = {next(p for p in (s, *s.parents) if p.name.startswith("cmg-harness-containers-")) for s in sources
+               if any(p.name.startswith("cmg-harness-containers-") for p in (s, *s.parents))}
+    assert len(folders) == 1, f"expected one working folder behind the bind mounts, found {folders}"
+    return folders.pop()
 
 
 def wait_for_hold(process: subprocess.Popen[str]) -> None:
@@ -103,9 +114,11 @@ def test_ctrl_c_stops_the_run_and_removes_every_container(engine: Any,
 
 def test_a_killed_runner_leaves_its_reaper_to_remove_the_containers(engine: Any,
                                                                    runner: Runner) -> None:
+    assert runner.workdir.is_dir()
     os.killpg(runner.pid, signal.SIGKILL)
     runner.process.wait(10)
     assert wait_until_gone(engine, runner.environment) == []
+    assert not runner.workdir.exists(), f"the killed runner's working folder {runner.workdir} is left behind"
 
 
 def test_containers_left_by_a_runner_killed_with_its_reaper_are_removed_by_the_next_start(

@@ -6,6 +6,7 @@ import io
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -65,6 +66,22 @@ def test_the_reaper_waits_for_end_of_file_then_reaps(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(reaper.sys, "stdin", io.TextIOWrapper(io.BytesIO(b"still here\n")))
     assert reaper.main(["env=a"]) == 0
     assert container.removed
+
+
+def test_the_reaper_removes_the_working_folder_it_was_given(monkeypatch: pytest.MonkeyPatch,
+                                                             tmp_path: Path) -> None:
+    """A killed harness cannot remove its folder; the reaper does, even when the engine does not answer."""
+    workdir = tmp_path / "cmg-harness-containers-x"
+    (workdir / "pki").mkdir(parents=True)
+    (workdir / "pki" / "ca.pem").write_text("-----BEGIN CERTIFICATE-----")
+
+    def no_engine() -> None:
+        raise reaper.docker.errors.DockerException("no engine here")
+
+    monkeypatch.setattr(reaper.docker, "from_env", no_engine)
+    monkeypatch.setattr(reaper.sys, "stdin", io.TextIOWrapper(io.BytesIO(b"")))
+    assert reaper.main(["env=a", "--workdir", str(workdir)]) == 1  # the containers could not be removed
+    assert not workdir.exists()
 
 
 def test_a_bad_label_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
