@@ -3,13 +3,12 @@ and a proxy in front of it, reset for every test."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
 
 from harness.net.proxy import FaultProxy
-from tests.unit.net.proxy_upstream import EchoHandler, Upstream, address_of
+from tests.unit.net.proxy_upstream import EchoHandler, Upstream, address_of, serving
 
 
 @pytest.fixture(scope="module")
@@ -17,12 +16,8 @@ def upstream() -> Iterator[Upstream]:
     server = Upstream(("127.0.0.1", 0), EchoHandler)
     server.received = []
     server.sending_since = []
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with serving(server):
+        yield server
 
 
 @pytest.fixture(scope="module")

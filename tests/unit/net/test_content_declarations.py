@@ -7,7 +7,6 @@ from __future__ import annotations
 import queue
 import socket
 import socketserver
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from starlette.testclient import TestClient
 from harness.emulators.network.app import create_app
 from harness.service.content_marks import CONTENT_HEADER, mark
 from harness.service.control import ControlMiddleware, ControlPlane
+from tests.unit.net.proxy_upstream import serving
 
 
 class _Model:
@@ -101,16 +101,11 @@ class _Network:
 @pytest.fixture(scope="module")
 def network() -> Iterator[_Network]:
     services = {"cmg": _Upstream(), "storage": _Upstream()}
-    for service in services.values():
-        threading.Thread(target=service.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     app = create_app({"seed": 0, "proxies": [{"name": name, "upstream": service.address}
                                              for name, service in services.items()]})
-    with TestClient(app) as client:
+    with serving(services["cmg"]), serving(services["storage"]), TestClient(app) as client:
         yield _Network(client, services, {name: app.state.network.get(name).port for name in services})
         app.state.network.stop()
-    for service in services.values():
-        service.shutdown()
-        service.server_close()
 
 
 def test_a_declaration_names_the_proxy_that_carries_the_connection(network: _Network) -> None:

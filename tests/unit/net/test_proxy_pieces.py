@@ -21,6 +21,7 @@ import pytest
 
 from harness.net.proxy import FaultProxy, ProxyTime
 from harness.net.toxics import Toxic
+from tests.unit.net.proxy_upstream import serving
 
 QUANTUM = 64 * 1024
 RATE_KBPS = 1000  # Toxiproxy's KB/s: 1,000,000 bytes per second of the proxy's clock
@@ -91,13 +92,8 @@ class _Sender(socketserver.BaseRequestHandler):
 
 @pytest.fixture(scope="module")
 def sender() -> Iterator[_Senders]:
-    server = _Senders()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with serving(_Senders()) as server:
+        yield server
 
 
 def _waits(sender: _Senders, how: str, *toxics: Toxic, settle: bool = False, content: int = 0,
