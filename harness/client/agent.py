@@ -50,6 +50,7 @@ from harness.net.handshake import HandshakeMarking
 from harness.net.http import make_client
 from harness.net.tls import ClientCertIssuer, ServerCert
 from harness.service.app import service_app
+from harness.service.configs import AgentServiceConfig
 from harness.service.control import (
     ControlPlane,
     HttpError,
@@ -368,15 +369,12 @@ async def _object(request: Request) -> dict[str, Any]:
     return body
 
 
-def create_app(config: dict[str, Any]) -> Starlette:
-    endpoints = SiteEndpoints(**config["endpoints"])
-    workdir = Path(config.get("workdir") or tempfile.mkdtemp(prefix="cmg-clients-"))
+def create_app(config: AgentServiceConfig) -> Starlette:
+    workdir = Path(config.workdir or tempfile.mkdtemp(prefix="cmg-clients-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    enrollment = ServerCert(Path(config["enrollment"]["cert"]), Path(config["enrollment"]["key"]))
-    agent = Agent(AgentConfig(endpoints, config["zones"], Path(config["tls"]["ca"]),
-                              ModelClock.from_json(config["clock"]), workdir,
-                              ClientCertIssuer(enrollment, workdir / "certificates"),
-                              CloudServicesSettings(**config.get("default_settings", {}))))
+    enrollment = ServerCert(Path(config.enrollment.cert), Path(config.enrollment.key))
+    agent = Agent(AgentConfig(config.endpoints, config.zones, config.ca_path, config.model_clock, workdir,
+                              ClientCertIssuer(enrollment, workdir / "certificates"), config.default_settings))
     control = ControlPlane("client", agent, clock=agent.config.clock)
     app = service_app(control, AgentService(agent).routes(), agent=agent)
     virtual = agent.config.clock.virtual

@@ -26,6 +26,7 @@ from harness.protocol.location import (
     parse_location_reply,
 )
 from harness.protocol.tokens import CCM_TOKEN_LIFETIME
+from harness.service.configs import SiteEndpoints
 
 T = TypeVar("T")
 MESSAGING_AGENT = "ConfigMgr Messaging HTTP Sender"
@@ -49,13 +50,6 @@ class ChannelError(Exception):
     def __init__(self, hresult: int, message: str) -> None:
         super().__init__(message)
         self.hresult = hresult
-
-
-@dataclass(frozen=True)
-class SiteEndpoints:
-    site_code: str
-    mp_url: str  # intranet management point, https://cm01.corp.contoso.example:PORT
-    cmg_url: str  # the CMG as clients are given it: https://<cmg>:PORT/CCM_Proxy_MutualAuth/<id>
 
 
 def server_auth_url(mutual_auth_url: str) -> str:

@@ -43,6 +43,7 @@ from harness.environments.reaper import Reaper, list_labelled, remove_labelled
 from harness.net.http import make_client
 from harness.net.ports import PortReservation
 from harness.net.tls import TestPKI
+from harness.service.configs import Listener, Proxy, ServiceConfig
 
 log = logging.getLogger("cmg_harness.environment")
 
@@ -92,10 +93,10 @@ class ContainersEnvironment(EmulatedEnvironment):
         virtual = self.clock_mode == "virtual"
         configs = self.service_configs(endpoints, pki, workdir, keys, azurite_port=ports[AZURITE],
                                        authority_port=chosen["authority"] if virtual else None)
-        if virtual:
-            configs["network"]["authority"] = {"listen": f"127.0.0.1:{chosen['authority']}"}
-        configs["network"]["proxies"] = [{"name": name, "upstream": f"127.0.0.1:{ports[name]}",
-                                          "listen": f"127.0.0.1:{public[name]}"} for name in PROXIED]
+        configs = configs.with_network(
+            authority=Listener(listen=f"127.0.0.1:{chosen['authority']}") if virtual else None,
+            proxies=[Proxy(name=name, upstream=f"127.0.0.1:{ports[name]}", listen=f"127.0.0.1:{public[name]}")
+                          for name in PROXIED])
         self._reaper = Reaper(f"{LABEL_ENVIRONMENT}={self.id}", workdir=None if self.keep_workdir else workdir)
         self._reaper.start()
         specs = {name: self._service_spec(name, images[name], ports[name], configs[name], workdir)
@@ -112,14 +113,14 @@ class ContainersEnvironment(EmulatedEnvironment):
         self.timings["images_s"] = time.perf_counter() - started
         return images
 
-    def _service_spec(self, service: str, image: str, port: int, config: dict[str, Any],
+    def _service_spec(self, service: str, image: str, port: int, config: ServiceConfig,
                       workdir: Path) -> ContainerSpec:
         path = workdir / "config" / f"{service}.json"
         path.parent.mkdir(exist_ok=True)
-        path.write_text(json.dumps(config), encoding="utf-8")
+        path.write_text(json.dumps(config.to_json()), encoding="utf-8")
         path.chmod(0o600)  # it holds the site's signing key and the storage account keys
         return ContainerSpec(service, image, ["--port", str(port), "--config", str(path)], port,
-                             env={"HARNESS_PORT": str(port), "HARNESS_CA": str(config["tls"]["ca"])},
+                             env={"HARNESS_PORT": str(port), "HARNESS_CA": str(config.ca_path)},
                              health_path="/_harness/health")
 
     def _azurite_spec(self, image: str, port: int, pki: TestPKI, keys: dict[str, str],

@@ -16,15 +16,31 @@ import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from harness.clock.model_clock import CLOCK_MODES, ModelClock, VirtualTime
 from harness.environments.base import ALL_CAPABILITIES, Endpoints, RunningEnvironment, ServiceEndpoint
+from harness.model.client_settings import CloudServicesSettings
 from harness.model.units import Scale
 from harness.net.tls import TestPKI
 from harness.protocol.paths import PEER_VDIR
+from harness.service.configs import (
+    AgentServiceConfig,
+    CloudDpServiceConfig,
+    CloudSource,
+    CmgServiceConfig,
+    ContentDeclarations,
+    Enrollment,
+    Host,
+    NetworkServiceConfig,
+    ServiceConfigs,
+    SiteEndpoints,
+    SiteServiceConfig,
+    StorageAccount,
+    StorageServiceConfig,
+    Tls,
+)
 
 log = logging.getLogger("cmg_harness.environment")
 
@@ -146,7 +162,7 @@ class EmulatedEnvironment(RunningEnvironment):
         return Endpoints(self.name, self.model_scale, ca, services, extra_hosts=extra, clock=self.clock_mode)
 
     def service_configs(self, endpoints: Endpoints, pki: TestPKI, workdir: Path, keys: dict[str, str],
-                        azurite_port: int | None = None, authority_port: int | None = None) -> dict[str, Any]:
+                        azurite_port: int | None = None, authority_port: int | None = None) -> ServiceConfigs:
         """Each service's configuration, as it reads it on stdin (the in-process stack builds apps from it).
 
         `azurite_port`: where Azurite itself listens, behind the storage front (default: the storage endpoint's
@@ -160,55 +176,54 @@ class EmulatedEnvironment(RunningEnvironment):
             virtual = VirtualTime(workdir / "model-time", f"127.0.0.1:{authority_port}")
         # Kept: an external-environment file written for these services gives their clients the same clock.
         self.clock = ModelClock.starting_now(self.model_scale, virtual)
-        clock = self.clock.to_json()
+        clock = self.clock
         key = secrets.token_hex(32)
         names = {"site": [topo.mp_fqdn, topo.branch_dp_fqdn, topo.peer_fqdn], "cmg": [topo.cmg_fqdn],
                  "clouddp": [topo.clouddp_fqdn], "client": [topo.agent_fqdn], "network": [NETWORK_FQDN],
                  "storage": [f"*.{topo.blob_suffix}", topo.account_host(topo.cmg_account)]}
-        tls: dict[str, dict[str, str | bool]] = {name: {"ca": str(pki.ca_cert_path), **_cert_paths(pki, name, hosts)}
-                                                 for name, hosts in names.items()}
+        tls = {name: _tls(pki, name, hosts, client_certificates=name == "cmg") for name, hosts in names.items()}
         # The site uploads to Azurite directly (a storage fault never hits distribution); SAS URLs name the
         # public port, behind the network's proxy and the storage front.
         storage = endpoints["storage"]
         azurite_port = azurite_port or storage.control_port
-        account, clouddp_account = ({"name": name, "key": keys[name],
-                                     "endpoint": f"https://127.0.0.1:{azurite_port}/{name}",
-                                     "public_endpoint": f"https://{topo.account_host(name)}:{storage.port}"}
+        account, clouddp_account = (StorageAccount(name=name, key=keys[name],
+                                                   endpoint=f"https://127.0.0.1:{azurite_port}/{name}",
+                                                   public_endpoint=f"https://{topo.account_host(name)}:{storage.port}")
                                     for name in (topo.cmg_account, topo.clouddp_account))
         cmg, clouddp = endpoints["cmg"], endpoints["clouddp"]
         # Where the services that send content declare it, so the network's links weigh it as model bytes.
         network = endpoints.services.get("network")
-        declare = {"network": {"url": network.control_base, "hosts": {network.hostname: network.ip}}} if network \
-            else {}
-        tls["cmg"]["client_certificates"] = True  # PKI clients on CCM_Proxy_MutualAuth
+        declare = ContentDeclarations(url=network.control_base, hosts={network.hostname: network.ip}) \
+            if network else None
         enrollment = pki.enrollment_ca()
-        return {
-            "site": {**declare, "tls": tls["site"], "clock": clock, "key": key, "site_code": topo.site_code,
-                     "version": topo.version, "mp_fqdn": topo.mp_fqdn, "mp_port": endpoints["mp"].port,
-                     "other_dps": [{"name": "dp2", "fqdn": topo.branch_dp_fqdn}],
-                     "peer_cache_sources": [{"name": topo.peer_name, "fqdn": topo.peer_fqdn}],
-                     "cloud_sources": [{"name": topo.cmg_name, "kind": "cmg", "fqdn": topo.cmg_fqdn,
-                                        "port": cmg.port, "serve_content": topo.cmg_serve_content,
-                                        "deployment_name": topo.cmg_deployment_name, "storage": account},
-                                       {"name": topo.clouddp_name, "kind": "clouddp", "fqdn": topo.clouddp_fqdn,
-                                        "port": clouddp.port, "installed": topo.clouddp_installed,
-                                        "storage": clouddp_account}]},
-            "cmg": {"tls": tls["cmg"], "clock": clock, "key": key, "cmg_id": topo.cmg_mp_id,
-                    "mp_url": endpoints["mp"].base, "hosts": endpoints.hosts("intranet"), "storage": account},
-            "clouddp": {"tls": tls["clouddp"], "clock": clock, "key": key, "name": topo.clouddp_name,
-                        "storage": clouddp_account},
-            "network": {"tls": tls["network"], "seed": 0, "clock": clock},
+        return ServiceConfigs(
+            site=SiteServiceConfig(
+                network=declare, tls=tls["site"], clock=clock, key=key, site_code=topo.site_code,
+                version=topo.version, mp_fqdn=topo.mp_fqdn, mp_port=endpoints["mp"].port,
+                other_dps=[Host(name="dp2", fqdn=topo.branch_dp_fqdn)],
+                peer_cache_sources=[Host(name=topo.peer_name, fqdn=topo.peer_fqdn)],
+                cloud_sources=[CloudSource(name=topo.cmg_name, kind="cmg", fqdn=topo.cmg_fqdn, port=cmg.port,
+                                           serve_content=topo.cmg_serve_content,
+                                           deployment_name=topo.cmg_deployment_name, storage=account),
+                               CloudSource(name=topo.clouddp_name, kind="clouddp", fqdn=topo.clouddp_fqdn,
+                                           port=clouddp.port, installed=topo.clouddp_installed,
+                                           storage=clouddp_account)]),
+            cmg=CmgServiceConfig(tls=tls["cmg"], clock=clock, key=key, cmg_id=topo.cmg_mp_id,
+                                 mp_url=endpoints["mp"].base, hosts=endpoints.hosts("intranet"), storage=account),
+            clouddp=CloudDpServiceConfig(tls=tls["clouddp"], clock=clock, key=key, name=topo.clouddp_name,
+                                         storage=clouddp_account),
+            network=NetworkServiceConfig(tls=tls["network"], seed=0, clock=clock),
             # The front checks SAS as Azure storage does: it needs the accounts' keys.
-            "storage": {**declare, "tls": tls["storage"], "clock": clock,
-                        "upstream": f"https://127.0.0.1:{azurite_port}",
-                        "accounts": {a["name"]: a["key"] for a in (account, clouddp_account)}},
-            "client": {"tls": tls["client"], "clock": clock, "workdir": str(workdir / "clients"),
-                       "enrollment": {"cert": str(enrollment.cert_path), "key": str(enrollment.key_path)},
-                       "default_settings": {"allow_cloud_dp": topo.allow_cloud_dp_default},
-                       "zones": {"internet": endpoints.hosts("internet"), "intranet": endpoints.hosts("intranet")},
-                       "endpoints": {"site_code": topo.site_code, "mp_url": endpoints["mp"].base,
-                                     "cmg_url": cmg.url}},
-        }
+            storage=StorageServiceConfig(network=declare, tls=tls["storage"], clock=clock,
+                                         upstream=f"https://127.0.0.1:{azurite_port}",
+                                         accounts={a.name: a.key for a in (account, clouddp_account)}),
+            client=AgentServiceConfig(
+                tls=tls["client"], clock=clock, workdir=str(workdir / "clients"),
+                enrollment=Enrollment(cert=str(enrollment.cert_path), key=str(enrollment.key_path)),
+                default_settings=CloudServicesSettings(allow_cloud_dp=topo.allow_cloud_dp_default),
+                zones={"internet": endpoints.hosts("internet"), "intranet": endpoints.hosts("intranet")},
+                endpoints=SiteEndpoints(topo.site_code, endpoints["mp"].base, cmg.url)),
+        )
 
     # -- between scenarios -----------------------------------------------------------------------
 
@@ -248,6 +263,9 @@ class EmulatedEnvironment(RunningEnvironment):
         return self._workdir
 
 
-def _cert_paths(pki: TestPKI, service: str, hostnames: list[str]) -> dict[str, str]:
+def _tls(pki: TestPKI, service: str, hostnames: list[str], client_certificates: bool) -> Tls:
+    """`service`'s certificate for `hostnames`; the CMG asks for PKI clients' certificates on
+    CCM_Proxy_MutualAuth (`client_certificates`)."""
     cert = pki.issue_server_cert(service, [*hostnames, "127.0.0.1"])
-    return {"cert": str(cert.cert_path), "key": str(cert.key_path)}
+    return Tls(ca=str(pki.ca_cert_path), cert=str(cert.cert_path), key=str(cert.key_path),
+               client_certificates=client_certificates)

@@ -24,7 +24,6 @@ from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -32,9 +31,11 @@ from harness.clock.model_clock import ModelClock
 from harness.environments.base import CONTROL, FAULTS, Endpoints, RunningEnvironment, ServiceEndpoint
 from harness.environments.external_config import load_external_file, read_secret
 from harness.environments.processes import ManagedProcess, ProcessGroup
+from harness.model.client_settings import CloudServicesSettings
 from harness.model.units import Scale
 from harness.net.http import make_client
 from harness.net.tls import TestPKI
+from harness.service.configs import AgentServiceConfig, Enrollment, SiteEndpoints, Tls
 
 log = logging.getLogger("cmg_harness.environment")
 
@@ -80,7 +81,7 @@ class ExternalEnvironment(RunningEnvironment):
         endpoints = self._endpoints_for(sock.getsockname()[1], bundle)
         self._agent = self._spawn_agent(sock, workdir)
         sock.close()  # the agent holds its own copy
-        self._agent.write_stdin(json.dumps(self._agent_config(endpoints, pki, workdir)).encode())
+        self._agent.write_stdin(json.dumps(self._agent_config(endpoints, pki, workdir).to_json()).encode())
         self._agent.wait_for_line(READY, START_TIMEOUT)
         self._http = make_client(endpoints.hosts(), bundle, timeout=30.0)
         if self.config.control_token_env is not None:
@@ -99,19 +100,16 @@ class ExternalEnvironment(RunningEnvironment):
             services["network"] = given["network"]
         return Endpoints(self.name, self.model_scale, ca, services, extra_hosts=self.config.extra_hosts)
 
-    def _agent_config(self, endpoints: Endpoints, pki: TestPKI, workdir: Path) -> dict[str, Any]:
-        """The client agent's configuration, the same shape as the local environment's (service_configs)."""
+    def _agent_config(self, endpoints: Endpoints, pki: TestPKI, workdir: Path) -> AgentServiceConfig:
+        """The client agent's configuration, as the local environment's (service_configs)."""
         cert = pki.issue_server_cert("client", [self.config.agent_hostname, "127.0.0.1"])
-        return {
+        return AgentServiceConfig(
             # Product traffic trusts the services' CA; the agent's own certificate is from the harness's test CA.
-            "tls": {"ca": str(self.config.ca), "cert": str(cert.cert_path), "key": str(cert.key_path)},
-            "clock": self._clock().to_json(), "workdir": str(workdir / "clients"),
-            "enrollment": self._enrollment(pki),
-            "default_settings": {"allow_cloud_dp": self.config.allow_cloud_dp},
-            "zones": {"internet": endpoints.hosts("internet"), "intranet": endpoints.hosts("intranet")},
-            "endpoints": {"site_code": self.config.site_code, "mp_url": endpoints["mp"].base,
-                          "cmg_url": endpoints["cmg"].url},
-        }
+            tls=Tls(ca=str(self.config.ca), cert=str(cert.cert_path), key=str(cert.key_path)),
+            clock=self._clock(), workdir=str(workdir / "clients"), enrollment=self._enrollment(pki),
+            default_settings=CloudServicesSettings(allow_cloud_dp=self.config.allow_cloud_dp),
+            zones={"internet": endpoints.hosts("internet"), "intranet": endpoints.hosts("intranet")},
+            endpoints=SiteEndpoints(self.config.site_code, endpoints["mp"].base, endpoints["cmg"].url))
 
     def _clock(self) -> ModelClock:
         if self.config.clock is not None:
@@ -125,18 +123,18 @@ class ExternalEnvironment(RunningEnvironment):
     def model_clock(self) -> ModelClock:
         return self._clock()
 
-    def _enrollment(self, pki: TestPKI) -> dict[str, str]:
+    def _enrollment(self, pki: TestPKI) -> Enrollment:
         """Where PKI clients get their certificates. Without one in the file they come from a throw-away CA the
         services do not trust: only clients with a site-issued token can then reach the CMG."""
         cert, key_env = self.config.enrollment_cert, self.config.enrollment_key_env
         if cert is None or key_env is None:
             own = pki.enrollment_ca()
-            return {"cert": str(own.cert_path), "key": str(own.key_path)}
+            return Enrollment(cert=str(own.cert_path), key=str(own.key_path))
         key = Path(read_secret(self.config, key_env)).expanduser()
         if not key.is_file():
             raise ValueError(f"{self.config.path}: the file named by the environment variable {key_env} does not "
                              "exist; set it to the path of the enrollment CA's private key (PEM)")
-        return {"cert": str(cert), "key": str(key)}
+        return Enrollment(cert=str(cert), key=str(key))
 
     def _spawn_agent(self, sock: socket.socket, workdir: Path) -> ManagedProcess:
         fd = sock.fileno()

@@ -56,10 +56,10 @@ def _build(env: LocalEnvironment, workdir: Path, stack: ExitStack) -> tuple[Endp
     ports["storage"] = env.start_azurite(pki, workdir, keys)
     endpoints = env.endpoints_for(ports, pki.ca_cert_path)
     configs = env.service_configs(endpoints, pki, workdir, keys)
-    site = create_site(configs["site"])
+    site = create_site(configs.site)
     to_site = httpx.AsyncClient(transport=httpx.ASGITransport(app=site), base_url=endpoints["mp"].base)
-    apps = {"mp": site, "branch_dp": site, "peer": site, "cmg": create_cmg(configs["cmg"], upstream=to_site),
-            "clouddp": create_clouddp(configs["clouddp"])}
+    apps = {"mp": site, "branch_dp": site, "peer": site, "cmg": create_cmg(configs.cmg, upstream=to_site),
+            "clouddp": create_clouddp(configs.clouddp)}
     clients = {name: stack.enter_context(TestClient(app, base_url=endpoints[name].base,
                                                      raise_server_exceptions=False))
                for name, app in apps.items()}

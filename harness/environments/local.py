@@ -29,6 +29,7 @@ from harness.environments.emulated import (
 from harness.environments.processes import ManagedProcess, ProcessGroup
 from harness.net.http import make_client
 from harness.net.tls import TestPKI
+from harness.service.configs import Listener, Proxy
 
 __all__ = ["DEFINITION", "NETWORK_FQDN", "PROJECT_ROOT", "PROXIED", "PYTHON_SERVICES", "LocalEnvironment", "Topology"]
 
@@ -66,12 +67,12 @@ class LocalEnvironment(EmulatedEnvironment):
         endpoints = self.endpoints_for(ports, pki.ca_cert_path, public=public)
         configs = self.service_configs(endpoints, pki, workdir, keys, azurite_port=azurite_port,
                                        authority_port=authority_port)
-        if authority_fd is not None:
-            configs["network"]["authority"] = {"listen_fd": authority_fd}
-        configs["network"]["proxies"] = [{"name": name, "upstream": f"127.0.0.1:{ports[name]}",
-                                          "listen_fd": listener_fds[name]} for name in PROXIED]
+        configs = configs.with_network(
+            authority=Listener(listen_fd=authority_fd) if authority_fd is not None else None,
+            proxies=[Proxy(name=name, upstream=f"127.0.0.1:{ports[name]}", listen_fd=listener_fds[name])
+                          for name in PROXIED])
         for name, proc in procs.items():
-            proc.write_stdin(json.dumps(configs[name]).encode())
+            proc.write_stdin(json.dumps(configs[name].to_json()).encode())
         for proc in procs.values():
             proc.wait_for_line(READY, START_TIMEOUT)
         self._http = make_client(endpoints.hosts(), pki.ca_cert_path, timeout=30.0)

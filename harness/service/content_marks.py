@@ -15,12 +15,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import httpx
 from starlette.responses import Response
 
 from harness.net.http import make_async_client
+from harness.service.configs import ContentDeclarations
 
 CONTENT_HEADER = "x-harness-content-bytes"  # the mark; never sent
 CONTENT_HEADER_RAW = CONTENT_HEADER.encode("latin-1")
@@ -41,13 +41,9 @@ class ContentDeclarer:
         self._client = make_async_client(hosts, ca_cert, timeout=10.0)
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> ContentDeclarer | None:
-        """From a service's config: {"network": {"url": …, "hosts": {…}}, "tls": {"ca": …}}; None without one
-        (a service on its own, with no network in front of it)."""
-        network = config.get("network")
-        if not network:
-            return None
-        return cls(str(network["url"]), dict(network.get("hosts", {})), Path(config["tls"]["ca"]))
+    def from_config(cls, network: ContentDeclarations | None, ca_cert: Path) -> ContentDeclarer | None:
+        """None without a network (a service on its own, with no network in front of it)."""
+        return cls(network.url, network.hosts, ca_cert) if network is not None else None
 
     async def declare(self, client: tuple[str, int] | None, server: tuple[str, int] | None, size: int) -> None:
         """`size` bytes of content go from `server` to `client` (the ASGI scope's two ends) next."""

@@ -15,15 +15,16 @@ import socket
 import ssl
 import sys
 from pathlib import Path
-from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
 
 from harness.clock.participant import ACTIVITY, Participant, TrackedListener
+from harness.service.configs import CONFIGS, ConfigError, ServiceConfig, Tls
 from harness.service.tls_peers import PeerCertificateH11Protocol, TrackedH11Protocol
 
-# service name -> "module:factory"; each factory takes the JSON config and returns an ASGI app.
+# service name -> "module:factory"; each factory takes the service's typed configuration (harness/service/
+# configs.py) and returns an ASGI app.
 FACTORIES = {
     "site": "harness.emulators.site.app:create_app",
     "cmg": "harness.emulators.cmg.app:create_app",
@@ -57,7 +58,7 @@ class _ReadyServer(uvicorn.Server):
         print(self._announce, flush=True)
 
 
-def build_app(service: str, config: dict[str, Any]) -> ASGIApp:
+def build_app(service: str, config: ServiceConfig) -> ASGIApp:
     module_name, factory = FACTORIES[service].split(":")
     app: ASGIApp = getattr(importlib.import_module(module_name), factory)(config)
     return app
@@ -77,19 +78,14 @@ def _listening_socket(args: argparse.Namespace) -> socket.socket:
     return sock
 
 
-def _read_config(source: str) -> dict[str, Any]:
-    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    config = json.loads(text)
-    if not isinstance(config, dict):
-        raise SystemExit("configuration must be a JSON object")
-    return config
-
-
-def _virtual(config: dict[str, Any]) -> dict[str, Any] | None:
-    """Where the virtual clock lives, from the service's configuration; None on the real clock."""
-    clock = config.get("clock")
-    virtual = clock.get("virtual") if isinstance(clock, dict) else None
-    return virtual if isinstance(virtual, dict) else None
+def read_config(service: str, source: str) -> ServiceConfig:
+    """The service's configuration from a JSON file, or stdin for "-"; exits naming what is wrong with it."""
+    where = "stdin" if source == "-" else source
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        return CONFIGS[service].from_json(json.loads(text))
+    except (OSError, json.JSONDecodeError, ConfigError) as error:
+        raise SystemExit(f"cannot read the {service} configuration from {where}: {error}") from None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -101,24 +97,24 @@ def main(argv: list[str] | None = None) -> None:
     where.add_argument("--port", type=int, default=0, help="port to bind on 127.0.0.1 (0: any free port)")
     args = parser.parse_args(argv)
     sock = _listening_socket(args)
-    config = _read_config(args.config)
+    config = read_config(args.service, args.config)
     app = build_app(args.service, config)
-    tls = config.get("tls", {})
+    tls = config.tls or Tls(ca="")
+    virtual = config.clock.virtual if config.clock is not None else None
     # h11, not httptools: httptools rejects ConfigMgr's CCM_POST verb. A service that takes PKI client
     # certificates asks for one on every connection (CERT_OPTIONAL) and records what was presented.
-    mutual = bool(tls.get("client_certificates"))
+    mutual = tls.client_certificates
     server_config = uvicorn.Config(
         app, http=PeerCertificateH11Protocol if mutual else TrackedH11Protocol,
-        ssl_certfile=tls.get("cert"), ssl_keyfile=tls.get("key"),
-        ssl_cert_reqs=ssl.CERT_OPTIONAL if mutual else ssl.CERT_NONE, ssl_ca_certs=tls.get("ca") if mutual else None,
-        log_level=config.get("log_level", "warning"), lifespan="off", access_log=False,
+        ssl_certfile=tls.cert, ssl_keyfile=tls.key,
+        ssl_cert_reqs=ssl.CERT_OPTIONAL if mutual else ssl.CERT_NONE, ssl_ca_certs=tls.ca if mutual else None,
+        log_level=config.log_level, lifespan="off", access_log=False,
         timeout_graceful_shutdown=3, server_header=False,
         # On a virtual clock a kept-alive connection must not close after real seconds of idling: whether a
         # request opens a new one (a TLS handshake through a slow link) would depend on the machine's speed.
-        timeout_keep_alive=KEEP_ALIVE_VIRTUAL_SECONDS if _virtual(config) else 5,
+        timeout_keep_alive=KEEP_ALIVE_VIRTUAL_SECONDS if virtual is not None else 5,
     )
-    virtual = _virtual(config)
-    authority = virtual["authority"] if virtual is not None and args.service in WORLD else None
+    authority = virtual.authority if virtual is not None and args.service in WORLD else None
     _ReadyServer(server_config, args.service, sock.getsockname()[1], authority).run(sockets=[sock])
 
 

@@ -136,7 +136,7 @@ def _arguments(ports: dict[str, int], pki: TestPKI, workdir: Path) -> dict[str, 
     configs = env.service_configs(endpoints, pki, workdir, keys, azurite_port=ports[AZURITE])
     for name in SERVICES:
         path = workdir / f"{name}.json"
-        path.write_text(json.dumps(configs[name]), encoding="utf-8")
+        path.write_text(json.dumps(configs[name].to_json()), encoding="utf-8")
         arguments[name] = (["--port", str(ports[name]), "--config", str(path)],
                            {"HARNESS_PORT": str(ports[name]), "HARNESS_CA": str(pki.ca_cert_path)})
     return arguments

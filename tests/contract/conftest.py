@@ -24,6 +24,7 @@ from harness.environments.azurite import generate_account_key
 from harness.model.units import Scale
 from harness.net.tls import TestPKI
 from harness.protocol.tokens import Token, sign_token
+from harness.service.configs import AgentServiceConfig, CmgServiceConfig, SiteServiceConfig
 from tests.contract.dp_requests import stock
 from tests.contract.site_requests import DEPLOYMENT, PACKAGE, TASK_SEQUENCE
 
@@ -87,7 +88,7 @@ def site_config(pki: TestPKI, clock: ModelClock, key: bytes, cloud_sources: list
 @pytest.fixture
 def site(pki: TestPKI, clock: ModelClock, key: bytes) -> Iterator[TestClient]:
     """A site with only its own DP: nothing it does needs the network."""
-    app = create_site(site_config(pki, clock, key, cloud_sources=[]))
+    app = create_site(SiteServiceConfig.from_json(site_config(pki, clock, key, cloud_sources=[])))
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 
@@ -118,7 +119,7 @@ def site_with_cmg(pki: TestPKI, clock: ModelClock, key: bytes, closed_port: int)
     """A site whose content-enabled CMG has a storage account nobody answers for."""
     cmg = {"name": "cmg", "kind": "cmg", "fqdn": CMG_FQDN, "port": 443, "serve_content": True,
            "storage": _account(closed_port)}
-    app = create_site(site_config(pki, clock, key, cloud_sources=[cmg]))
+    app = create_site(SiteServiceConfig.from_json(site_config(pki, clock, key, cloud_sources=[cmg])))
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 
@@ -129,7 +130,7 @@ def cmg(pki: TestPKI, clock: ModelClock, key: bytes, closed_port: int) -> Iterat
     config = {"tls": {"ca": str(pki.ca_cert_path)}, "clock": clock.to_json(), "key": key.hex(),
               "cmg_id": CMG_ID, "mp_url": f"https://{MP_FQDN}:{closed_port}", "hosts": {MP_FQDN: "127.0.0.1"},
               "storage": _account(closed_port)}
-    with TestClient(create_cmg(config), raise_server_exceptions=False,
+    with TestClient(create_cmg(CmgServiceConfig.from_json(config)), raise_server_exceptions=False,
                     base_url=f"https://{CMG_FQDN}") as client:
         yield client
 
@@ -143,6 +144,6 @@ def agent(pki: TestPKI, clock: ModelClock, closed_port: int, tmp_path: Path) -> 
               "zones": {"internet": {CMG_FQDN: "127.0.0.1"}, "intranet": hosts},
               "endpoints": {"site_code": SITE_CODE, "mp_url": f"https://{MP_FQDN}:{closed_port}",
                             "cmg_url": f"https://{CMG_FQDN}:{closed_port}/CCM_Proxy_MutualAuth/{CMG_ID}"}}
-    with TestClient(create_agent(config), raise_server_exceptions=False) as client:
+    with TestClient(create_agent(AgentServiceConfig.from_json(config)), raise_server_exceptions=False) as client:
         yield client
         client.post("/_harness/reset")  # stops runs, closes the clients' connections, removes their files

@@ -22,6 +22,7 @@ from harness.emulators.storage.app import create_app as create_storage
 from harness.environments.azurite import generate_account_key
 from harness.model.units import Scale
 from harness.net.tls import TestPKI
+from harness.service.configs import CloudDpServiceConfig, NetworkServiceConfig, StorageServiceConfig
 from harness.service.control import error_response
 
 ACCOUNT = "contosocmgcontent"
@@ -35,13 +36,14 @@ def clouddp(pki: TestPKI, clock: ModelClock, key: bytes, closed_port: int) -> It
                "public_endpoint": f"https://contosoclouddp.blob.core.example:{closed_port}"}
     config = {"tls": {"ca": str(pki.ca_cert_path)}, "clock": clock.to_json(), "key": key.hex(), "name": "clouddp",
               "storage": account}
-    with TestClient(create_clouddp(config), raise_server_exceptions=False) as client:
+    with TestClient(create_clouddp(CloudDpServiceConfig.from_json(config)), raise_server_exceptions=False) as client:
         yield client
 
 
 @pytest.fixture
 def network(clock: ModelClock) -> Iterator[TestClient]:
-    with TestClient(create_network({"seed": 0, "clock": clock.to_json()}), raise_server_exceptions=False) as client:
+    config = NetworkServiceConfig.from_json({"seed": 0, "clock": clock.to_json()})
+    with TestClient(create_network(config), raise_server_exceptions=False) as client:
         yield client
 
 
@@ -63,8 +65,9 @@ def azurite() -> Azurite:
 
 @pytest.fixture
 def storage(azurite: Azurite) -> Iterator[TestClient]:
-    config = {"tls": {"ca": "unused"}, "clock": ModelClock(Scale(1), real_epoch=time.time()).to_json(),
-              "upstream": "https://127.0.0.1:10000", "accounts": {ACCOUNT: generate_account_key()}}
+    config = StorageServiceConfig.from_json({
+        "tls": {"ca": "unused"}, "clock": ModelClock(Scale(1), real_epoch=time.time()).to_json(),
+        "upstream": "https://127.0.0.1:10000", "accounts": {ACCOUNT: generate_account_key()}})
     front = create_storage(config, upstream=httpx.AsyncClient(transport=httpx.MockTransport(azurite)))
     with TestClient(front, base_url=f"https://{ACCOUNT}.blob.core.example", raise_server_exceptions=False) as client:
         yield client

@@ -15,6 +15,7 @@ from harness.emulators.site.app import create_app as create_site
 from harness.net.tls import TestPKI
 from harness.protocol.location import ContentLocationRequest, build_location_request, parse_location_reply
 from harness.protocol.messaging import CONTENT_TYPE, CcmMessage, decode_reply, encode_message
+from harness.service.configs import SiteServiceConfig
 from tests.contract.conftest import site_config
 
 PEER_FQDN = "pc01.corp.contoso.example"
@@ -27,7 +28,7 @@ def site(pki: TestPKI, clock: ModelClock, key: bytes) -> Iterator[TestClient]:
     """A site whose DP has both packages, and whose peer cache source PC01 in HQ-Site holds only PS100011."""
     config = {**site_config(pki, clock, key, cloud_sources=[]),
               "peer_cache_sources": [{"name": "PC01", "fqdn": PEER_FQDN}]}
-    with TestClient(create_site(config), raise_server_exceptions=False) as client:
+    with TestClient(create_site(SiteServiceConfig.from_json(config)), raise_server_exceptions=False) as client:
         for package in (PACKAGE, OTHER):
             definition = {"name": "p", "size": "3.2 GB", "type": "OS upgrade package"}
             assert client.put(f"/_harness/site/packages/{package}", json=definition).status_code == 200

@@ -16,6 +16,7 @@ from harness.clock.model_clock import ModelClock
 from harness.emulators.site.app import create_app as create_site
 from harness.net.tls import TestPKI
 from harness.protocol.mpcert import parse_mpcert
+from harness.service.configs import SiteServiceConfig
 from tests.contract.raw import raw_get
 from tests.contract.refusals import assert_refused
 from tests.contract.site_requests import (
@@ -50,7 +51,7 @@ def test_mpcert_is_the_site_server_certificate(pki: TestPKI, clock: ModelClock, 
     config = {"tls": {"ca": str(pki.ca_cert_path), "cert": str(server.cert_path), "key": str(server.key_path)},
               "clock": clock.to_json(), "key": key.hex(), "site_code": SITE_CODE, "version": 2002, "mp_fqdn": MP_FQDN,
               "mp_port": 443, "cloud_sources": []}
-    with TestClient(create_site(config)) as site:
+    with TestClient(create_site(SiteServiceConfig.from_json(config))) as site:
         assert parse_mpcert(site.get("/SMS_MP/.sms_aut?MPCERT").text) == der(server.cert_path)
 
 

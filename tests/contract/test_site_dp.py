@@ -18,6 +18,7 @@ from harness.emulators.site.app import create_app as create_site
 from harness.emulators.site.dp import byte_slice
 from harness.model.content import content_bytes, corrupted
 from harness.net.tls import TestPKI
+from harness.service.configs import SiteServiceConfig
 from tests.contract.dp_requests import DP, IDLE, OS, PLAIN, SIG, size_of, stock
 from tests.contract.raw import raw_get
 from tests.contract.refusals import assert_refused
@@ -35,7 +36,7 @@ def branch(pki: TestPKI, clock: ModelClock, key: bytes) -> Iterator[TestClient]:
     config = {"tls": {"ca": str(pki.ca_cert_path)}, "clock": clock.to_json(), "key": key.hex(), "site_code": "PS1",
               "version": 2002, "mp_fqdn": MP_FQDN, "mp_port": 443, "cloud_sources": [],
               "other_dps": [{"name": "dp2", "fqdn": BRANCH_FQDN}]}
-    with TestClient(create_site(config), raise_server_exceptions=False) as client:
+    with TestClient(create_site(SiteServiceConfig.from_json(config)), raise_server_exceptions=False) as client:
         yield stock(client)
 
 

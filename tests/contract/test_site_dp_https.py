@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 from harness.clock.model_clock import ModelClock
 from harness.emulators.site.app import create_app as create_site
 from harness.net.tls import TestPKI
+from harness.service.configs import SiteServiceConfig
 
 MakeToken = Callable[..., str]
 MP_FQDN = "cm01.corp.contoso.example"
@@ -22,10 +23,11 @@ PACKAGE = "PS100011"
 FILE = f"{PACKAGE}/content.bin"
 
 
-def config(pki: TestPKI, clock: ModelClock, key: bytes, **extra: Any) -> dict[str, Any]:
-    return {"tls": {"ca": str(pki.ca_cert_path)}, "clock": clock.to_json(), "key": key.hex(), "site_code": "PS1",
+def config(pki: TestPKI, clock: ModelClock, key: bytes, **extra: Any) -> SiteServiceConfig:
+    return SiteServiceConfig.from_json({
+        "tls": {"ca": str(pki.ca_cert_path)}, "clock": clock.to_json(), "key": key.hex(), "site_code": "PS1",
             "version": 2002, "mp_fqdn": MP_FQDN, "mp_port": 443, "cloud_sources": [],
-            "other_dps": [{"name": "dp2", "fqdn": BRANCH_FQDN}], **extra}
+            "other_dps": [{"name": "dp2", "fqdn": BRANCH_FQDN}], **extra})
 
 
 @pytest.fixture
@@ -73,7 +75,7 @@ def test_a_dp_not_in_https_mode_serves_without_a_certificate(site: TestClient) -
 
 @pytest.mark.parametrize(("extra", "words"), [
     ({"https_dps": ["dp3"]}, ["'dp3'", "not an on-premises distribution point", "dp, dp2"]),
-    ({"https_dps": "dp"}, ["https_dps must be a list"]),
+    ({"https_dps": "dp"}, ['field "https_dps"', 'should be "list"']),
     ({"https_dps": ["dp"], "tls": "server"}, ["tls.client_certificates", "never sees a client certificate"]),
 ], ids=["unknown-dp", "not-a-list", "tls-without-client-certificates"])
 def test_a_configuration_that_cannot_work_is_refused_at_start(pki: TestPKI, clock: ModelClock, key: bytes,

@@ -21,6 +21,7 @@ from harness.emulators.site.app import create_app as create_site
 from harness.model.units import Scale
 from harness.net.http import make_client
 from harness.net.tls import ClientCertIssuer, TestPKI
+from harness.service.configs import SiteServiceConfig
 from harness.service.tls_peers import PeerCertificateH11Protocol
 
 MP_FQDN = "cm01.corp.contoso.example"
@@ -38,9 +39,10 @@ def base_url(pki: TestPKI) -> Iterator[str]:
     cert = pki.issue_server_cert("site", [MP_FQDN])
     tls = {"ca": str(pki.ca_cert_path), "cert": str(cert.cert_path), "key": str(cert.key_path),
            "client_certificates": True}
-    config = {"tls": tls, "clock": ModelClock.starting_now(Scale(5000)).to_json(), "key": secrets.token_bytes(32).hex(),
+    config = SiteServiceConfig.from_json({
+        "tls": tls, "clock": ModelClock.starting_now(Scale(5000)).to_json(), "key": secrets.token_bytes(32).hex(),
               "site_code": "PS1", "version": 2002, "mp_fqdn": MP_FQDN, "mp_port": 443, "cloud_sources": [],
-              "https_dps": ["dp"]}
+              "https_dps": ["dp"]})
     server = uvicorn.Server(uvicorn.Config(
         create_site(config), http=PeerCertificateH11Protocol, lifespan="off", log_config=None, access_log=False,
         ssl_certfile=tls["cert"], ssl_keyfile=tls["key"], ssl_cert_reqs=ssl.CERT_OPTIONAL, ssl_ca_certs=tls["ca"]))

@@ -20,6 +20,7 @@ from harness.clock.model_clock import ModelClock
 from harness.emulators.site.app import create_app as create_site
 from harness.model.units import Scale
 from harness.net.tls import TestPKI
+from harness.service.configs import SiteServiceConfig
 
 FILE = "/SMS_DP_SMSPKG$/PS100011/content.bin"
 
@@ -27,10 +28,10 @@ FILE = "/SMS_DP_SMSPKG$/PS100011/content.bin"
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[httpx.Client]:
     """The site app served over plain HTTP from a thread; uvicorn's log records reach caplog."""
-    config = {"tls": {"ca": str(TestPKI.create(tmp_path).ca_cert_path)},
+    config = SiteServiceConfig.from_json({"tls": {"ca": str(TestPKI.create(tmp_path).ca_cert_path)},
               "clock": ModelClock.starting_now(Scale(5000)).to_json(), "key": secrets.token_bytes(32).hex(),
               "site_code": "PS1", "version": 2002, "mp_fqdn": "cm01.corp.contoso.example", "mp_port": 443,
-              "cloud_sources": []}
+              "cloud_sources": []})
     server = uvicorn.Server(uvicorn.Config(create_site(config), http="h11", lifespan="off", log_config=None,
                                            access_log=False))
     sock = socket.create_server(("127.0.0.1", 0))

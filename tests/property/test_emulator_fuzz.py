@@ -37,6 +37,7 @@ from harness.net.tls import TestPKI
 from harness.protocol.errors import ProtocolError
 from harness.protocol.messaging import BOUNDARY, CONTENT_TYPE, CcmMessage, encode_message
 from harness.protocol.tokens import Token, sign_token
+from harness.service.configs import CmgServiceConfig, SiteServiceConfig
 
 EXAMPLES = 400
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -69,17 +70,18 @@ class World:
         issued = self.clock.now() + valid_from
         return sign_token(Token(kind, "FUZZ01", issued, issued + timedelta(hours=8), claims), key or self.key)
 
-    def site_config(self) -> dict[str, Any]:
-        return {"tls": {"ca": str(self.pki.ca_cert_path)}, "clock": self.clock.to_json(), "key": self.key.hex(),
+    def site_config(self) -> SiteServiceConfig:
+        return SiteServiceConfig.from_json({
+            "tls": {"ca": str(self.pki.ca_cert_path)}, "clock": self.clock.to_json(), "key": self.key.hex(),
                 "site_code": "PS1", "version": 1910, "mp_fqdn": "cm01.corp.contoso.example", "mp_port": 443,
-                "cloud_sources": []}
+                "cloud_sources": []})
 
-    def cmg_config(self) -> dict[str, Any]:
+    def cmg_config(self) -> CmgServiceConfig:
         account = {"name": "contosocmgcontent", "key": "a2V5", "endpoint": f"https://127.0.0.1:{self.closed_port}/x",
                    "public_endpoint": f"https://contosocmgcontent.blob.core.example:{self.closed_port}"}
-        return {"tls": {"ca": str(self.pki.ca_cert_path)}, "clock": self.clock.to_json(), "key": self.key.hex(),
-                "cmg_id": CMG_ID, "mp_url": f"https://cm01.corp.contoso.example:{self.closed_port}",
-                "hosts": {"cm01.corp.contoso.example": "127.0.0.1"}, "storage": account}
+        return CmgServiceConfig.from_json({"tls": {"ca": str(self.pki.ca_cert_path)}, "clock": self.clock.to_json(),
+                "key": self.key.hex(), "cmg_id": CMG_ID, "mp_url": f"https://cm01.corp.contoso.example:{self.closed_port}",
+                "hosts": {"cm01.corp.contoso.example": "127.0.0.1"}, "storage": account})
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ state of the service: the management point still lists it, but it answers no con
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -16,13 +15,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from harness.clock.model_clock import ModelClock
 from harness.emulators.cmg.content import ContentService
-from harness.emulators.site.storage import StorageAccount
 from harness.protocol.control_api import DELIBERATE
 from harness.protocol.errors import ProtocolError
 from harness.protocol.tokens import TokenError
 from harness.service.app import service_app
+from harness.service.configs import CloudDpServiceConfig
 from harness.service.control import (
     JOURNAL_NOTE,
     ControlPlane,
@@ -76,11 +74,11 @@ async def _bad_request(request: Request, exc: Exception) -> Response:
     return Response(f"400 {exc}\n", status_code=400, media_type="text/plain")
 
 
-def create_app(config: dict[str, Any]) -> Starlette:
-    clock = ModelClock.from_json(config["clock"])
-    model = CloudDpModel(str(config["name"]))
+def create_app(config: CloudDpServiceConfig) -> Starlette:
+    clock = config.model_clock
+    model = CloudDpModel(config.name)
     control = ControlPlane("clouddp", model, logs={CONTENT_LOG: "CloudDP"}, clock=clock)
-    content = ContentService(StorageAccount(**config["storage"]), Path(config["tls"]["ca"]),
-                             bytes.fromhex(config["key"]), clock, control.logs, CONTENT_LOG)
+    content = ContentService(config.storage, config.ca_path, bytes.fromhex(config.key), clock, control.logs,
+                             CONTENT_LOG)
     return service_app(control, CloudDpService(model, content).routes(),
                        errors={ProtocolError: _bad_request, TokenError: _bad_request})

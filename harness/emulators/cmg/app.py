@@ -13,7 +13,6 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,12 +23,12 @@ from starlette.routing import Route
 
 from harness.clock.model_clock import ModelClock
 from harness.emulators.cmg.content import ContentService
-from harness.emulators.site.storage import StorageAccount
 from harness.net.http import make_async_client
 from harness.protocol.cmtrace import Severity
 from harness.protocol.errors import ProtocolError
 from harness.protocol.tokens import TokenError, verify_token
 from harness.service.app import service_app
+from harness.service.configs import CmgServiceConfig
 from harness.service.control import (
     ControlPlane,
     HttpError,
@@ -194,15 +193,13 @@ async def _bad_request(request: Request, exc: Exception) -> Response:
     return Response(f"400 {exc}\n", status_code=400, media_type="text/plain")
 
 
-def create_app(config: dict[str, Any], upstream: httpx.AsyncClient | None = None) -> Starlette:
+def create_app(config: CmgServiceConfig, upstream: httpx.AsyncClient | None = None) -> Starlette:
     """`upstream`: how the gateway reaches the management point; by default HTTPS to `mp_url` through
     the configured names. The in-process stack passes a client wired straight to the site app."""
-    clock = ModelClock.from_json(config["clock"])
-    key = bytes.fromhex(config["key"])
-    ca = Path(config["tls"]["ca"])
-    model = CmgModel(str(config["cmg_id"]))
+    clock, key, ca = config.model_clock, bytes.fromhex(config.key), config.ca_path
+    model = CmgModel(config.cmg_id)
     control = ControlPlane("cmg", model, logs=CMG_LOGS, clock=clock)
-    upstream = upstream or make_async_client(config["hosts"], ca, timeout=30.0)
-    content = ContentService(StorageAccount(**config["storage"]), ca, key, clock, control.logs, CONTENT_LOG)
-    service = CmgService(model, config["mp_url"], key, clock, upstream, content, control.logs)
+    upstream = upstream or make_async_client(config.hosts, ca, timeout=30.0)
+    content = ContentService(config.storage, ca, key, clock, control.logs, CONTENT_LOG)
+    service = CmgService(model, config.mp_url, key, clock, upstream, content, control.logs)
     return service_app(control, service.routes(), errors={ProtocolError: _bad_request, TokenError: _bad_request})

@@ -16,12 +16,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from harness.clock.model_clock import ModelClock
-from harness.emulators.site.storage import StorageAccount, container_client, storage_error
+from harness.emulators.site.storage import container_client, storage_error
 from harness.protocol.cmtrace import Severity
 from harness.protocol.content_url import ContentUrl, parse_content_query
 from harness.protocol.errors import ProtocolError
 from harness.protocol.manifest import ContentManifest, ManifestFile, build_manifest
 from harness.protocol.tokens import Token, TokenError, verify_token
+from harness.service.configs import StorageAccount
 from harness.service.control import HttpError, ServiceLogs
 
 # [INFERENCE] How long a manifest's SAS URLs stay valid is undocumented; they get the content URL's documented

@@ -51,6 +51,7 @@ from harness.clock.model_clock import ModelClock
 from harness.clock.settle import Report, SocketReport
 from harness.net.proxy import FaultProxy, ProxyTime
 from harness.service.app import service_app
+from harness.service.configs import ConfigError, Listener, NetworkServiceConfig
 from harness.service.control import ControlPlane, HttpError, read_json
 
 VERSION = "2.12.0-cmg-harness"  # the Toxiproxy API version whose shapes this follows
@@ -345,22 +346,21 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": exc.reason, "status": exc.status}, status_code=exc.status)
 
 
-def create_app(config: dict[str, Any]) -> Starlette:
-    """config: {"seed": 0, "proxies": [{"name", "upstream": "127.0.0.1:P", "listen_fd": N | "listen": "…"}],
-    "clock": the environment's ModelClock, "authority": {"listen_fd": N | "listen": "…"} (virtual clock only)}."""
-    clock = ModelClock.from_json(config["clock"]) if "clock" in config else None
+def create_app(config: NetworkServiceConfig) -> Starlette:
+    clock = config.clock
     authority = None
     if clock is not None and clock.virtual is not None:
-        authority = Authority(_listener(config["authority"]) or _bound(config["authority"]["listen"]),
-                              clock.virtual.state).start()
+        if config.authority is None:
+            raise ConfigError("network configuration: a virtual clock needs authority (where its actors connect)")
+        authority = Authority(_socket(config.authority), clock.virtual.state).start()
     time: ProxyTime | None = None
     if clock is not None:
         time = VirtualProxyTime(authority, clock) if authority is not None else \
             ProxyTime(protocol_weight=1 / clock.scale.factor)
-    network = Network(seed=int(config.get("seed", 0)), time=time)
-    for entry in config.get("proxies", []):
-        network.add(str(entry["name"]), str(entry["upstream"]), listen=str(entry.get("listen", "127.0.0.1:0")),
-                    listener=_listener(entry))
+    network = Network(seed=config.seed, time=time)
+    for proxy in config.proxies:
+        network.add(proxy.name, proxy.upstream, listen=proxy.listen,
+                    listener=socket.socket(fileno=proxy.listen_fd) if proxy.listen_fd is not None else None)
     if authority is not None:
         authority.add_reporter("network", network.report)
     control = ControlPlane("network", network, clock=clock, authority=authority)
@@ -369,9 +369,9 @@ def create_app(config: dict[str, Any]) -> Starlette:
                        errors={HTTPException: _not_found, HttpError: _http_error})
 
 
-def _listener(entry: dict[str, Any]) -> socket.socket | None:
-    """A listening socket the environment bound and handed over (`listen_fd`), if it did."""
-    return socket.socket(fileno=int(entry["listen_fd"])) if "listen_fd" in entry else None
+def _socket(listener: Listener) -> socket.socket:
+    """The listening socket the environment bound and handed over (`listen_fd`), or one bound here."""
+    return socket.socket(fileno=listener.listen_fd) if listener.listen_fd is not None else _bound(listener.listen)
 
 
 def _bound(address: str) -> socket.socket:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import binascii
 from pathlib import Path
-from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -16,12 +15,11 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from harness.clock.model_clock import ModelClock
 from harness.emulators.site.admin import AdminRequests
 from harness.emulators.site.config import CloudSource, SiteConfig
 from harness.emulators.site.dp import DistributionPoint, https_distribution_points
 from harness.emulators.site.models import SiteModel
-from harness.emulators.site.storage import BlobContent, StorageAccount
+from harness.emulators.site.storage import BlobContent
 from harness.model.versions import SiteVersion
 from harness.protocol import messaging, mpcert, mplist, registration, site_info
 from harness.protocol import policy as pol
@@ -30,6 +28,7 @@ from harness.protocol.errors import ProtocolError
 from harness.protocol.location import build_location_reply, parse_location_request
 from harness.protocol.tokens import CCM_TOKEN_LIFETIME, Token, TokenError, verify_token
 from harness.service.app import service_app
+from harness.service.configs import SiteServiceConfig, StorageAccount, Tls
 from harness.service.content_marks import ContentDeclarer
 from harness.service.control import (
     ControlPlane,
@@ -266,11 +265,11 @@ async def protocol_error_handler(request: Request, exc: Exception) -> Response:
     return PlainTextResponse(f"400 {exc}\n", status_code=400)
 
 
-def create_app(config: dict[str, Any]) -> Starlette:
+def create_app(config: SiteServiceConfig) -> Starlette:
     site_config, accounts = parse_config(config)
     https_dps = https_distribution_points(config, site_config.distribution_points)
-    model = SiteModel(site_config, ModelClock.from_json(config["clock"]))
-    ca = Path(config["tls"]["ca"])
+    model = SiteModel(site_config, config.model_clock)
+    ca = config.ca_path
     blobs = {name: BlobContent(account, ca) for name, account in accounts.items()}
 
     def clear_storage() -> None:
@@ -278,30 +277,29 @@ def create_app(config: dict[str, Any]) -> Starlette:
             content.clear()
 
     control = ControlPlane("site", model, extra_reset=clear_storage, logs=SITE_LOGS, clock=model.clock,
-                           content=ContentDeclarer.from_config(config))
+                           content=ContentDeclarer.from_config(config.network, ca))
     service = SiteService(model, blobs, control.logs, https_dps)
     return service_app(control, service.routes(), model=model,
                        errors={ProtocolError: protocol_error_handler, binascii.Error: protocol_error_handler})
 
 
-def parse_config(config: dict[str, Any]) -> tuple[SiteConfig, dict[str, StorageAccount]]:
-    sources = tuple(CloudSource(s["name"], s["kind"], s["fqdn"], int(s["port"]), bool(s.get("serve_content", True)),
-                                bool(s.get("installed", True)), str(s.get("deployment_name", "")))
-                    for s in config.get("cloud_sources", []))
-    accounts = {s["name"]: StorageAccount(**s["storage"]) for s in config.get("cloud_sources", [])}
-    site = SiteConfig(site_code=config["site_code"], version=SiteVersion.parse(config["version"]),
-                      mp_fqdn=config["mp_fqdn"], mp_port=int(config["mp_port"]), dp_name=config.get("dp_name", "dp"),
-                      cloud_sources=sources, key=bytes.fromhex(config["key"]),
-                      other_dps=tuple((d["name"], d["fqdn"]) for d in config.get("other_dps", [])),
-                      peers=tuple((d["name"], d["fqdn"]) for d in config.get("peer_cache_sources", [])),
-                      mp_certificate=mp_certificate(config["tls"]))
+def parse_config(config: SiteServiceConfig) -> tuple[SiteConfig, dict[str, StorageAccount]]:
+    sources = tuple(CloudSource(s.name, s.kind, s.fqdn, s.port, s.serve_content, s.installed, s.deployment_name)
+                    for s in config.cloud_sources)
+    accounts = {s.name: s.storage for s in config.cloud_sources}
+    site = SiteConfig(site_code=config.site_code, version=SiteVersion.parse(config.version),
+                      mp_fqdn=config.mp_fqdn, mp_port=config.mp_port, dp_name=config.dp_name,
+                      cloud_sources=sources, key=bytes.fromhex(config.key),
+                      other_dps=tuple((d.name, d.fqdn) for d in config.other_dps),
+                      peers=tuple((d.name, d.fqdn) for d in config.peer_cache_sources),
+                      mp_certificate=mp_certificate(config.tls or Tls(ca=str(config.ca_path))))
     return site, accounts
 
 
-def mp_certificate(tls: dict[str, Any]) -> bytes:
+def mp_certificate(tls: Tls) -> bytes:
     """The DER certificate MPCERT returns. [INFERENCE] The real MP returns its own (signing) certificate; the
     harness gives the site server's TLS certificate, the leaf of `tls.cert`. A config without one (the in-process
     contract apps serve no TLS) gets the test CA's certificate instead, so MPCERT still returns a real one."""
-    pem = Path(tls.get("cert") or tls["ca"]).read_bytes()
+    pem = Path(tls.cert or tls.ca).read_bytes()
     return x509.load_pem_x509_certificate(pem).public_bytes(Encoding.DER)
 

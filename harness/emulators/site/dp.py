@@ -38,6 +38,7 @@ from harness.emulators.site.models import SiteModel
 from harness.model.content import corrupted, iter_content
 from harness.protocol.paths import DP_PACKAGE_VDIR, DP_SIGNATURE_VDIR, PEER_VDIR
 from harness.protocol.tokens import TokenError, verify_token
+from harness.service.configs import SiteServiceConfig
 from harness.service.content_marks import mark
 from harness.service.control import JOURNAL_NOTE, HttpError, error_response
 from harness.service.tls_peers import client_common_name
@@ -364,20 +365,18 @@ class DistributionPoint:
         return self.model.dp_package(name, self._dp(request))
 
 
-def https_distribution_points(config: Mapping[str, Any], known: Iterable[str]) -> frozenset[str]:
+def https_distribution_points(config: SiteServiceConfig, known: Iterable[str]) -> frozenset[str]:
     """The DPs the site configuration puts in HTTPS mode (`"https_dps": ["dp", …]`), of those `known`.
 
     Refused when the process serves TLS without asking for client certificates (`tls.client_certificates`,
     which `serve` reads): those DPs would refuse every client."""
-    names, known = config.get("https_dps", []), sorted(known)
-    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
-        raise ValueError(f"https_dps must be a list of distribution point names, got {names!r}")
+    names, known = config.https_dps, sorted(known)
     for name in names:
         if name not in known:
             raise ValueError(f"https_dps names {name!r}: not an on-premises distribution point of this site "
                              f"({', '.join(known)})")
-    tls = config.get("tls", {})
-    if names and tls.get("cert") and not tls.get("client_certificates"):
+    tls = config.tls
+    if names and tls is not None and tls.cert and not tls.client_certificates:
         raise ValueError("https_dps needs tls.client_certificates: a TLS server that does not ask for one never "
                          "sees a client certificate, so its HTTPS distribution points would refuse every client")
     return frozenset(names)

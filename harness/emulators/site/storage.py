@@ -7,7 +7,6 @@ the real Azure SDK; the site server's own DP keeps nothing (its bytes are regene
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from azure.storage.blob import BlobServiceClient, ContainerClient
 
 from harness.model.content import corrupted, iter_content
 from harness.protocol.paths import CONTENT_CONTAINER
+from harness.service.configs import StorageAccount
 from harness.service.control import HttpError
 
 # The blobs carry the package hash and version as metadata, so the CMG content service can serve from storage alone.
@@ -23,14 +23,6 @@ from harness.service.control import HttpError
 # minute-long hang; two retries half a second apart tell the caller within seconds.
 FAIL_FAST: dict[str, Any] = {"retry_total": 2, "initial_backoff": 0.5, "increment_base": 0,
                              "random_jitter_range": 0, "connection_timeout": 5, "read_timeout": 30}
-
-
-@dataclass(frozen=True)
-class StorageAccount:
-    name: str
-    key: str
-    endpoint: str  # where the site uploads, e.g. https://127.0.0.1:PORT/<account>
-    public_endpoint: str  # what clients are told, e.g. https://<account>.blob.core.example:PORT
 
 
 def container_client(account: StorageAccount, ca_cert: Path) -> ContainerClient:

@@ -19,7 +19,6 @@ import re
 import urllib.parse
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -35,6 +34,7 @@ from harness.clock.model_clock import ModelClock
 from harness.emulators.storage.sas import AUTHENTICATION_FAILED, SasGate, SasRefused
 from harness.net.http import make_async_client
 from harness.service.app import service_app
+from harness.service.configs import StorageServiceConfig
 from harness.service.content_marks import ContentDeclarer, mark
 from harness.service.control import JOURNAL_NOTE, ControlPlane, HttpError
 from harness.service.http_sys import head_refusal, header_safe, refusal_response, restricted_character
@@ -164,20 +164,18 @@ def _headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
     return {k.decode("latin-1"): v.decode("latin-1") for k, v in raw}
 
 
-def create_app(config: dict[str, Any], upstream: httpx.AsyncClient | None = None) -> Starlette:
-    """config: {"tls": {...}, "clock": …, "upstream": "https://127.0.0.1:<azurite port>",
-    "accounts": {"<storage account>": "<its key>", …}} (the accounts whose SAS the front checks).
-    `upstream`: how the front reaches Azurite; by default HTTPS to the configured address."""
-    clock = ModelClock.from_json(config["clock"])
+def create_app(config: StorageServiceConfig, upstream: httpx.AsyncClient | None = None) -> Starlette:
+    """`upstream`: how the front reaches Azurite; by default HTTPS to the configured address."""
+    clock = config.model_clock
     model = StorageFrontModel()
     control = ControlPlane("storage", model, clock=clock, identity_headers=[], error_renderer=azure_error,
                            url_check=storage_url_check,
-                           content=ContentDeclarer.from_config(config))
+                           content=ContentDeclarer.from_config(config.network, config.ca_path))
     # Azurite's certificate names 127.0.0.1, so the front reaches it by address; the Host header still
     # carries the account's name, which is how Azurite tells the accounts apart.
-    client = upstream or make_async_client({}, Path(config["tls"]["ca"]), timeout=60.0)
-    gate = SasGate({str(name): str(key) for name, key in config["accounts"].items()}, clock.now)
-    front = StorageFront(model, str(config["upstream"]), client, gate, clock)
+    client = upstream or make_async_client({}, config.ca_path, timeout=60.0)
+    gate = SasGate(config.accounts, clock.now)
+    front = StorageFront(model, config.upstream, client, gate, clock)
     methods = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"]
     # Every path is a blob's or a container's: the catch-all route leaves no 404 for the app to answer.
     return service_app(control, [Route("/{path:path}", front.forward, methods=methods)])

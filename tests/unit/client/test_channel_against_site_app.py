@@ -24,6 +24,7 @@ from harness.net.tls import TestPKI
 from harness.protocol import policy
 from harness.protocol.cmtrace import parse_log
 from harness.protocol.location import ContentLocationRequest
+from harness.service.configs import SiteServiceConfig
 
 MP = "https://cm01.corp.contoso.example:4443"
 
@@ -31,9 +32,10 @@ MP = "https://cm01.corp.contoso.example:4443"
 @pytest.fixture
 def site(tmp_path: Path, seed_upgrade: Callable[..., None]) -> Iterator[TestClient]:
     pki = TestPKI.create(tmp_path / "pki")
-    app = create_app({"tls": {"ca": str(pki.ca_cert_path)}, "clock": ModelClock.starting_now(Scale(5000)).to_json(),
+    app = create_app(SiteServiceConfig.from_json({
+        "tls": {"ca": str(pki.ca_cert_path)}, "clock": ModelClock.starting_now(Scale(5000)).to_json(),
                       "key": secrets.token_hex(32), "site_code": "PS1", "version": 1910,
-                      "mp_fqdn": "cm01.corp.contoso.example", "mp_port": 4443, "cloud_sources": []})
+                      "mp_fqdn": "cm01.corp.contoso.example", "mp_port": 4443, "cloud_sources": []}))
     with TestClient(app, base_url=MP) as client:
         seed_upgrade(client, allow_internet=False)
         yield client

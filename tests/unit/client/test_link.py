@@ -23,6 +23,7 @@ from harness.clock.model_clock import ModelClock
 from harness.model.client_settings import CloudServicesSettings, NetworkLocation
 from harness.model.units import Scale
 from harness.net.tls import TestPKI
+from harness.service.configs import AgentServiceConfig
 
 # -- profiles ------------------------------------------------------------------------------------------------
 
@@ -72,7 +73,7 @@ def agent(tmp_path: Path) -> Iterator[TestClient]:
               "enrollment": {"cert": str(enrollment.cert_path), "key": str(enrollment.key_path)},
               "endpoints": {"site_code": "PS1", "mp_url": "https://cm01.corp.contoso.example",
                             "cmg_url": "https://cmg.contoso.example/CCM_Proxy_MutualAuth/1"}}
-    with TestClient(create_app(config), raise_server_exceptions=False) as api:
+    with TestClient(create_app(AgentServiceConfig.from_json(config)), raise_server_exceptions=False) as api:
         yield api
         api.post("/_harness/reset")
 

@@ -25,6 +25,7 @@ from harness.protocol.cmtrace import LogLine, Severity, parse_log
 from harness.protocol.content_url import ContentUrl, build_content_url
 from harness.protocol.location import ContentLocationRequest, build_location_request
 from harness.protocol.tokens import Token, sign_token
+from harness.service.configs import CmgServiceConfig, SiteServiceConfig
 from harness.service.control import ServiceLogs
 
 MP_FQDN = "cm01.corp.contoso.example"
@@ -53,16 +54,18 @@ class World:
         return sign_token(Token(kind, "CLIENT01", issued, issued + timedelta(hours=8), claims), key or self.key)
 
     def site_app(self) -> Starlette:
-        return create_site({"tls": {"ca": str(self.pki.ca_cert_path)}, "clock": self.clock.to_json(),
+        return create_site(SiteServiceConfig.from_json({
+            "tls": {"ca": str(self.pki.ca_cert_path)}, "clock": self.clock.to_json(),
                             "key": self.key.hex(), "site_code": "PS1", "version": 2002, "mp_fqdn": MP_FQDN,
-                            "mp_port": self.port, "cloud_sources": []})
+                            "mp_port": self.port, "cloud_sources": []}))
 
     def cmg_app(self) -> Starlette:
         account = {"name": "contosocmgcontent", "key": "a2V5", "endpoint": f"https://127.0.0.1:{self.port}/x",
                    "public_endpoint": f"https://contosocmgcontent.blob.core.example:{self.port}"}
-        return create_cmg({"tls": {"ca": str(self.pki.ca_cert_path)}, "clock": self.clock.to_json(),
+        return create_cmg(CmgServiceConfig.from_json({
+            "tls": {"ca": str(self.pki.ca_cert_path)}, "clock": self.clock.to_json(),
                            "key": self.key.hex(), "cmg_id": CMG_ID, "mp_url": f"https://{MP_FQDN}:{self.port}",
-                           "hosts": {MP_FQDN: "127.0.0.1"}, "storage": account})
+                           "hosts": {MP_FQDN: "127.0.0.1"}, "storage": account}))
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ from harness.emulators.cmg.content import SAS_CLOCK_SKEW, SAS_LIFETIME
 from harness.emulators.storage.app import create_app
 from harness.environments.azurite import generate_account_key
 from harness.model.units import DEFAULT_MODEL_EPOCH, Scale
+from harness.service.configs import StorageServiceConfig
 
 ACCOUNT, OTHER = "contosocmgcontent", "contosoclouddp"
 HOST = f"{ACCOUNT}.blob.core.example"
@@ -81,7 +82,7 @@ def make_front(azurite: Azurite) -> Iterator[MakeFront]:
         config = {"tls": {"ca": "unused"}, "clock": model_clock(hours).to_json(), "upstream": AZURITE,
                   "accounts": KEYS}
         upstream = httpx.AsyncClient(transport=httpx.MockTransport(azurite))
-        client = TestClient(create_app(config, upstream=upstream), base_url=f"https://{HOST}:4443",
+        client = TestClient(create_app(StorageServiceConfig.from_json(config), upstream=upstream), base_url=f"https://{HOST}:4443",
                             raise_server_exceptions=False)
         clients.append(client.__enter__())
         return client

@@ -21,6 +21,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from harness.emulators.network.app import create_app
+from harness.service.configs import NetworkServiceConfig
 from harness.service.content_marks import CONTENT_HEADER, mark
 from harness.service.control import ControlMiddleware, ControlPlane
 from tests.unit.net.proxy_upstream import serving
@@ -101,8 +102,8 @@ class _Network:
 @pytest.fixture(scope="module")
 def network() -> Iterator[_Network]:
     services = {"cmg": _Upstream(), "storage": _Upstream()}
-    app = create_app({"seed": 0, "proxies": [{"name": name, "upstream": service.address}
-                                             for name, service in services.items()]})
+    app = create_app(NetworkServiceConfig.from_json({"seed": 0, "proxies": [{"name": name, "upstream": service.address}
+                                             for name, service in services.items()]}))
     with serving(services["cmg"]), serving(services["storage"]), TestClient(app) as client:
         yield _Network(client, services, {name: app.state.network.get(name).port for name in services})
         app.state.network.stop()
