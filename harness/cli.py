@@ -71,13 +71,15 @@ def main(argv: list[str] | None = None) -> int:
     behaviours.add_argument("--reports", type=Path, default=PROJECT_ROOT / "reports",
                             help="report folder with summary*.json (default: reports/)")
     behaviours.add_argument("--json", action="store_true", help="as one JSON object, for dashboards")
+    behaviours.add_argument("--html", type=Path, default=None, metavar="FILE",
+                            help="also write the table as an HTML page to FILE")
     args, extra = parser.parse_known_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
     if args.command == "matrix":
         print(json.dumps(capability_matrix.as_json()) if args.json else capability_matrix.as_table())
         return 0
     if args.command == "behaviours" and not extra:
-        return command_behaviours(args.reports, args.json)
+        return command_behaviours(args.reports, args.json, args.html)
     if args.command != "run" and extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "images":
@@ -94,14 +96,14 @@ def main(argv: list[str] | None = None) -> int:
     return command_run(spec, args.reports, [*clock, *extra], html=not args.no_html, append=args.append)
 
 
-def command_behaviours(reports: Path, as_json: bool) -> int:
+def command_behaviours(reports: Path, as_json: bool, html: Path | None = None) -> int:
     """The behaviour table; exit 1 when a behaviour failed in an environment that ran it."""
     from harness.reporting import behaviour_results as results
-    from harness.reporting.behaviours import load_behaviours, scenario_behaviours
+    from harness.reporting.behaviour_html import render_page
 
-    summaries = results.load_summaries(reports) if reports.is_dir() else {}
-    table = results.behaviour_table(load_behaviours(results.BEHAVIOURS), scenario_behaviours(results.FEATURES),
-                                    summaries)
+    table, summaries = results.table_for_reports(reports)
+    if html is not None:
+        html.write_text(render_page(table), encoding="utf-8")
     print(json.dumps({"reports": str(reports), "environments": sorted(summaries), "behaviours": table})
           if as_json else results.render(table))
     if not summaries:
@@ -197,14 +199,26 @@ def command_run(spec: select.EnvironmentSpec, reports: Path, pytest_args: list[s
     started = time.perf_counter()
     code = subprocess.call(command, cwd=PROJECT_ROOT)
     log.info("acceptance suite finished in %.1f s with exit code %d", time.perf_counter() - started, code)
+    _write_behaviour_table(reports, results)
     if html:
         build_html(results, reports / "html")
     print(f"Reports written to {reports}:")
-    for name in ("html/index.html", f"junit{suffix}.xml", f"cucumber{suffix}.json", f"summary{suffix}.json",
-                 "allure-results"):
+    for name in ("html/index.html", "behaviours.html", f"junit{suffix}.xml", f"cucumber{suffix}.json",
+                 f"summary{suffix}.json", "allure-results"):
         if (reports / name).exists():
             print(f"  {reports / name}")
     return code
+
+
+def _write_behaviour_table(reports: Path, results: Path) -> None:
+    """The behaviour table of every environment reported so far: reports/behaviours.html, and a global attachment
+    in the Allure results, so the HTML report shows it too."""
+    from harness.reporting.behaviour_html import attach_to_allure_results, render_page
+    from harness.reporting.behaviour_results import table_for_reports
+
+    page = render_page(table_for_reports(reports)[0])
+    (reports / "behaviours.html").write_text(page, encoding="utf-8")
+    attach_to_allure_results(results, page)
 
 
 def build_html(results: Path, output: Path) -> None:

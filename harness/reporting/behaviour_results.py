@@ -78,6 +78,12 @@ def table_for_rows(rows: Iterable[Mapping[str, Any]], environment: str) -> list[
     return behaviour_table(load_behaviours(BEHAVIOURS), scenario_behaviours(FEATURES), {environment: list(rows)})
 
 
+def table_for_reports(reports: Path) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """The table of every environment whose summary is in `reports`, and those summaries' rows."""
+    summaries = load_summaries(reports) if reports.is_dir() else {}
+    return behaviour_table(load_behaviours(BEHAVIOURS), scenario_behaviours(FEATURES), summaries), summaries
+
+
 def load_summaries(reports: Path) -> dict[str, list[dict[str, Any]]]:
     """Each environment's scenario rows from the summary*.json files in `reports` (one per environment a run
     wrote: summary.json for local, summary-containers.json, …), keyed by the environment's name."""
