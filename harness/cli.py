@@ -190,6 +190,8 @@ def command_run(spec: select.EnvironmentSpec, reports: Path, pytest_args: list[s
     results = reports / "allure-results"
     reports.mkdir(parents=True, exist_ok=True)
     suffix = "" if spec.kind == "local" else f"-{spec.kind}"
+    if not append:
+        _clear_reports(reports)
     command = [sys.executable, "-m", "pytest", "features", "--env", str(spec), "--alluredir", str(results),
                *([] if append else ["--clean-alluredir"]),
                "--junitxml", str(reports / f"junit{suffix}.xml"),
@@ -208,6 +210,14 @@ def command_run(spec: select.EnvironmentSpec, reports: Path, pytest_args: list[s
         if (reports / name).exists():
             print(f"  {reports / name}")
     return code
+
+
+def _clear_reports(reports: Path) -> None:
+    """A run that does not --append starts the folder afresh, as Allure's results do (--clean-alluredir): an
+    earlier run's summary of another environment would otherwise show in the behaviour table as this run's."""
+    for pattern in ("summary*.json", "junit*.xml", "cucumber*.json", "behaviours.html"):
+        for stale in reports.glob(pattern):
+            stale.unlink()
 
 
 def _write_behaviour_table(reports: Path, results: Path) -> None:

@@ -90,7 +90,9 @@ def load_summaries(reports: Path) -> dict[str, list[dict[str, Any]]]:
     summaries: dict[str, list[dict[str, Any]]] = {}
     for path in sorted(reports.glob("summary*.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
-        environment = (data.get("environment") or {}).get("name") or path.stem.removeprefix("summary-") or "local"
+        # A summary with no scenario run names no environment: its file's name does (summary.json is local's).
+        named = path.stem.removeprefix("summary").removeprefix("-") or "local"
+        environment = (data.get("environment") or {}).get("name") or named
         summaries.setdefault(str(environment), []).extend(data.get("scenarios", []))
     return summaries
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import build_html
+from harness.cli import build_html, command_run
+from harness.environments.select import parse_spec
 from harness.environments.local import PROJECT_ROOT
 
 
@@ -32,3 +33,18 @@ def test_a_second_build_replaces_the_first(tmp_path: Path) -> None:
     summary = json.loads((output / "summary.json").read_text(encoding="utf-8"))
     assert summary["stats"]["total"] == 2
     assert len((tmp_path / "history.jsonl").read_text(encoding="utf-8").splitlines()) == 2  # beside the report
+
+
+@pytest.mark.parametrize("append", [False, True], ids=["fresh", "append"])
+def test_a_fresh_run_starts_the_report_folder_afresh_and_an_appended_one_keeps_it(tmp_path: Path,
+                                                                                 append: bool) -> None:
+    """An earlier containers run's summary must not show in a fresh local run's behaviour table."""
+    stale = tmp_path / "summary-containers.json"
+    stale.write_text(json.dumps({"environment": {"name": "containers"}, "scenarios": []}), encoding="utf-8")
+    (tmp_path / "junit-containers.xml").write_text("<testsuites/>", encoding="utf-8")
+    command_run(parse_spec("local"), tmp_path, ["-k", "no scenario has this name", "-p", "no:cacheprovider"],
+                html=False, append=append)
+    assert stale.exists() == append and (tmp_path / "junit-containers.xml").exists() == append
+    assert (tmp_path / "summary.json").exists() and (tmp_path / "behaviours.html").exists()
+    columns = "<th>containers</th><th>local</th>" if append else "<th>local</th><th>Scenarios</th>"
+    assert columns in (tmp_path / "behaviours.html").read_text(encoding="utf-8")
