@@ -3,6 +3,7 @@
 pytest_plugins = [
     "harness.reporting.pytest_plugin",  # first: step modules import it
     "harness.reporting.step_failures",
+    "harness.reporting.bdd_xdist",
     "steps.fixtures",
     "steps.given_site",
     "steps.given_client",
