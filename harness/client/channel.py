@@ -17,7 +17,7 @@ from harness.client.logs import ClientLogs
 from harness.client.timeline import Timeline
 from harness.client.winhttp import transport_hresult
 from harness.model.errors import HResult, hresult_text, http_error
-from harness.protocol import messaging, policy, registration, site_info
+from harness.protocol import messaging, policy, registration, site_info, ts_policy
 from harness.protocol.errors import ProtocolError
 from harness.protocol.location import (
     ContentLocationReply,
@@ -109,10 +109,10 @@ class ManagementChannel:
         reply = self._send("MP_PolicyManager", policy.build_request_assignments(client_id))
         return self._parse(policy.parse_assignment_reply, reply, "policy assignment reply")
 
-    def policy_body(self, assignment: policy.PolicyAssignment) -> policy.TaskSequencePolicy:
+    def policy_body(self, assignment: policy.PolicyAssignment) -> ts_policy.TaskSequencePolicy:
         url = assignment.location.replace("http://<mp>", self.base_url)
         response = self._http("GET", url, headers=self._auth_headers())
-        return self._parse(policy.parse_ts_policy, response.text, f"policy {assignment.policy_id}")
+        return self._parse(ts_policy.parse_ts_policy, response.text, f"policy {assignment.policy_id}")
 
     def locate(self, request: ContentLocationRequest) -> ContentLocationReply:
         text = build_location_request(request)

@@ -35,7 +35,7 @@ from harness.model.errors import HResult, hresult_text
 from harness.model.rules import ts_engine_uses_cloud_sources
 from harness.model.units import Scale
 from harness.model.versions import SiteVersion
-from harness.protocol import policy as pol
+from harness.protocol import ts_policy as tsp
 from harness.protocol.cmtrace import Severity
 from harness.protocol.location import ContentLocationReply, ContentLocationRequest, LocationRecord
 
@@ -84,7 +84,7 @@ class ContentResolver:
 
     # -- locations ---------------------------------------------------------------------------------
 
-    def locate(self, package: pol.PolicyPackage, *, engine: bool) -> ContentLocationReply:
+    def locate(self, package: tsp.PolicyPackage, *, engine: bool) -> ContentLocationReply:
         """A content location request as the TS engine (engine=True) or the client's CAS sends it."""
         use_azure = self.ctx.client.settings.allow_cloud_dp
         if engine and not ts_engine_uses_cloud_sources(self.ctx.version):
@@ -127,7 +127,7 @@ class ContentResolver:
 
     # -- the TS engine's path (on demand, Download Package Content) -----------------------------------
 
-    def resolve_for_step(self, package: pol.PolicyPackage, destination: Path, step: str) -> Path:
+    def resolve_for_step(self, package: tsp.PolicyPackage, destination: Path, step: str) -> Path:
         """Content for a running step: local if already there, else located and downloaded now."""
         pid = package.package_id
         engine_log.resolving(self.ctx.logs, self.ctx.channel, self.ctx.site_code, pid, package.version)
@@ -147,11 +147,11 @@ class ContentResolver:
         self.ctx.variables["_SMSTSLastContentDownloadLocation"] = reply.records[0].url.split("?")[0]
         return self._download(package, reply, destination, step)
 
-    def locate_as_engine(self, package: pol.PolicyPackage) -> ContentLocationReply:
+    def locate_as_engine(self, package: tsp.PolicyPackage) -> ContentLocationReply:
         """The engine's location request, with its transport's lines in smsts.log (engine_log)."""
         return engine_log.located(self.ctx.logs, self.ctx.channel, partial(self.locate, package, engine=True))
 
-    def _locate_for_step(self, package: pol.PolicyPackage, step: str) -> ContentLocationReply:
+    def _locate_for_step(self, package: tsp.PolicyPackage, step: str) -> ContentLocationReply:
         """A location request that cannot reach the management point fails the step that needed it, as one
         that finds no location does (B-14), with the transport's code."""
         try:
@@ -164,7 +164,7 @@ class ContentResolver:
 
     # -- the client's path (Install Application, B-41) ---------------------------------------
 
-    def resolve_by_client(self, package: pol.PolicyPackage, step: str) -> Path:
+    def resolve_by_client(self, package: tsp.PolicyPackage, step: str) -> Path:
         """Applications installed from a task sequence are downloaded by the client (CAS/CTM/DTS) into
         ccmcache, with the client's own location request: it may use cloud sources on any version."""
         pid = package.package_id
@@ -175,7 +175,7 @@ class ContentResolver:
         except (DownloadError, CacheError) as error:
             raise StepFailed(error.hresult, str(error), step) from None
 
-    def fetch_by_client(self, package: pol.PolicyPackage, *, priority: str = "Foreground", reserve: bool = True,
+    def fetch_by_client(self, package: tsp.PolicyPackage, *, priority: str = "Foreground", reserve: bool = True,
                         retry: RetryPolicy | None = None) -> Path:
         """The client's own path (CAS -> DTS) into ccmcache: download all, pre-cache, Install Application.
 
@@ -204,7 +204,7 @@ class ContentResolver:
         self.local[pid] = self.ctx.client.cached[pid] = done.path
         return done.path
 
-    def _download_by_client(self, package: pol.PolicyPackage, reply: ContentLocationReply, job: CtmJob,
+    def _download_by_client(self, package: tsp.PolicyPackage, reply: ContentLocationReply, job: CtmJob,
                             retry: RetryPolicy | None) -> Downloaded:
         """The DTS job CTM hands the download to, into a new ccmcache folder."""
         downloader = ContentDownloader(self.ctx.client.http, self.ctx.timeline, self.ctx.logs, self.ctx.scale,
@@ -218,7 +218,7 @@ class ContentResolver:
         job.completed()
         return done
 
-    def _download(self, package: pol.PolicyPackage, reply: ContentLocationReply, destination: Path, step: str) -> Path:
+    def _download(self, package: tsp.PolicyPackage, reply: ContentLocationReply, destination: Path, step: str) -> Path:
         downloader = ContentDownloader(self.ctx.client.http, self.ctx.timeline, self.ctx.logs, self.ctx.scale,
                                        windows_path=self.ctx.client.windows_path)
         try:
@@ -245,7 +245,7 @@ class ContentResolver:
         delay = _number(self.ctx.variables.get("SMSTSDownloadRetryDelay"), DEFAULT_RETRY_DELAY)
         return RetryPolicy(count=int(count), delay=delay, sleep=self.ctx.sleep.sleep)
 
-    def access_directly(self, package: pol.PolicyPackage, step: str) -> None:
+    def access_directly(self, package: tsp.PolicyPackage, step: str) -> None:
         """"Access content directly from a distribution point": no download, no hash check (B-35).
 
         Only a distribution point's package share can be run from; a cloud source never can (B-36).

@@ -36,6 +36,7 @@ from harness.model.errors import HResult, hresult_text
 from harness.model.rules import internet_refusal, trigger_refusal
 from harness.model.versions import SiteVersion
 from harness.protocol import policy as pol
+from harness.protocol import ts_policy as tsp
 from harness.protocol.cmtrace import Severity
 
 # While an IPU runs, smsts.log is in C:\Windows\CCM\Logs\smstslog; it is moved here at the end (B-29).
@@ -148,7 +149,7 @@ class TaskSequenceRun:
             self.client.register(channel, self.logs, self.clock.now())
             self.timeline.record("client.registered", client_id=self.client.client_id)
 
-    def _policy(self, channel: ManagementChannel) -> pol.TaskSequencePolicy:
+    def _policy(self, channel: ManagementChannel) -> tsp.TaskSequencePolicy:
         assignments = channel.policy_assignments(self.client.client_id)
         mine = [a for a in assignments if a.policy_id.startswith(f"{self.deployment_id}-")]
         if not mine:
@@ -160,13 +161,13 @@ class TaskSequenceRun:
             self.logs.write("execmgr.log", f"Policy {mine[0].policy_id} is flagged INTRANETONLY")
         return body
 
-    def _deployment(self, policy: pol.TaskSequencePolicy) -> Deployment:
+    def _deployment(self, policy: tsp.TaskSequencePolicy) -> Deployment:
         return Deployment(deployment_id=policy.advertisement_id, task_sequence_id=policy.package_id,
                           option=option_from_remote_client_flags(policy.remote_client_flags),
                           purpose=Purpose.from_offer_type(policy.offer_type),
                           allow_internet=not policy.advert_flags & APTSINTRANETONLY)
 
-    def _check_trigger(self, deployment: Deployment, policy: pol.TaskSequencePolicy) -> None:
+    def _check_trigger(self, deployment: Deployment, policy: tsp.TaskSequencePolicy) -> None:
         """Only Required deployments have a deadline; only pre-download deployments pre-cache (B-42, B-43)."""
         reason = trigger_refusal(replace(deployment, pre_download=policy.pre_download), self.trigger)
         if reason is not None:
@@ -175,7 +176,7 @@ class TaskSequenceRun:
             raise RunFailed(HResult.E_FAIL, reason, status="refused")
 
     def _check_internet_rules(self, deployment: Deployment, version: SiteVersion,
-                              policy: pol.TaskSequencePolicy) -> None:
+                              policy: tsp.TaskSequencePolicy) -> None:
         reason = internet_refusal(deployment, self.launch, version, boot_image=bool(policy.boot_image_id))
         if reason is None:
             return
@@ -185,7 +186,7 @@ class TaskSequenceRun:
         self.timeline.record("refused", reason=reason)
         raise RunFailed(HResult.E_FAIL, reason, status="refused")
 
-    def _set_variables(self, policy: pol.TaskSequencePolicy, deployment: Deployment,
+    def _set_variables(self, policy: tsp.TaskSequencePolicy, deployment: Deployment,
                        channel: ManagementChannel) -> None:
         self.outcome.variables.update(dict(policy.variables))
         self.outcome.variables.update({
@@ -202,7 +203,7 @@ class TaskSequenceRun:
 
     # -- "Download all content locally before starting task sequence" (client CAS path) ----------
 
-    def _download_all(self, policy: pol.TaskSequencePolicy, resolver: ContentResolver) -> None:
+    def _download_all(self, policy: tsp.TaskSequencePolicy, resolver: ContentResolver) -> None:
         self.timeline.record("predownload.start", packages=[p.package_id for p in policy.references])
         for package in policy.references:
             self.checkpoint()
@@ -224,7 +225,7 @@ class TaskSequenceRun:
 
     # -- "Pre-download content for this task sequence" (pre-cache at the available time) ------
 
-    def _precache(self, policy: pol.TaskSequencePolicy, resolver: ContentResolver) -> None:
+    def _precache(self, policy: tsp.TaskSequencePolicy, resolver: ContentResolver) -> None:
         """Puts what it can into ccmcache; what is missing now is left to the deployment option (B-43)."""
         self.timeline.record("precache.start", packages=[p.package_id for p in policy.references])
         missing = []
@@ -242,7 +243,7 @@ class TaskSequenceRun:
 
     # -- TSManager -------------------------------------------------------------------------------
 
-    def _execute(self, policy: pol.TaskSequencePolicy, deployment: Deployment, resolver: ContentResolver) -> None:
+    def _execute(self, policy: tsp.TaskSequencePolicy, deployment: Deployment, resolver: ContentResolver) -> None:
         self.logs.smsts("==============================[ TSManager.exe ]==============================")
         for name, value in self.outcome.variables.items():
             self.logs.smsts(f"Set a global environment variable {name}={value}")

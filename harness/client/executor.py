@@ -20,16 +20,16 @@ from harness.client.timeline import Timeline
 from harness.model.deployment import DeploymentOption
 from harness.model.errors import HResult, hresult_text
 from harness.model.task_sequence import Destination, StepAction
-from harness.protocol import policy as pol
+from harness.protocol import ts_policy as tsp
 from harness.protocol.cmtrace import Severity
 
-Node = pol.PolicyStep | pol.PolicyGroup
+Node = tsp.PolicyStep | tsp.PolicyGroup
 TRUE_WORDS = ("true", "1", "yes")
 
 
 class Executor:
     def __init__(self, *, resolver: ContentResolver, timeline: Timeline, logs: ClientLogs,
-                 variables: dict[str, str], packages: dict[str, pol.PolicyPackage], option: DeploymentOption,
+                 variables: dict[str, str], packages: dict[str, tsp.PolicyPackage], option: DeploymentOption,
                  sleep: Callable[[float], None], checkpoint: Callable[[], None]) -> None:
         self.resolver = resolver
         self.timeline = timeline
@@ -46,21 +46,21 @@ class Executor:
     def run(self, nodes: tuple[Node, ...]) -> None:
         for node in nodes:
             self.checkpoint()
-            kind = "group" if isinstance(node, pol.PolicyGroup) else "action"
+            kind = "group" if isinstance(node, tsp.PolicyGroup) else "action"
             if node.condition is not None and not _holds(node.condition, self.variables):
                 self.logs.smsts(f"The {kind} ({node.name}) is skipped because the condition is evaluated to be "
                                 f"false ({node.condition.variable} {node.condition.operator} {node.condition.value})")
                 self.timeline.record(f"{'group' if kind == 'group' else 'step'}.skipped", name=node.name)
                 continue
             try:
-                self._group(node) if isinstance(node, pol.PolicyGroup) else self._step(node)
+                self._group(node) if isinstance(node, tsp.PolicyGroup) else self._step(node)
             except StepFailed as failure:
                 if not node.continue_on_error:
                     raise
                 self.logs.smsts(f"Ignoring the failure of the {kind} ({node.name}): Continue on error is set "
                                 f"({hresult_text(failure.hresult)})", severity=Severity.WARNING)
 
-    def _group(self, group: pol.PolicyGroup) -> None:
+    def _group(self, group: tsp.PolicyGroup) -> None:
         self.timeline.record("group.start", group=group.name)
         try:
             self.run(group.children)
@@ -73,7 +73,7 @@ class Executor:
 
     # -- one step ----------------------------------------------------------------------------------
 
-    def _step(self, step: pol.PolicyStep) -> None:
+    def _step(self, step: tsp.PolicyStep) -> None:
         self.logs.smsts(f"Start executing an instruction. Instruction name: {step.name}. "
                         f"Instruction pointer: {self.pointer}")
         self.pointer += 1
@@ -88,7 +88,7 @@ class Executor:
             raise
         self._ended(step, 0)
 
-    def _act(self, step: pol.PolicyStep) -> None:
+    def _act(self, step: tsp.PolicyStep) -> None:
         if step.action == StepAction.DOWNLOAD_PACKAGE_CONTENT.value:
             self._download_package_content(step)
         elif step.action == StepAction.SET_VARIABLE.value:
@@ -98,7 +98,7 @@ class Executor:
             return
         self._work(step)
 
-    def _with_content(self, step: pol.PolicyStep) -> None:
+    def _with_content(self, step: tsp.PolicyStep) -> None:
         package = self.packages[str(step.package_id)]
         if self.option is DeploymentOption.ACCESS_DIRECTLY:
             self.resolver.access_directly(package, step.name)
@@ -114,7 +114,7 @@ class Executor:
         if not had_it and not is_true(self.variables.get("SMSTSPersistContent")):
             self.resolver.forget(package.package_id)
 
-    def _work(self, step: pol.PolicyStep) -> None:
+    def _work(self, step: tsp.PolicyStep) -> None:
         """The step's own program: it runs for its model duration and returns its exit code."""
         # After any on-demand content has arrived: "step.start" less this is what the step waited for content.
         self.timeline.record("step.action", step=step.name)
@@ -125,14 +125,14 @@ class Executor:
             raise StepFailed(step.exit_code, f"The action ({step.name}) returned {hresult_text(step.exit_code)}",
                              step.name)
 
-    def _ended(self, step: pol.PolicyStep, code: int) -> None:
+    def _ended(self, step: tsp.PolicyStep, code: int) -> None:
         signed = code - 2**32 if code >= 2**31 else code  # the variable holds a signed integer
         self.variables["_SMSTSLastActionRetCode"] = str(signed)
         self.variables["_SMSTSLastActionSucceeded"] = "true" if code == 0 else "false"
         self.timeline.record("step.end", step=step.name, result="succeeded" if code == 0 else "failed",
                              exit_code=hresult_text(code))
 
-    def _set_variable(self, step: pol.PolicyStep) -> None:
+    def _set_variable(self, step: tsp.PolicyStep) -> None:
         name, value = step.option("VariableName"), step.option("VariableValue")
         if not name:
             raise StepFailed(HResult.E_FAIL, f"Set Task Sequence Variable step {step.name!r} names no variable",
@@ -142,7 +142,7 @@ class Executor:
 
     # -- Download Package Content (OSDDownloadContent.exe, B-37, B-38) ----------------------------
 
-    def _download_package_content(self, step: pol.PolicyStep) -> None:
+    def _download_package_content(self, step: tsp.PolicyStep) -> None:
         package_ids = [p for p in step.option("OSDDownloadDownloadPackages").split(",") if p]
         destination = Destination(step.option("OSDDownloadDestinationLocationType", "TSCache"))
         variable = step.option("OSDDownloadDestinationVariable")
@@ -162,7 +162,7 @@ class Executor:
                 self.variables[f"{variable}{index:02d}"] = self.resolver.ctx.client.windows_path(path)
                 self.logs.smsts(f"Set a task sequence variable {variable}{index:02d}", component="OSDDownloadContent")
 
-    def _download_one(self, package: pol.PolicyPackage, destination: Destination, step: pol.PolicyStep) -> Path:
+    def _download_one(self, package: tsp.PolicyPackage, destination: Destination, step: tsp.PolicyStep) -> Path:
         pid = package.package_id
         self.logs.smsts(f"Getting package content: {pid}, version: {package.version}", component="OSDDownloadContent")
         if destination is Destination.CLIENT_CACHE:
@@ -180,7 +180,7 @@ class Executor:
         target = self.resolver.ctx.client.local_path(step.option("OSDDownloadDestinationPath")) / pid
         return self.resolver.move(pid, staged, target)
 
-    def _log_download_settings(self, step: pol.PolicyStep, destination: Destination, keep_going: bool) -> None:
+    def _log_download_settings(self, step: tsp.PolicyStep, destination: Destination, keep_going: bool) -> None:
         lines = [r"Running module version 5.0.9040.1000 from location 'C:\WINDOWS\CCM\OSDDownloadContent.exe'",
                  f"OSDDownloadDownloadPackages = {step.option('OSDDownloadDownloadPackages')}",
                  f"OSDDownloadDestinationLocationType = {destination.value}",
@@ -192,7 +192,7 @@ class Executor:
             self.logs.smsts(line, component="OSDDownloadContent")
 
 
-def _holds(condition: pol.PolicyCondition, variables: dict[str, str]) -> bool:
+def _holds(condition: tsp.PolicyCondition, variables: dict[str, str]) -> bool:
     actual = variables.get(condition.variable, "").lower()
     expected = condition.value.lower()
     return actual != expected if condition.operator.lower() == "notequals" else actual == expected

@@ -19,11 +19,11 @@ from harness.client import log_sources as src
 from harness.client.logs import TS_MANAGER, ClientLogs
 from harness.client.outcome import StepFailed
 from harness.model.client_logs import PROGRAMS
-from harness.protocol import policy as pol
+from harness.protocol import ts_policy as tsp
 
 
 @contextmanager
-def running(logs: ClientLogs, step: pol.PolicyStep) -> Iterator[None]:
+def running(logs: ClientLogs, step: tsp.PolicyStep) -> Iterator[None]:
     """The step's program, if it has one, runs for the duration: TSManager starts it and logs its exit code; the
     other steps run inside TSManager."""
     program = PROGRAMS.get(step.action)

@@ -9,11 +9,11 @@ it, and on which requests.
 
 A fault is immutable: each modifier returns a new one. By default it fires once, on any method, at any time.
 `to_json(path)` is the one place that writes the JSON the services read (`POST /_harness/faults`, whose fields
-harness/service/faults.py documents and checks).
+harness/service/fault_json.py documents and checks).
 
-A new fault kind touches: a class here (its `kind` and `_effect` fields), its parser in
-harness/service/faults.py (`_EFFECTS` there), what it does to an answer in harness/service/fault_effects.py, and
-the table in harness/service/faults.py's docstring.
+A new fault kind touches: a class here (its `kind` and `_effect` fields), its dataclass in harness/service/faults.py,
+its parser in harness/service/fault_json.py (`_EFFECTS` there), what it does to an answer in
+harness/service/fault_effects.py, and the table in harness/service/fault_json.py's docstring.
 """
 
 from __future__ import annotations

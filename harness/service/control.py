@@ -4,7 +4,7 @@
     POST /_harness/reset     back to the state right after start (milliseconds)
     GET  /_harness/journal   the requests the service answered, oldest first
     GET  /_harness/state     the service's model state as JSON
-    GET/POST/DELETE /_harness/faults   HTTP-level faults: list, arm one, clear (faults.py has the JSON)
+    GET/POST/DELETE /_harness/faults   HTTP-level faults: list, arm one, clear (fault_json.py has the JSON)
     GET  /_harness/logs      the service's CMTrace logs that have lines: name and size
                              (?text=true: and each one's text, all in one answer)
     GET  /_harness/logs/{name}   one log's text
@@ -47,6 +47,7 @@ from harness.service.answers import http_error_handler as http_error_handler
 from harness.service.answers import route_error_handler as route_error_handler
 from harness.service.content_marks import ContentDeclarer, take_mark
 from harness.service.fault_effects import FaultedSend, cut_on_purpose, quiet_uvicorn_about_deliberate_cuts
+from harness.service.fault_json import parse_fault
 from harness.service.faults import Answer, Fault, FaultError, FaultTable
 from harness.service.http_sys import UrlCheck, UrlGate, url_check_for
 
@@ -288,7 +289,7 @@ class ControlPlane:
 
 def _product_fault(data: Any) -> Fault:
     try:
-        fault = Fault.from_json(data)
+        fault = parse_fault(data)
     except FaultError as error:
         raise HttpError(400, str(error)) from None
     if fault.path.startswith(CONTROL_PREFIX):

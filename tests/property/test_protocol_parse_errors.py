@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.protocol import location, manifest, messaging, mplist, policy, registration, site_info, tokens
+from harness.protocol import location, manifest, messaging, mplist, policy, registration, site_info, tokens, ts_policy
 from harness.protocol.cmtrace import LogLine, format_line, parse_line, parse_log
 from harness.protocol.content_url import ContentUrl, build_content_url, parse_content_url
 from harness.protocol.errors import ProtocolError
@@ -85,17 +85,17 @@ SAMPLES: dict[str, tuple[Callable[[str], object], str]] = {
         ),
     ),
     "ts policy": (
-        policy.parse_ts_policy,
-        policy.build_ts_policy(
-            policy.TaskSequencePolicy(
+        ts_policy.parse_ts_policy,
+        ts_policy.build_ts_policy(
+            ts_policy.TaskSequencePolicy(
                 "PS120001",
                 "PS100010",
                 "TS",
                 2,
                 0,
                 0,
-                (policy.PolicyStep("s", "Restart Computer", "P", 1.5),),
-                (policy.PolicyPackage("P", 1, "n", 5),),
+                (ts_policy.PolicyStep("s", "Restart Computer", "P", 1.5),),
+                (ts_policy.PolicyPackage("P", 1, "n", 5),),
                 (("v", "1"),),
             )
         ),

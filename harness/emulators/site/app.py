@@ -23,6 +23,7 @@ from harness.emulators.site.storage import BlobContent
 from harness.model.versions import SiteVersion
 from harness.protocol import messaging, mpcert, mplist, registration, site_info
 from harness.protocol import policy as pol
+from harness.protocol import ts_policy as tsp
 from harness.protocol.cmtrace import Severity
 from harness.protocol.errors import ProtocolError
 from harness.protocol.location import build_location_reply, parse_location_request
@@ -195,7 +196,7 @@ class SiteService:
         self.logs.write("MP_Policy.log", f"Policy body {policy_id} served to {client}: task sequence "
                                          f"{body.package_id} ({body.name}), {len(body.references)} "
                                          f"referenced packages")
-        return Response(pol.build_ts_policy(body), media_type=XML)
+        return Response(tsp.build_ts_policy(body), media_type=XML)
 
     async def ccm_sts(self, request: Request) -> Response:
         site_token = self._bearer(request, "site", "CCM_STS.log")

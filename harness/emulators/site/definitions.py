@@ -16,7 +16,7 @@ from typing import Any
 
 from harness.model.task_sequence import Condition, Destination, DownloadOptions, Group, Step, StepAction
 from harness.model.units import parse_duration
-from harness.protocol import policy as pol
+from harness.protocol import ts_policy as tsp
 
 MAX_DEPTH = 16
 MAX_STEP_SECONDS = 30 * 86400  # a step longer than a month is a typo, and would park a run for good
@@ -110,15 +110,15 @@ def _flag(data: dict[str, Any], key: str, default: bool) -> bool:
 
 # -- model -> policy (what the client receives) -----------------------------------------------------
 
-def to_policy(nodes: tuple[Step | Group, ...]) -> tuple[pol.PolicyStep | pol.PolicyGroup, ...]:
+def to_policy(nodes: tuple[Step | Group, ...]) -> tuple[tsp.PolicyStep | tsp.PolicyGroup, ...]:
     return tuple(_policy_node(node) for node in nodes)
 
 
-def _policy_node(node: Step | Group) -> pol.PolicyStep | pol.PolicyGroup:
-    condition = None if node.condition is None else pol.PolicyCondition(node.condition.variable, node.condition.value)
+def _policy_node(node: Step | Group) -> tsp.PolicyStep | tsp.PolicyGroup:
+    condition = None if node.condition is None else tsp.PolicyCondition(node.condition.variable, node.condition.value)
     if isinstance(node, Group):
-        return pol.PolicyGroup(node.name, to_policy(node.children), node.continue_on_error, condition)
-    return pol.PolicyStep(node.name, node.action.value, node.package_id, node.duration, node.continue_on_error,
+        return tsp.PolicyGroup(node.name, to_policy(node.children), node.continue_on_error, condition)
+    return tsp.PolicyStep(node.name, node.action.value, node.package_id, node.duration, node.continue_on_error,
                           condition, _download_options(node), node.exit_code)
 
 

@@ -24,6 +24,7 @@ from harness.model.rules import deployment_problems
 from harness.model.task_sequence import Group, Package, Step, TaskSequence, walk
 from harness.model.versions import SiteVersion
 from harness.protocol import policy as pol
+from harness.protocol import ts_policy as tsp
 from harness.protocol.content_url import ContentUrl, build_content_url
 from harness.protocol.location import ContentLocationReply, ContentLocationRequest, LocationRecord
 from harness.protocol.paths import DP_PACKAGE_VDIR, DP_SIGNATURE_VDIR
@@ -305,7 +306,7 @@ class SiteModel:
                                     category="NAL", flags=flags,
                                     location=f"http://<mp>/SMS_MP/.sms_pol?{policy_id}.1_00")
 
-    def policy_body(self, policy_id: str) -> pol.TaskSequencePolicy:
+    def policy_body(self, policy_id: str) -> tsp.TaskSequencePolicy:
         with self._lock:
             deployment_id = policy_id.split("-", 1)[0]
             deployment = self.deployments.get(deployment_id)
@@ -313,12 +314,12 @@ class SiteModel:
                 raise HttpError(404, f"no policy {policy_id} on this management point")
             return self._ts_policy(deployment)
 
-    def _ts_policy(self, deployment: Deployment) -> pol.TaskSequencePolicy:
+    def _ts_policy(self, deployment: Deployment) -> tsp.TaskSequencePolicy:
         ts = self.task_sequences[deployment.task_sequence_id]
         steps = to_policy(ts.steps)
-        refs = tuple(pol.PolicyPackage(p.package_id, p.version, p.name, p.model_size)
+        refs = tuple(tsp.PolicyPackage(p.package_id, p.version, p.name, p.model_size)
                      for p in ts.referenced_packages)
-        return pol.TaskSequencePolicy(
+        return tsp.TaskSequencePolicy(
             advertisement_id=deployment.deployment_id, package_id=ts.package_id, name=ts.name,
             offer_type=deployment.purpose.offer_type, advert_flags=deployment.advert_flags,
             remote_client_flags=deployment.remote_client_flags, steps=steps, references=refs,

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.drivers.faults import Corrupt, Cut, Delay, Fault, Status
-from harness.service.faults import parse_fault
+from harness.service.fault_json import parse_fault
 
 PATH = "/content/PS100011/"
 

@@ -4,14 +4,16 @@ from harness.protocol import policy as pol
 from harness.protocol.errors import ProtocolError
 from harness.protocol.policy import (
     PolicyAssignment,
+    build_assignment_reply,
+    build_request_assignments,
+    parse_assignment_reply,
+    parse_request_assignments,
+)
+from harness.protocol.ts_policy import (
     PolicyPackage,
     PolicyStep,
     TaskSequencePolicy,
-    build_assignment_reply,
-    build_request_assignments,
     build_ts_policy,
-    parse_assignment_reply,
-    parse_request_assignments,
     parse_ts_policy,
 )
 
@@ -210,7 +212,7 @@ def test_ts_policy_errors(text: str, message: str) -> None:
 
 
 def test_groups_conditions_and_step_options_round_trip() -> None:
-    from harness.protocol.policy import PolicyCondition, PolicyGroup
+    from harness.protocol.ts_policy import PolicyCondition, PolicyGroup
 
     on_failure = PolicyCondition("_SMSTSLastActionSucceeded", "false")
     steps = (
@@ -231,7 +233,7 @@ def test_groups_conditions_and_step_options_round_trip() -> None:
 
 
 def test_too_deep_groups_are_refused() -> None:
-    from harness.protocol.policy import PolicyGroup
+    from harness.protocol.ts_policy import PolicyGroup
 
     node: PolicyStep | PolicyGroup = PolicyStep("x", "Run Command Line")
     for depth in range(40):

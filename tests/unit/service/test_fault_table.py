@@ -13,7 +13,8 @@ import pytest
 
 from harness.model.units import Scale
 from harness.service.fault_effects import FaultedSend, cut_on_purpose, inverted, quiet_uvicorn_about_deliberate_cuts
-from harness.service.faults import Answer, Corrupt, Delay, Fault, FaultTable, Truncate, Window, parse_fault
+from harness.service.fault_json import parse_fault
+from harness.service.faults import Answer, Corrupt, Delay, Fault, FaultTable, Truncate, Window
 
 CONTENT = "/downloadrestservice.svc/getcontentxmlsecure"
 
