@@ -2,8 +2,12 @@
 
     cmg-harness up [--env local|containers] [--clock virtual|real] [--scale N] [--json] [--write-external FILE]
                                             start an environment; print its endpoints; stop on Ctrl+C
-    cmg-harness run [--env E] [--clock virtual|real] [--append] [pytest args…]
+    cmg-harness run [--env E] [--clock virtual|real] [--shard I/N] [--append] [pytest args…]
                                             run the acceptance suite on an environment; write reports/
+    cmg-harness durations                   refresh the scenarios' stored durations (what --shard splits by)
+    cmg-harness report merge DIR… [--output OUT] [--history FILE]
+                                            several runs' report folders as one, with one HTML report
+    cmg-harness report check [DIR]          the HTML report, read in headless Chromium, against the summaries
     cmg-harness images build|base|list|prune  container images of the emulators (the containers environment)
     cmg-harness matrix [--json]             the capability matrix by site version
 """
@@ -13,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,10 +24,13 @@ import threading
 import time
 from pathlib import Path
 
+from harness import suite
 from harness.clock.model_clock import CLOCK_MODES
 from harness.environments import select
 from harness.environments.emulated import PROJECT_ROOT, EmulatedEnvironment
 from harness.model import matrix as capability_matrix
+from harness.reporting import merge as merge_module
+from harness.reporting.report_folder import build_html, clear_reports, write_behaviour_table
 
 log = logging.getLogger("cmg_harness")
 
@@ -53,6 +59,28 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--append", action="store_true",
                      help="add to the Allure results already in the report folder (one report, several environments)")
     run.add_argument("--no-html", action="store_true", help="skip building the Allure HTML report")
+    run.add_argument("--shard", type=suite.parse_shard, default=None, metavar="I/N",
+                     help="run the I-th of N shards of equal stored duration (features/durations.json); merge the "
+                          "shards' report folders with `cmg-harness report merge`")
+    commands.add_parser("durations", help="run the acceptance suite once, serially, and store each scenario's "
+                                          "duration in features/durations.json (what --shard splits by)")
+    report = commands.add_parser("report", help="work on report folders")
+    report_actions = report.add_subparsers(dest="action", required=True)
+    merge = report_actions.add_parser(
+        "merge", help="merge report folders (shards, environments) into one, and build its HTML report",
+        description=merge_module.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    merge.add_argument("inputs", type=Path, nargs="+", metavar="DIR", help="report folders `cmg-harness run` wrote")
+    merge.add_argument("--output", type=Path, default=PROJECT_ROOT / "reports",
+                       help="the merged folder (default: reports/)")
+    merge.add_argument("--history", type=Path, default=None, metavar="FILE",
+                       help="the previous report's Allure history (history.jsonl, or its folder); default: the "
+                            "output folder's own")
+    merge.add_argument("--no-html", action="store_true", help="skip building the Allure HTML report")
+    check = report_actions.add_parser(
+        "check", help="open the folder's HTML report in headless Chromium and check it shows what its summaries say")
+    check.add_argument("folder", type=Path, nargs="?", default=PROJECT_ROOT / "reports", metavar="DIR",
+                       help="report folder (default: reports/)")
+    check.add_argument("--screenshot", type=Path, default=None, metavar="PNG", help="also save what the browser saw")
     images = commands.add_parser("images", help="container images of the emulators")
     images.add_argument("action", choices=["build", "base", "list", "prune"],
                         help="build: the images of the current sources (skips what exists); base: an offline base "
@@ -82,6 +110,12 @@ def main(argv: list[str] | None = None) -> int:
         return command_behaviours(args.reports, args.json, args.html)
     if args.command != "run" and extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "report" and args.action == "check":
+        return command_report_check(args.folder, args.screenshot)
+    if args.command == "report":
+        return command_report_merge(args.inputs, args.output, args.history, html=not args.no_html)
+    if args.command == "durations":
+        return suite.store_durations()
     if args.command == "images":
         return command_images(args.action, args.base_image, args.mirror)
     if args.command == "up":
@@ -93,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         parser.error(f"--env: {error}")
     clock = ["--clock", args.clock] if args.clock else []
-    return command_run(spec, args.reports, [*clock, *extra], html=not args.no_html, append=args.append)
+    shard = suite.shard_arguments(*args.shard) if args.shard else []
+    return command_run(spec, args.reports, [*clock, *shard, *extra], html=not args.no_html, append=args.append)
 
 
 def command_behaviours(reports: Path, as_json: bool, html: Path | None = None) -> int:
@@ -191,7 +226,7 @@ def command_run(spec: select.EnvironmentSpec, reports: Path, pytest_args: list[s
     reports.mkdir(parents=True, exist_ok=True)
     suffix = "" if spec.kind == "local" else f"-{spec.kind}"
     if not append:
-        _clear_reports(reports)
+        clear_reports(reports)
     command = [sys.executable, "-m", "pytest", "features", "--env", str(spec), "--alluredir", str(results),
                *([] if append else ["--clean-alluredir"]),
                "--junitxml", str(reports / f"junit{suffix}.xml"),
@@ -201,7 +236,7 @@ def command_run(spec: select.EnvironmentSpec, reports: Path, pytest_args: list[s
     started = time.perf_counter()
     code = subprocess.call(command, cwd=PROJECT_ROOT)
     log.info("acceptance suite finished in %.1f s with exit code %d", time.perf_counter() - started, code)
-    _write_behaviour_table(reports, results)
+    write_behaviour_table(reports, results)
     if html:
         build_html(results, reports / "html")
     print(f"Reports written to {reports}:")
@@ -212,43 +247,38 @@ def command_run(spec: select.EnvironmentSpec, reports: Path, pytest_args: list[s
     return code
 
 
-def _clear_reports(reports: Path) -> None:
-    """A run that does not --append starts the folder afresh, as Allure's results do (--clean-alluredir): an
-    earlier run's summary of another environment would otherwise show in the behaviour table as this run's."""
-    for pattern in ("summary*.json", "junit*.xml", "cucumber*.json", "behaviours.html"):
-        for stale in reports.glob(pattern):
-            stale.unlink()
+def command_report_merge(inputs: list[Path], output: Path, history: Path | None, *, html: bool) -> int:
+    try:
+        written = merge_module.merge_reports(inputs, output)
+        merge_module.take_history(history, output)
+    except merge_module.MergeError as error:
+        print(f"cmg-harness report merge: {error}", file=sys.stderr)
+        return 2
+    write_behaviour_table(output, output / merge_module.RESULTS)
+    if html:
+        build_html(output / merge_module.RESULTS, output / "html")
+    print(f"Merged {len(inputs)} report folders into {output}:")
+    for name, sources in written.items():
+        print(f"  {output / name}  (from {len(sources)})")
+    for name in ("behaviours.html", "html/index.html"):
+        if (output / name).exists():
+            print(f"  {output / name}")
+    return 0
 
 
-def _write_behaviour_table(reports: Path, results: Path) -> None:
-    """The behaviour table of every environment reported so far: reports/behaviours.html, and a global attachment
-    in the Allure results, so the HTML report shows it too."""
-    from harness.reporting.behaviour_html import attach_to_allure_results, render_page
-    from harness.reporting.behaviour_results import table_for_reports
+def command_report_check(folder: Path, screenshot: Path | None) -> int:
+    from harness.reporting.browser_check import CheckError, check_report
 
-    page = render_page(table_for_reports(reports)[0])
-    (reports / "behaviours.html").write_text(page, encoding="utf-8")
-    attach_to_allure_results(results, page)
-
-
-def build_html(results: Path, output: Path) -> None:
-    """Allure Report 3 (npm `allure`), with history kept beside the report for trends."""
-    allure = PROJECT_ROOT / "node_modules" / ".bin" / "allure"
-    if not allure.exists():
-        found = shutil.which("allure")
-        if found is None:
-            log.error("Allure Report 3 not found: run `npm ci` in %s to build the HTML report", PROJECT_ROOT)
-            return
-        allure = Path(found)
-    # A fresh folder each time: given a non-empty one, Allure 3 writes the new report into a subfolder
-    # and leaves the old index.html in place (seen with allure 3.18). Trends come from history.jsonl.
-    shutil.rmtree(output, ignore_errors=True)
-    command = [str(allure), "generate", str(results), "--config", str(PROJECT_ROOT / "allurerc.mjs"),
-               "--output", str(output)]
-    # Run from the reports folder: allurerc.mjs's relative historyPath then keeps history beside the report.
-    output.parent.mkdir(parents=True, exist_ok=True)
-    if subprocess.call(command, cwd=output.parent, stdout=subprocess.DEVNULL) != 0:
-        log.error("allure generate failed: %s", " ".join(command))
+    try:
+        problems = check_report(folder, screenshot)
+    except CheckError as error:
+        print(f"cmg-harness report check: {error}", file=sys.stderr)
+        return 2
+    for problem in problems:
+        print(f"cmg-harness report check: {problem}", file=sys.stderr)
+    if not problems:
+        print(f"{folder / 'html' / 'index.html'}: every scenario result and the behaviour table as the summaries say")
+    return 1 if problems else 0
 
 
 def entry_point() -> None:

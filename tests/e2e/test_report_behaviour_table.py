@@ -7,26 +7,23 @@ The report is built as `cmg-harness run` builds it, from two environments' summa
 
 from __future__ import annotations
 
-import functools
 import json
 import os
-import shutil
-import threading
 import uuid
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from harness.cli import _write_behaviour_table, build_html
 from harness.environments.local import PROJECT_ROOT
 from harness.reporting.behaviour_html import ATTACHMENT_NAME
 from harness.reporting.behaviour_results import BEHAVIOURS
 from harness.reporting.behaviours import load_behaviours
+from harness.reporting.browser_check import find_chromium, serving
+from harness.reporting.report_folder import build_html, write_behaviour_table
 
-CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = find_chromium()
 # A B-01 scenario (outline row), passed on one environment and failed on the other.
 B01_ROW = {"nodeid": "features/test_cloud_distribution_point.py::test_an_inplace_upgrade[2403]",
            "scenario": "An in-place upgrade over the CMG with all content from a cloud DP first (2403)"}
@@ -57,26 +54,15 @@ def report(tmp_path: Path) -> Path:
     (tmp_path / "summary.json").write_text(json.dumps(_summary("local", "passed")), encoding="utf-8")
     (tmp_path / "summary-containers.json").write_text(json.dumps(_summary("containers", "failed")),
                                                       encoding="utf-8")
-    _write_behaviour_table(tmp_path, results)
+    write_behaviour_table(tmp_path, results)
     build_html(results, tmp_path / "html")
     return tmp_path / "html"
 
 
 @pytest.fixture
 def served(report: Path) -> Iterator[str]:
-    class Quiet(SimpleHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(report)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serving(report) as url:
+        yield url
 
 
 def test_the_report_shows_every_behaviour_with_its_result_per_environment(served: str, tmp_path: Path) -> None:

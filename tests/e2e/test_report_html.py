@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import build_html, command_run
-from harness.environments.select import parse_spec
+from harness.cli import command_run
 from harness.environments.local import PROJECT_ROOT
+from harness.environments.select import parse_spec
+from harness.reporting.report_folder import build_html
 
 
 def write_result(results: Path, name: str) -> None:
