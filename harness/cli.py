@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import signal
 import subprocess
 import sys
@@ -226,12 +227,15 @@ def command_run(spec: select.EnvironmentSpec, reports: Path, pytest_args: list[s
     reports.mkdir(parents=True, exist_ok=True)
     suffix = "" if spec.kind == "local" else f"-{spec.kind}"
     if not append:
+        # Here, once, rather than pytest's --clean-alluredir: under xdist every worker cleans the folder when it
+        # starts, deleting what a faster worker already wrote (allure-python issue 807).
         clear_reports(reports)
+        shutil.rmtree(results, ignore_errors=True)
     command = [sys.executable, "-m", "pytest", "features", "--env", str(spec), "--alluredir", str(results),
-               *([] if append else ["--clean-alluredir"]),
                "--junitxml", str(reports / f"junit{suffix}.xml"),
                "--cucumberjson", str(reports / f"cucumber{suffix}.json"),
-               "--summary-json", str(reports / f"summary{suffix}.json"), *pytest_args]
+               "--summary-json", str(reports / f"summary{suffix}.json"), *suite.worker_arguments(pytest_args),
+               *pytest_args]
     log.info("running: %s", " ".join(command))
     started = time.perf_counter()
     code = subprocess.call(command, cwd=PROJECT_ROOT)

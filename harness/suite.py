@@ -1,5 +1,10 @@
-"""How the acceptance suite is cut up: shards of equal stored duration (pytest-split), and the command that
-refreshes the durations they are cut by.
+"""How the acceptance suite is cut up: workers on one machine (pytest-xdist), shards of equal stored duration
+(pytest-split), and the command that refreshes the durations they are cut by.
+
+`cmg-harness run` uses DEFAULT_WORKERS workers unless told otherwise (`-n N`, `-n 0` or `-p no:xdist` for one
+process). Measured with benchmarks/parallel.py on 2 cores (the acceptance suite, medians of 2 runs side by side):
+serial 35.4 s, 2 workers 29.8 s (1.19×), 3 workers 30.9 s, 4 workers 32.8 s. Each worker starts an environment of
+its own, seven processes, so more workers than cores only add work.
 
 A shard is `--shard I/N`: pytest-split's least-duration algorithm gives each of N groups about the same total of
 the durations stored in `features/durations.json`, and runs group I. A scenario missing from the file counts
@@ -11,12 +16,24 @@ xdist workers).
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DURATIONS = PROJECT_ROOT / "features" / "durations.json"
+
+
+DEFAULT_WORKERS = min(2, os.cpu_count() or 1)
+_WORKER_OPTIONS = ("-n", "--numprocesses", "--dist", "-d")
+
+
+def worker_arguments(pytest_args: list[str]) -> list[str]:
+    """`-n DEFAULT_WORKERS`, unless `pytest_args` choose for themselves (or one worker is all there is)."""
+    chosen = any(arg in _WORKER_OPTIONS or arg.startswith(("-n", "--numprocesses=")) for arg in pytest_args)
+    plugins_off = any(a == "no:xdist" for a in pytest_args) or "-pno:xdist" in pytest_args
+    return [] if chosen or plugins_off or DEFAULT_WORKERS < 2 else ["-n", str(DEFAULT_WORKERS)]
 
 
 def parse_shard(text: str) -> tuple[int, int]:

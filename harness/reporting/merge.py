@@ -29,6 +29,7 @@ from typing import Any
 from junitparser import JUnitXml
 
 from harness.reporting.behaviour_results import table_for_rows
+from harness.reporting.report_folder import clear_reports
 
 RESULTS = "allure-results"
 KINDS = (("summary", ".json"), ("junit", ".xml"), ("cucumber", ".json"))
@@ -43,6 +44,8 @@ def merge_reports(inputs: Sequence[Path], output: Path) -> dict[str, list[str]]:
     Returns, per written file name, the input files it came from."""
     _check_inputs(inputs, output)
     output.mkdir(parents=True, exist_ok=True)
+    clear_reports(output)  # an earlier merge's or run's files would otherwise count as these inputs'
+    shutil.rmtree(output / RESULTS, ignore_errors=True)
     _copy_results(inputs, output / RESULTS)
     written: dict[str, list[str]] = {}
     for name in sorted({path.name for folder in inputs for path in _report_files(folder)}):

@@ -71,3 +71,10 @@ def test_the_previous_reports_history_is_carried_into_the_output(tmp_path: Path)
 def test_the_command_says_what_is_wrong_and_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report", "merge", str(tmp_path / "missing"), "--output", str(tmp_path / "out")]) == 2
     assert "cmg-harness report merge: " in capsys.readouterr().err
+
+
+def test_what_an_earlier_run_left_in_the_output_is_not_merged_in(tmp_path: Path) -> None:
+    merged = write_shard(tmp_path / "merged", range(0, 20), environment="containers")  # an older run's folder
+    merge_reports([write_shard(tmp_path / "shard-1", range(0, 2))], merged)
+    assert not (merged / "summary-containers.json").exists()
+    assert len(list((merged / "allure-results").glob("*-result.json"))) == 2
