@@ -29,5 +29,5 @@ def test_a_shard_is_i_of_n() -> None:
 
 @pytest.mark.parametrize("text", ["0/2", "3/2", "2", "a/b", "1/0", "/2"])
 def test_a_shard_that_cannot_be_is_refused_with_an_example(text: str) -> None:
-    with pytest.raises(argparse.ArgumentTypeError, match="expected I/N with 1 ≤ I ≤ N, e.g. 1/2"):
+    with pytest.raises(argparse.ArgumentTypeError, match=r"expected I/N with 1 ≤ I ≤ N, e\.g\. 1/2"):
         suite.parse_shard(text)
