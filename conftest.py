@@ -16,4 +16,5 @@ pytest_plugins = [
     "steps.then_timing",
     "steps.then_network",
     "steps.then_logs",
+    "steps.load",
 ]

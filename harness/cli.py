@@ -8,6 +8,8 @@
     cmg-harness report merge DIR… [--output OUT] [--history FILE]
                                             several runs' report folders as one, with one HTML report
     cmg-harness report check [DIR]          the HTML report, read in headless Chromium, against the summaries
+    cmg-harness load [--env E] [--users N] [--seconds S]
+                                            real load through the CMG with Locust; reports/load/
     cmg-harness images build|base|list|prune  container images of the emulators (the containers environment)
     cmg-harness matrix [--json]             the capability matrix by site version
 """
@@ -29,6 +31,7 @@ from harness import suite
 from harness.clock.model_clock import CLOCK_MODES
 from harness.environments import select
 from harness.environments.emulated import PROJECT_ROOT, EmulatedEnvironment
+from harness.load import command as load_command
 from harness.model import matrix as capability_matrix
 from harness.reporting import merge as merge_module
 from harness.reporting.report_folder import build_html, clear_reports, write_behaviour_table
@@ -102,8 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     behaviours.add_argument("--json", action="store_true", help="as one JSON object, for dashboards")
     behaviours.add_argument("--html", type=Path, default=None, metavar="FILE",
                             help="also write the table as an HTML page to FILE")
+    load_command.add_parser(commands)
     args, extra = parser.parse_known_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request drowns what the command says
     if args.command == "matrix":
         print(json.dumps(capability_matrix.as_json()) if args.json else capability_matrix.as_table())
         return 0
@@ -115,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         return command_report_check(args.folder, args.screenshot)
     if args.command == "report":
         return command_report_merge(args.inputs, args.output, args.history, html=not args.no_html)
+    if args.command == "load":
+        return load_command.command_load(args)
     if args.command == "durations":
         return suite.store_durations()
     if args.command == "images":
