@@ -33,6 +33,7 @@ def write_behaviour_table(reports: Path, results: Path) -> None:
 
 def build_html(results: Path, output: Path) -> None:
     """Allure Report 3 (npm `allure`), with history kept beside the report for trends."""
+    results, output = results.resolve(), output.resolve()  # allure runs from the report folder, not from here
     allure = PROJECT_ROOT / "node_modules" / ".bin" / "allure"
     if not allure.exists():
         found = shutil.which("allure")

@@ -25,10 +25,12 @@ pytestmark = [
 
 
 @pytest.fixture
-def merged(tmp_path: Path) -> Path:
-    one = write_shard(tmp_path / "shard-1", range(0, 5))
-    two = write_shard(tmp_path / "shard-2", range(5, 9), failed=frozenset({6}))
-    assert main(["report", "merge", str(one), str(two), "--output", str(tmp_path / "merged")]) == 0
+def merged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Named by relative paths, as CI names them: the HTML build runs from the report folder."""
+    write_shard(tmp_path / "shard-1", range(0, 5))
+    write_shard(tmp_path / "shard-2", range(5, 9), failed=frozenset({6}))
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", "merge", "shard-1", "shard-2", "--output", "merged"]) == 0
     return tmp_path / "merged"
 
 
