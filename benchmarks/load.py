@@ -73,7 +73,8 @@ def main() -> None:
         flow = statistics.median(r["flows_per_s"] or 0.0 for r in results) if user == "clients" else None
         failed = max(r["failure_ratio"] for r in results)
         p95 = statistics.median(r["p95_ms"] for r in results)
-        print(f"{user:<8} {rps:>10.1f} {flow if flow is not None else '-':>8} {failed:>7.2%} {p95:>7.0f}")
+        shown = f"{flow:.1f}" if flow is not None else "-"
+        print(f"{user:<8} {rps:>10.1f} {shown:>8} {failed:>7.2%} {p95:>7.0f}")
     print(f"emulated clients drive {ratio:.2f}× the requests a second of Locust's minimal user "
           f"({flows:.1f} client flows a second, {args.users} users, {os.cpu_count()} CPUs)")
     print(json.dumps({"benchmark": "load", "cpus": os.cpu_count(), "users": args.users, "seconds": args.seconds,
