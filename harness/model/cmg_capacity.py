@@ -19,6 +19,7 @@ https://learn.microsoft.com/en-us/mem/configmgr/core/clients/manage/cmg/monitor-
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import deque
 from dataclasses import dataclass, field
@@ -58,6 +59,43 @@ def client_capacity(size: VmSize, vms: int) -> int:
     if not 1 <= vms <= MAX_VMS:
         raise ValueError(f"a CMG has 1 to {MAX_VMS} VM instances, not {vms}")
     return size.clients * vms
+
+
+DEFAULT_REQUEST_S = 1.0
+
+
+@dataclass
+class Places:
+    """The CMG's places for clients: `capacity` requests in service at once, each for `request_s` model seconds.
+
+    [INFERENCE] The page gives clients per VM and says only that there "may be delay" over capacity. The harness
+    reads a client's place as a request in service, which holds it for `request_s` (the relay to the management
+    point and back); a request that finds every place taken waits for the first to free, in arrival order."""
+
+    capacity: int
+    request_s: float = DEFAULT_REQUEST_S
+    _busy_until: list[float] = field(default_factory=list)  # a heap: when each taken place frees
+
+    def __post_init__(self) -> None:
+        if self.capacity < 1 or self.request_s < 0:
+            raise ValueError(f"places need a capacity of at least 1 and no negative time: {self}")
+
+    def admit(self, at: float, count: int = 1) -> list[float]:
+        """`count` clients' requests arrive at `at`; each one's answer is done this long after `at`."""
+        if count < 1:
+            raise ValueError(f"count must be at least 1, not {count}")
+        busy = self._busy_until
+        while busy and busy[0] <= at:
+            heapq.heappop(busy)
+        done = []
+        for _ in range(count):
+            start = at if len(busy) < self.capacity else heapq.heappop(busy)
+            heapq.heappush(busy, start + self.request_s)
+            done.append(start + self.request_s - at)
+        return done
+
+    def in_service(self, at: float) -> int:
+        return sum(1 for until in self._busy_until if until > at)
 
 
 @dataclass

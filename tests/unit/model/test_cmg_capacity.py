@@ -13,6 +13,7 @@ from harness.model.cmg_capacity import (
     MAX_VMS,
     EgressMeter,
     FileRequests,
+    Places,
     VmSize,
     client_capacity,
 )
@@ -96,3 +97,25 @@ def test_egress_is_recorded_in_time_order() -> None:
     meter.record(10.0, 1)
     with pytest.raises(ValueError, match="out of order"):
         meter.record(5.0, 1)
+
+
+def test_requests_within_capacity_are_answered_after_their_own_service_time() -> None:
+    places = Places(capacity=10, request_s=1.0)
+    assert places.admit(0.0, 10) == [1.0] * 10
+
+
+def test_requests_over_capacity_wait_for_the_first_place_to_free_in_arrival_order() -> None:
+    places = Places(capacity=10, request_s=1.0)
+    done = places.admit(0.0, 25)
+    assert done == [1.0] * 10 + [2.0] * 10 + [3.0] * 5
+    # Five places free at 2.0 (the 11th to 20th request's): one arriving at 0.5 takes one then, done at 3.0.
+    assert places.admit(0.5, 1) == [2.5]
+
+
+@given(st.integers(1, 50), st.lists(st.tuples(st.floats(0, 50), st.integers(1, 40)), min_size=1, max_size=30))
+def test_never_more_requests_in_service_than_places(capacity: int, arrivals: list[tuple[float, int]]) -> None:
+    places, spans = Places(capacity=capacity, request_s=2.0), []
+    for at, count in sorted(arrivals):
+        spans += [(at + done - 2.0, at + done) for done in places.admit(at, count)]
+    for start, _ in spans:
+        assert sum(1 for s, e in spans if s <= start < e - 1e-9) <= capacity
