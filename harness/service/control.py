@@ -312,6 +312,8 @@ async def read_json(request: Request) -> Any:
 # A handler sets request.state.<JOURNAL_NOTE> to say why it answered as it did; the journal keeps it. Notes that
 # start with DELIBERATE or FAULT (harness/protocol/control_api.py) mark a 5xx the scenario arranged, not a bug.
 JOURNAL_NOTE = "journal_note"
+# The request's number at the virtual clock's activity (request.state.<REQUEST_KEY>): what ControlPlane.hold takes.
+REQUEST_KEY = "harness_request"
 
 
 class ControlMiddleware:
@@ -358,6 +360,7 @@ class ControlMiddleware:
         """The app's answer, or a status fault's; either with the other faults' effects on its way out."""
         faulted = FaultedSend(faults, self.control.clock.scale, send,
                               hold=lambda seconds: self.control.hold(seconds, key))
+        scope.setdefault("state", {})[REQUEST_KEY] = key  # an app that holds a request on the clock names it
         answer = next((f for f in faults if isinstance(f.effect, Answer)), None)
         answered.by_fault = answer is not None
         try:

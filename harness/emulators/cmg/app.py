@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from harness.clock.model_clock import ModelClock
 from harness.emulators.cmg.content import ContentService
+from harness.emulators.cmg.deployment import CmgDeployment
 from harness.net.http import make_async_client
 from harness.protocol.cmtrace import Severity
 from harness.protocol.errors import ProtocolError
@@ -30,6 +31,7 @@ from harness.protocol.tokens import TokenError, verify_token
 from harness.service.app import service_app
 from harness.service.configs import CmgServiceConfig
 from harness.service.control import (
+    REQUEST_KEY,
     ControlPlane,
     HttpError,
     ServiceLogs,
@@ -42,6 +44,7 @@ FORWARDED = {"ccm_system_tokenauth/request": "ccm", "CCM_STS": "site",
 # MP endpoints a PKI client reaches through the MutualAuth path (B-44).
 MUTUAL_FORWARDED = ("ccm_system/request", "SMS_MP/.sms_pol", "SMS_MP/.sms_aut")
 CLIENT_HEADER = "x-ccm-client"
+Held = Callable[[float, Request], Awaitable[None]]  # holds a request on the model clock
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "server", "date"}
 
 # The gateway's logs -> the component their lines carry. SMS_CLOUD_PROXYCONNECTOR is the
@@ -56,26 +59,29 @@ CMG_LOGS = {SERVICE_LOG: "CMGService", CONNECTOR_LOG: "SMS_CLOUD_PROXYCONNECTOR"
 
 
 class CmgModel:
-    """Counters the control API exposes; the CMG keeps no other state of its own."""
+    """Counters the control API exposes, and the deployment (places, egress) requests go through."""
 
-    def __init__(self, cmg_id: str) -> None:
+    def __init__(self, cmg_id: str, clock: ModelClock) -> None:
         self.cmg_id = cmg_id
+        self.deployment = CmgDeployment(clock)
         self.reset()
 
     def reset(self) -> None:
         self.forwarded = 0
         self.refused = 0
         self.manifests = 0
+        self.deployment.reset()
 
     def snapshot(self) -> dict[str, Any]:
         return {"cmg_id": self.cmg_id, "forwarded": self.forwarded, "refused": self.refused,
-                "manifests": self.manifests}
+                "manifests": self.manifests, "deployment": self.deployment.snapshot()}
 
 
 class CmgService:
     def __init__(self, model: CmgModel, mp_url: str, key: bytes, clock: ModelClock,
-                 upstream: httpx.AsyncClient, content: ContentService, logs: ServiceLogs) -> None:
+                 upstream: httpx.AsyncClient, content: ContentService, logs: ServiceLogs, hold: Held) -> None:
         self.model = model
+        self._hold = hold
         self.mp_url = mp_url.rstrip("/")
         self.key = key
         self.clock = clock
@@ -86,17 +92,20 @@ class CmgService:
     async def server_auth(self, request: Request) -> Response:
         started = time.perf_counter()
         with self._refusals_logged(request):
+            placed = await self._place(request)
             endpoint = self._endpoint(request)
             self._authenticate(request, FORWARDED[endpoint])
             body = await request.body()
             response = await self._forward(request, endpoint, body)
         self._log_request(request, len(body), len(response.body), started)
+        response.headers.update(placed)
         return response
 
     async def mutual_auth(self, request: Request) -> Response:
         """PKI clients: the TLS layer verified the certificate chain; no certificate, no forwarding."""
         started = time.perf_counter()
         with self._refusals_logged(request):
+            placed = await self._place(request)
             identity = client_common_name(request.scope)
             if identity is None:
                 self.model.refused += 1
@@ -106,7 +115,15 @@ class CmgService:
             body = await request.body()
             response = await self._forward(request, endpoint, body, client=identity)
         self._log_request(request, len(body), len(response.body), started)
+        response.headers.update(placed)
         return response
+
+    async def _place(self, request: Request) -> dict[str, str]:
+        """The request's clients take their places at the CMG (harness/emulators/cmg/deployment.py); the headers
+        a fleet's answer carries."""
+        headers: dict[str, str] = {}
+        await self.model.deployment.answered(request, headers, lambda seconds: self._hold(seconds, request))
+        return headers
 
     def _endpoint(self, request: Request, forwarded: Iterable[str] = FORWARDED) -> str:
         if request.path_params["cmg_id"] != self.model.cmg_id:
@@ -172,8 +189,10 @@ class CmgService:
             raise
 
     async def get_content(self, request: Request) -> Response:
+        placed = await self._place(request)
         response = await self.content.answer(request)
         self.model.manifests += 1
+        response.headers.update(placed)
         return response
 
     def routes(self) -> list[Route]:
@@ -182,6 +201,7 @@ class CmgService:
             Route("/CCM_Proxy_ServerAuth/{cmg_id}/{path:path}", self.server_auth, methods=methods),
             Route("/CCM_Proxy_MutualAuth/{cmg_id}/{path:path}", self.mutual_auth, methods=methods),
             Route("/downloadrestservice.svc/getcontentxmlsecure", self.get_content, methods=["GET"]),
+            *self.model.deployment.routes(),
         ]
 
 
@@ -197,9 +217,13 @@ def create_app(config: CmgServiceConfig, upstream: httpx.AsyncClient | None = No
     """`upstream`: how the gateway reaches the management point; by default HTTPS to `mp_url` through
     the configured names. The in-process stack passes a client wired straight to the site app."""
     clock, key, ca = config.model_clock, bytes.fromhex(config.key), config.ca_path
-    model = CmgModel(config.cmg_id)
+    model = CmgModel(config.cmg_id, clock)
     control = ControlPlane("cmg", model, logs=CMG_LOGS, clock=clock)
     upstream = upstream or make_async_client(config.hosts, ca, timeout=30.0)
     content = ContentService(config.storage, ca, key, clock, control.logs, CONTENT_LOG)
-    service = CmgService(model, config.mp_url, key, clock, upstream, content, control.logs)
+
+    def hold(seconds: float, request: Request) -> Awaitable[None]:
+        return control.hold(seconds, int(request.scope.get("state", {}).get(REQUEST_KEY, 0)))
+
+    service = CmgService(model, config.mp_url, key, clock, upstream, content, control.logs, hold)
     return service_app(control, service.routes(), errors={ProtocolError: _bad_request, TokenError: _bad_request})
