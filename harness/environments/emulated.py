@@ -31,6 +31,7 @@ from harness.service.configs import (
     CloudSource,
     CmgServiceConfig,
     ContentDeclarations,
+    EgressTo,
     Enrollment,
     Host,
     NetworkServiceConfig,
@@ -216,7 +217,9 @@ class EmulatedEnvironment(RunningEnvironment):
             # The front checks SAS as Azure storage does: it needs the accounts' keys.
             storage=StorageServiceConfig(network=declare, tls=tls["storage"], clock=clock,
                                          upstream=f"https://127.0.0.1:{azurite_port}",
-                                         accounts={a.name: a.key for a in (account, clouddp_account)}),
+                                         accounts={a.name: a.key for a in (account, clouddp_account)},
+                                         cmg_egress=EgressTo(url=cmg.control_base, account=topo.cmg_account,
+                                                             hosts={cmg.hostname: cmg.ip})),
             client=AgentServiceConfig(
                 tls=tls["client"], clock=clock, workdir=str(workdir / "clients"),
                 enrollment=Enrollment(cert=str(enrollment.cert_path), key=str(enrollment.key_path)),

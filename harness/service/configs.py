@@ -218,6 +218,16 @@ class StorageServiceConfig(ServiceConfig):
     upstream: str  # https://127.0.0.1:<Azurite's port>
     accounts: dict[str, str]  # account -> key: the accounts whose SAS the front checks
     network: ContentDeclarations | None = None
+    cmg_egress: EgressTo | None = None  # where the CMG counts its storage account's egress
+
+
+@dataclass(frozen=True, kw_only=True)
+class EgressTo:
+    """The CMG's control API, which counts what the CMG's storage account sends clients against its threshold."""
+
+    url: str
+    account: str  # the CMG's storage account
+    hosts: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

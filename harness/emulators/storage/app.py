@@ -31,6 +31,7 @@ from starlette.routing import Route
 from starlette.types import Scope
 
 from harness.clock.model_clock import ModelClock
+from harness.emulators.storage.fleet import EgressReport, FleetCounter
 from harness.emulators.storage.sas import AUTHENTICATION_FAILED, SasGate, SasRefused
 from harness.net.http import make_async_client
 from harness.service.app import service_app
@@ -49,10 +50,12 @@ MALFORMED_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2}).{0,2}")
 
 
 class StorageFrontModel:
-    def __init__(self) -> None:
+    def __init__(self, fleet: FleetCounter) -> None:
+        self.fleet = fleet
         self.reset()
 
     def reset(self) -> None:
+        self.fleet.reset()
         self.forwarded = 0
         self.sas_admitted = 0  # requests whose SAS held in model time, passed on with a real-time one
         self.sas_refused = 0  # requests answered 403 AuthenticationFailed by the front's SAS check
@@ -148,7 +151,10 @@ class StorageFront:
         response = StreamingResponse(reply.aiter_raw(), status_code=reply.status_code, headers=_headers(out),
                                      background=BackgroundTask(reply.aclose))
         if request.method == "GET" and reply.status_code in (200, 206) and "x-ms-blob-type" in reply.headers:
-            mark(response, int(reply.headers.get("content-length", "0")))  # a blob's bytes: content
+            length = int(reply.headers.get("content-length", "0"))
+            mark(response, length)  # a blob's bytes: content
+            response.headers.update(await self.model.fleet.count(request.headers.get("host", ""),
+                                                                 request.url.path, request.headers, length))
         return response
 
 
@@ -167,7 +173,9 @@ def _headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
 def create_app(config: StorageServiceConfig, upstream: httpx.AsyncClient | None = None) -> Starlette:
     """`upstream`: how the front reaches Azurite; by default HTTPS to the configured address."""
     clock = config.model_clock
-    model = StorageFrontModel()
+    egress = config.cmg_egress
+    model = StorageFrontModel(FleetCounter(clock, None if egress is None else EgressReport(
+        egress.url, egress.hosts, config.ca_path, egress.account)))
     control = ControlPlane("storage", model, clock=clock, identity_headers=[], error_renderer=azure_error,
                            url_check=storage_url_check,
                            content=ContentDeclarer.from_config(config.network, config.ca_path))
