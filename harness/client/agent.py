@@ -39,6 +39,8 @@ from harness.client.channel import SiteEndpoints
 from harness.client.client import EmulatedClient
 from harness.client.clocked_net import NETWORK, ClockedBackend
 from harness.client.engine import TaskSequenceRun
+from harness.client.fleet import FleetRun, FleetSpec
+from harness.client.fleet_api import Fleets
 from harness.client.identity import SigningKeys, new_signing_identity
 from harness.client.link import LinkProfile, LinkTiming, link_layer
 from harness.clock.model_clock import ModelClock
@@ -88,6 +90,13 @@ class Agent:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._keys = SigningKeys()
+        self.fleets = Fleets(self._new_fleet)
+
+    def _new_fleet(self, spec: FleetSpec) -> FleetRun:
+        if self.config.clock.virtual is None:
+            raise HttpError(409, "a fleet runs on the virtual clock: start the environment with --clock virtual")
+        return FleetRun(spec, self.config.endpoints, dict(self.config.zones.get("internet", {})),
+                        self.config.ca_cert, self.config.clock, self.config.issuer)
 
     def add_client(self, name: str, network: NetworkLocation, settings: CloudServicesSettings,
                    site_token: str | None, cache_size: int = DEFAULT_CACHE_SIZE,
@@ -151,6 +160,7 @@ class Agent:
         return run
 
     def reset(self) -> None:
+        self.fleets.reset()
         with self._lock:
             runs, clients = list(self.runs.values()), list(self.clients.values())
             self.runs, self.clients = {}, {}
@@ -285,6 +295,7 @@ class AgentService:
             Route("/clients/{name}/runs/{run}", self.get_run, methods=["GET"]),
             Route("/clients/{name}/runs/{run}/logs", self.get_logs, methods=["GET"]),
             Route("/clients/{name}/runs/{run}/logs/{log}", self.get_log, methods=["GET"]),
+            *self.agent.fleets.routes(),
         ]
 
 
