@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CATALOGUE = ROOT / "features" / "STEPS.md"
 MODULES = ("steps.given_site", "steps.given_client", "steps.when_run", "steps.then_outcome",
            "steps.then_steps_and_content", "steps.given_faults", "steps.given_network", "steps.then_sources",
-           "steps.then_timing", "steps.then_network", "steps.then_logs", "steps.load")
+           "steps.then_timing", "steps.then_network", "steps.then_logs", "steps.load", "steps.fleet")
 HEADINGS = {"steps.given_site": "Given — the site", "steps.given_client": "Given — clients",
             "steps.when_run": "When — running the task sequence", "steps.then_outcome": "Then — outcomes",
             "steps.then_steps_and_content": "Then — steps, variables and the client's disk",
@@ -42,7 +42,8 @@ HEADINGS = {"steps.given_site": "Given — the site", "steps.given_client": "Giv
             "steps.then_timing": "Then — timing in model time (tolerances measured, see harness/model/timing.py)",
             "steps.then_network": "Then — what crossed the network",
             "steps.then_logs": "Then — what the client's logs say",
-            "steps.load": "When and Then — real load through Locust (real time)"}
+            "steps.load": "When and Then — real load through Locust (real time)",
+            "steps.fleet": "Fleets — thousands of clients in waves, the CMG's capacity and egress (model time)"}
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from harness.drivers.agent import AgentDriver
 from harness.drivers.base import ServiceDriver
 from harness.drivers.clouddp import CloudDpDriver
 from harness.drivers.cmg import CmgDriver
+from harness.drivers.fleet import FleetDriver
 from harness.drivers.network import NetworkDriver
 from harness.drivers.site import SiteDriver
 from harness.environments import select
@@ -224,6 +225,11 @@ def agent(environment: Environment, scenario_clock: Actor | NoActor) -> AgentDri
     return AgentDriver(environment.http, environment.endpoints["client"].control_base, clock=scenario_clock)
 
 
+@pytest.fixture
+def fleets(environment: Environment, scenario_clock: Actor | NoActor) -> FleetDriver:
+    return FleetDriver(environment.http, environment.endpoints["client"].control_base, clock=scenario_clock)
+
+
 @dataclass
 class TaskSequenceSpec:
     """The task sequence a scenario builds up over its Given steps; publish() (re)defines it on the site."""
@@ -236,6 +242,7 @@ class TaskSequenceSpec:
     variables: dict[str, str] = field(default_factory=dict)
     boot_image: str = ""
     deployment_id: str | None = None
+    option: str = ""  # the deployment's Distribution Points option, once deployed
 
     def publish(self, site: SiteDriver) -> None:
         if self.step_rows:

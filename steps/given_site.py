@@ -160,4 +160,4 @@ def deployed(site: SiteDriver, task_sequence: TaskSequenceSpec, purpose: str, op
     sequence"; "but not allowed…" clears "Allow task sequence to run for client on the Internet"."""
     site.deploy(DEPLOYMENT_ID, task_sequence.package_id, option=option, purpose=purpose,
                 allow_internet=not intranet_only, pre_download=bool(pre_download))
-    task_sequence.deployment_id = DEPLOYMENT_ID
+    task_sequence.deployment_id, task_sequence.option = DEPLOYMENT_ID, option

@@ -13,6 +13,7 @@ from typing import Generic, TypeVar
 
 from harness.environments.base import Endpoints
 from harness.model.client_logs import CLIENT_LOGS as LOG_COMPONENTS
+from harness.model.cmg_capacity import VmSize
 from harness.model.deployment import DeploymentOption, LaunchMode
 from harness.model.versions import BUILD_NUMBERS
 
@@ -161,5 +162,8 @@ PLACEHOLDERS: dict[str, Placeholder] = {
     "value": Placeholder("the variable's value, as text"),
     "variable": Placeholder("a task sequence variable's name (`SMSTSDownloadRetryCount`)"),
     "version": Placeholder("a Configuration Manager current branch version", VERSIONS),
+    "vm_size": Placeholder("a CMG VM size, as the console words it", tuple(size.words for size in VmSize)),
+    "vms": Placeholder("a whole number of CMG VM instances, 1 to 16"),
+    "wave": Placeholder("how many clients a wave starts: a whole number, thousands may be written `2,000`"),
     "what": Placeholder("`at once`, or `about` and a model duration (`about 2 minutes`)"),
 }

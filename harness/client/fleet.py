@@ -51,6 +51,9 @@ from harness.service.configs import SiteEndpoints
 _COHORT: contextvars.ContextVar[_Sending | None] = contextvars.ContextVar("cohort", default=None)
 POOL = 16  # requests in flight at once
 TICK_S = 1.0
+# The clock counts whole microseconds: a wake-up closer than that is now (a sleep for less would return at once,
+# with the clock where it was).
+RESOLUTION_S = 1e-6
 
 
 @dataclass(frozen=True)
@@ -84,17 +87,19 @@ class Group:
     error: str | None = None
     step_start_s: float | None = None
     end_s: float | None = None
+    content_s: float | None = None  # when its last package's files began to come
     reply: Any = None  # the package's content location reply, between its parts
     files: tuple[str, ...] = ()  # the package's file URLs, from its manifest
 
     def part(self, members: tuple[str, ...]) -> Group:
         return Group(self.kind, members, self.start_s, self.step, self.downloaded, self.cmg_wait_s,
-                     reply=self.reply, files=self.files)
+                     content_s=self.content_s, reply=self.reply, files=self.files)
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": {"network": self.kind.network, "auth": self.kind.auth}, "members": list(self.members),
-                "start_s": self.start_s, "step_start_s": self.step_start_s, "end_s": self.end_s,
-                "downloaded_bytes": self.downloaded, "cmg_wait_s": round(self.cmg_wait_s, 3), "error": self.error}
+                "start_s": _ms(self.start_s), "step_start_s": _ms(self.step_start_s), "end_s": _ms(self.end_s),
+                "content_s": _ms(self.content_s), "downloaded_bytes": self.downloaded,
+                "cmg_wait_s": round(self.cmg_wait_s, 3), "error": self.error}
 
 
 class CohortHeaders(httpx.BaseTransport):
@@ -142,6 +147,7 @@ class FleetRun:
                       "token": make_client(hosts, ca, timeout=60.0, wrap=CohortHeaders)}
         self._channels: dict[str, ManagementChannel] = {}
         self._actor: Actor | NoActor = NoActor()
+        self._started = 0.0  # the fleet's start, in model seconds since the epoch
 
     # -- the schedule ----------------------------------------------------------------------------------------
 
@@ -161,7 +167,7 @@ class FleetRun:
             self.done.set()
 
     def _schedule(self) -> None:
-        started = self.clock.seconds()
+        started = self._started = self.clock.seconds()
         planned = cohorts(plan(self.spec.population), tick_s=self.spec.tick_s, limit=self.spec.cohort_limit)
         order = itertools.count()
         queue: list[tuple[float, int, Group]] = [(c.start_s, next(order), _group(c)) for c in planned]
@@ -169,11 +175,11 @@ class FleetRun:
         with ThreadPoolExecutor(POOL, thread_name_prefix=f"fleet-{self.spec.name}") as pool:
             while queue and not self._cancel.is_set():
                 now = self.clock.seconds() - started
-                if queue[0][0] > now + 1e-9:
+                if queue[0][0] > now + RESOLUTION_S:
                     self._actor.sleep(queue[0][0] - now)
                     now = self.clock.seconds() - started
                 due = []
-                while queue and queue[0][0] <= now + 1e-9:
+                while queue and queue[0][0] <= now + RESOLUTION_S:
                     due.append(heapq.heappop(queue)[2])
                 for group, parts in zip(due, pool.map(functools.partial(self._advance, now=now), due), strict=True):
                     if not parts:
@@ -239,6 +245,7 @@ class FleetRun:
             except ProtocolError as error:
                 raise _Failed(0x87D0027E, f"Error retrieving manifest: {error}") from None
         else:
+            group.content_s = self.clock.seconds() - self._started
             for url in group.files:
                 answer = http.get(url)
                 _check(answer)
@@ -259,6 +266,11 @@ class FleetRun:
     def to_json(self) -> dict[str, Any]:
         return {"fleet": self.spec.name, "state": "done" if self.done.is_set() else "running", "error": self.error,
                 "clients": self.spec.population.clients, "groups": [g.to_json() for g in self.groups]}
+
+
+def _ms(seconds: float | None) -> float | None:
+    """Model seconds to the millisecond: the clock counts microseconds, and a float of them carries noise."""
+    return None if seconds is None else round(seconds, 3)
 
 
 class _Failed(Exception):

@@ -131,8 +131,9 @@ class ClientOutcome:
     step_start_s: float | None  # when the upgrade step began its work; None if it never did
     end_s: float
     downloaded_bytes: int = 0  # model bytes
-    cmg_wait_s: float = 0.0  # time its requests waited for a place at the CMG
+    cmg_wait_s: float = 0.0  # the CMG's answers' time: its places, and any wait for one
     error: str | None = None  # the run's exit code, when it failed
+    content_s: float | None = None  # when its content began to come
 
     @property
     def upgrade_after_s(self) -> float | None:

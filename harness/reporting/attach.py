@@ -11,8 +11,10 @@ import json
 
 import allure
 
+from harness.drivers.fleet import FleetResult
 from harness.drivers.run import RunResult
 from harness.reporting import timeline_svg
+from harness.reporting.fleet_report import percentiles_table, pictures
 
 
 def attach_text(name: str, text: str, *, json_body: bool = False) -> None:
@@ -40,3 +42,11 @@ def label_environment(name: str) -> None:
     """The `environment` label: allurerc.mjs splits the report by it, so results from local and containers
     runs merged into one report stay apart and can be compared test by test."""
     allure.dynamic.label("environment", name)  # type: ignore[no-untyped-call]
+
+
+def attach_fleet(fleet: FleetResult, deployment: dict[str, object]) -> None:
+    """The fleet's pictures, its percentiles table, and the CMG's deployment as it ended."""
+    for name, svg in pictures(fleet.outcomes, deployment).items():
+        allure.attach(svg, name=name, attachment_type=allure.attachment_type.SVG)
+    attach_text("fleet: percentiles", percentiles_table(fleet.outcomes))
+    attach_text("CMG deployment", json.dumps(deployment, indent=2), json_body=True)

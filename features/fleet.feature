@@ -1,0 +1,44 @@
+@acceptance @fleet @clock:virtual
+Feature: Fleets through the CMG in model time
+  Thousands of internet clients install the upgrade in waves; the CMG's VMs carry a documented number of them at
+  once, storage serves one file at most 500 times a second, and the CMG can stop itself when its outbound data
+  passes its threshold. The fleet runs on the virtual clock: hours of model time take seconds.
+
+  Background:
+    Given the site runs Configuration Manager version 2107
+    And the CMG serves content from Azure storage
+    And the in-place upgrade task sequence PS100010 references these packages:
+      | package  | name                     | type               | size   |
+      | PS100011 | Windows 11 upgrade media | OS upgrade package | 3.2 GB |
+    And the task sequence has these steps:
+      | step                     | action                   | package  | duration   |
+      | Upgrade Operating System | Upgrade Operating System | PS100011 | 40 minutes |
+    And the packages are distributed to the CMG
+    And the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
+
+  @behaviour:B-57 @behaviour:B-58
+  Scenario: Two Standard VMs carry 10,000 clients in waves of 2,000 without a wait for the CMG
+    Given 10,000 internet clients, in waves of 2,000 every 30 minutes
+    And the CMG has 2 VMs
+    When the fleet installs the deployment
+    Then every client of the fleet starts the upgrade step
+    And no client of the fleet waits more than 2 seconds for the CMG
+    And 95 % of the fleet's clients start the upgrade step within 10 seconds
+    And storage starts the package's file for at most 500 of the fleet's clients a second
+
+  @behaviour:B-57
+  Scenario: One Lab VM makes a wave wait for the CMG, but refuses no client
+    Given 200 internet clients, in waves of 100 every 10 minutes
+    And 20 % of the fleet's clients authenticate with a site-issued token
+    And the CMG has 1 VM of size Lab (B2s)
+    When the fleet installs the deployment
+    Then every client of the fleet starts the upgrade step
+    And some clients of the fleet wait for a place at the CMG
+    And 95 % of the fleet's clients start the upgrade step within 1 minute
+
+  @behaviour:B-59
+  Scenario: The CMG stops itself when its outbound data passes the critical threshold
+    Given 1,000 internet clients, in waves of 200 every 30 minutes
+    And the CMG stops itself when its outbound data passes the critical threshold of 1 TB
+    When the fleet installs the deployment
+    Then the CMG stops itself at a six-minute check once its outbound data passes 90 % of the threshold, and the clients after it fail with 0x801901F7

@@ -1,0 +1,189 @@
+"""Fleets: thousands of internet clients of the deployment in waves on the virtual clock, the CMG's VMs and its
+egress threshold, and what the fleet's runs add up to (percentiles, waits, the CMG stopping itself)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from pytest_bdd import given, parsers, then, when
+
+from harness.drivers.cmg import CmgDriver
+from harness.drivers.fleet import FleetDriver, FleetResult
+from harness.drivers.site import SiteDriver
+from harness.model.cmg_capacity import VmSize
+from harness.model.deployment import DeploymentOption
+from harness.model.errors import hresult_text
+from harness.model.fleet import percentile, share_within
+from harness.model.units import parse_duration, parse_size
+from harness.reporting.attach import attach_fleet
+from steps.fixtures import TaskSequenceSpec
+
+FLEET_TIMEOUT_S = 600.0
+FLEET = "FLEET"
+
+
+@dataclass
+class FleetPlan:
+    """The fleet a scenario builds up over its Given steps."""
+
+    clients: int = 0
+    wave_size: int = 0
+    every_s: float = 0.0
+    spread_s: float = 0.0
+    token_percent: int = 0
+    seed: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@pytest.fixture
+def fleet_plan() -> FleetPlan:
+    return FleetPlan()
+
+
+@given(parsers.parse("{count:n} internet clients, in waves of {wave:n} every {duration}"))
+def fleet_in_waves(fleet_plan: FleetPlan, count: int, wave: int, duration: str) -> None:
+    """The fleet: that many internet clients of the deployment, a wave of them starting at once every so often
+    (model time). They are PKI clients unless a share of them is said to use tokens."""
+    fleet_plan.clients, fleet_plan.wave_size, fleet_plan.every_s = count, wave, parse_duration(duration)
+
+
+@given(parsers.parse("each wave's clients start over {duration}"))
+def waves_spread(fleet_plan: FleetPlan, duration: str) -> None:
+    """A wave's clients start at seeded random moments over that long, instead of all at once."""
+    fleet_plan.spread_s = parse_duration(duration)
+
+
+@given(parsers.parse("{percent:d} % of the fleet's clients authenticate with a site-issued token"))
+def token_share(fleet_plan: FleetPlan, percent: int) -> None:
+    """A mixed population: that share are token clients (CCM_Proxy_ServerAuth), the rest PKI clients."""
+    if not 0 <= percent <= 100:
+        raise ValueError(f"a share is 0 to 100 %, not {percent} %")
+    fleet_plan.token_percent = percent
+
+
+@given(parsers.re(r"the CMG has (?P<vms>\d+) VMs?(?: of size (?P<vm_size>.+))?$"))
+def cmg_vms(cmg: CmgDriver, vms: str, vm_size: str | None) -> None:
+    """The CMG's VM instances (1 to 16) and their size, in the console's words (Standard (A2_v2) by default):
+    together they carry 6,000 clients a VM (Standard, classic), 10 (Lab (B2s)) or 10,000 (Large (A4_v2)) without
+    delay; over that, requests wait for a place."""
+    cmg.set_deployment(vms=int(vms), vm_size=(vm_size or VmSize.STANDARD_A2_V2.words).strip('"'))
+
+
+@given(parsers.parse("the CMG stops itself when its outbound data passes the critical threshold of {size}"))
+def cmg_egress_threshold(cmg: CmgDriver, size: str) -> None:
+    """The CMG's 14-day outbound data threshold is that size, with "Stop this service when the critical threshold
+    is exceeded" on: the six-minute check after its outbound data reaches 90 % of it stops the CMG."""
+    cmg.set_deployment(egress_threshold_bytes=parse_size(size), stop_at_critical=True)
+
+
+@when("the fleet installs the deployment", target_fixture="fleet")
+def fleet_installs(fleets: FleetDriver, site: SiteDriver, task_sequence: TaskSequenceSpec, fleet_plan: FleetPlan,
+                   cmg: CmgDriver) -> FleetResult:
+    """Every client of the fleet installs the deployment when its wave starts, and the step waits until each one
+    has started the upgrade step or failed. The fleet's pictures (clients and downloads over model time, the
+    CMG's outbound data against its threshold, when clients started the upgrade step) and its percentiles are
+    attached to the report."""
+    if fleet_plan.clients == 0:
+        raise ValueError("no fleet: say how many internet clients, in waves of how many, every how long")
+    packages = [{"id": package_id, "version": 1} for package_id in task_sequence.packages]
+    upgrade = [row["package"] for row in task_sequence.step_rows if row.get("action") == "Upgrade Operating System"]
+    token = fleet_plan.token_percent
+    mix = [{"network": "internet", "auth": "token", "share": token / 100},
+           {"network": "internet", "auth": "pki", "share": 1 - token / 100}]
+    body = {"name": FLEET, "clients": fleet_plan.clients,
+            "waves": {"size": fleet_plan.wave_size, "every_s": fleet_plan.every_s, "spread_s": fleet_plan.spread_s},
+            "mix": [m for m in mix if m["share"] > 0], "seed": fleet_plan.seed, "packages": packages,
+            "needed": upgrade or [packages[0]["id"]],
+            "download_all": task_sequence.option == DeploymentOption.DOWNLOAD_ALL.value,
+            "site_token": site.registration_token(FLEET) if token else None}
+    fleets.start(body)
+    result = fleets.wait(FLEET, FLEET_TIMEOUT_S)
+    attach_fleet(result, cmg.deployment())
+    return result
+
+
+@then(parsers.parse("{percent:d} % of the fleet's clients start the upgrade step within {duration}"))
+def share_start_within(fleet: FleetResult, percent: int, duration: str) -> None:
+    """Measured from each client's own start (its wave's install) to the upgrade step beginning its work."""
+    limit = parse_duration(duration)
+    waits = [o.upgrade_after_s for o in fleet.outcomes]
+    share = share_within(waits, limit)
+    if share * 100 < percent:
+        started = [w for w in waits if w is not None]
+        p = f"; the {percent}th percentile is {percentile(started, percent):.0f} s" if len(started) == len(waits) \
+            else f"; {len(waits) - len(started)} never started it"
+        pytest.fail(f"{share:.1%} of the fleet's {len(waits)} clients started the upgrade step within "
+                    f"{limit:.0f} s, fewer than {percent} %{p}")
+
+
+@then("every client of the fleet starts the upgrade step")
+def every_client_starts(fleet: FleetResult) -> None:
+    """No client of the fleet failed."""
+    if fleet.failed:
+        first = fleet.failed[0]
+        pytest.fail(f"{len(fleet.failed)} of the fleet's {len(fleet.outcomes)} clients failed; the first, "
+                    f"{first.name}, with {first.error}")
+
+
+@then(parsers.parse("no client of the fleet waits more than {duration} for the CMG"))
+def no_client_waits(fleet: FleetResult, duration: str) -> None:
+    """The time the CMG took to answer a client's requests (its places, and any wait for one), summed per client."""
+    limit = parse_duration(duration)
+    longest = max(fleet.outcomes, key=lambda o: o.cmg_wait_s)
+    if longest.cmg_wait_s > limit + 1e-9:
+        pytest.fail(f"{longest.name} waited {longest.cmg_wait_s:.0f} s for the CMG, more than {limit:.0f} s")
+
+
+@then(parsers.parse("some clients of the fleet wait for a place at the CMG"))
+def some_clients_wait(cmg: CmgDriver) -> None:
+    """At least one request found every place of the CMG's VMs taken and waited for one."""
+    deployment = cmg.deployment()
+    if deployment["waited"] == 0:
+        pytest.fail(f"no request waited: the CMG's {deployment['capacity']} places were never all taken")
+
+
+@then(parsers.parse("the CMG stops itself at a six-minute check once its outbound data passes 90 % of the "
+                    "threshold, and the clients after it fail with {code}"))
+def cmg_stops(fleet: FleetResult, cmg: CmgDriver, code: str) -> None:
+    """The CMG's egress check stopped it at a six-minute check; clients failed, each with that code and no sooner
+    than the stop."""
+    egress = cmg.deployment()["egress"]
+    stopped = egress["stopped_at_s"]
+    if stopped is None:
+        pytest.fail(f"the CMG never stopped: it sent {egress['total_bytes']:,} of {egress['critical_bytes']:,.0f} "
+                    "critical bytes")
+    if stopped % 360:
+        pytest.fail(f"the CMG stopped at model second {stopped}, not at a six-minute check")
+    wrong = [o for o in fleet.failed if (o.error or "").upper() != code.upper() or (o.end_s or 0) < stopped - 1e-9]
+    if wrong or not fleet.failed:
+        example = "" if not wrong else (f", {wrong[0].name} with {wrong[0].error} at model second "
+                                        f"{wrong[0].end_s:g} (the stop: {stopped:g})")
+        pytest.fail(f"expected the clients after the stop to fail with {code} ({hresult_text(int(code, 16))}); "
+                    f"{len(fleet.failed)} failed, {len(wrong)} otherwise{example}")
+
+
+@then(parsers.parse("storage starts the package's file for at most {count:n} of the fleet's clients a second"))
+def storage_rate(fleet: FleetResult, count: int) -> None:
+    """Counted from when each client's content began to come and when it was through, a second at a time."""
+    per_second: dict[int, int] = {}
+    for outcome in fleet.outcomes:
+        if outcome.end_s is not None and outcome.error is None:
+            per_second[int(outcome.end_s)] = per_second.get(int(outcome.end_s), 0) + 1
+    busiest = max(per_second.items(), key=lambda item: item[1], default=(0, 0))
+    if busiest[1] > count:
+        pytest.fail(f"{busiest[1]} of the fleet's clients got their file in model second {busiest[0]}, more than "
+                    f"{count}")
+
+
+@then(parsers.parse("every client of the fleet starts the upgrade step within {duration} of the first wave"))
+def all_within_of_first_wave(fleet: FleetResult, duration: str) -> None:
+    """The last client's upgrade step begins no later than that, counted from the fleet's start."""
+    limit = parse_duration(duration)
+    late = [o for o in fleet.outcomes if o.step_start_s is None or o.step_start_s > limit + 1e-9]
+    if late:
+        last = max(late, key=lambda o: o.step_start_s or float("inf"))
+        pytest.fail(f"{len(late)} of the fleet's clients had not started the upgrade step {limit:.0f} s after the "
+                    f"first wave; {last.name} " + ("never did" if last.step_start_s is None else
+                                                   f"did at {last.step_start_s:.0f} s"))
