@@ -17,4 +17,5 @@ pytest_plugins = [
     "steps.then_network",
     "steps.then_logs",
     "steps.load",
+    "steps.fleet",
 ]
