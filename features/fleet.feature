@@ -10,9 +10,11 @@ Feature: Fleets through the CMG in model time
     And the in-place upgrade task sequence PS100010 references these packages:
       | package  | name                     | type               | size   |
       | PS100011 | Windows 11 upgrade media | OS upgrade package | 3.2 GB |
+      | PS100012 | Surface drivers          | Driver package     | 600 MB |
     And the task sequence has these steps:
       | step                     | action                   | package  | duration   |
       | Upgrade Operating System | Upgrade Operating System | PS100011 | 40 minutes |
+      | Apply drivers            | Run Command Line         | PS100012 | 5 minutes  |
     And the packages are distributed to the CMG
     And the task sequence is deployed as Available with "Download content locally when needed by the running task sequence"
 
@@ -42,3 +44,9 @@ Feature: Fleets through the CMG in model time
     And the CMG stops itself when its outbound data passes the critical threshold of 1 TB
     When the fleet installs the deployment
     Then the CMG stops itself at a six-minute check once its outbound data passes 90 % of the threshold, and the clients after it fail with 0x801901F7
+
+  @behaviour:B-04
+  Scenario: On demand moves less data through the CMG than downloading all content first
+    Given 2,000 internet clients, in waves of 500 every 30 minutes
+    When the fleet installs the deployment once on demand and once downloading all content first
+    Then on demand moves at least 15 % less data than downloading all content first

@@ -85,6 +85,23 @@ def fleet_installs(fleets: FleetDriver, site: SiteDriver, task_sequence: TaskSeq
     has started the upgrade step or failed. The fleet's pictures (clients and downloads over model time, the
     CMG's outbound data against its threshold, when clients started the upgrade step) and its percentiles are
     attached to the report."""
+    download_all = task_sequence.option == DeploymentOption.DOWNLOAD_ALL.value
+    return _run_fleet(fleets, site, task_sequence, fleet_plan, cmg, FLEET, download_all)
+
+
+@when("the fleet installs the deployment once on demand and once downloading all content first",
+      target_fixture="fleets_compared")
+def fleet_installs_both_ways(fleets: FleetDriver, site: SiteDriver, task_sequence: TaskSequenceSpec,
+                             fleet_plan: FleetPlan, cmg: CmgDriver) -> tuple[FleetResult, FleetResult]:
+    """The same fleet twice, one after the other: with "Download content locally when needed by the running task
+    sequence" (each client fetches what its upgrade step needs), then with "Download all content locally before
+    starting task sequence" (every package of the task sequence first)."""
+    return (_run_fleet(fleets, site, task_sequence, fleet_plan, cmg, FLEET, False),
+            _run_fleet(fleets, site, task_sequence, fleet_plan, cmg, f"{FLEET}-ALL", True))
+
+
+def _run_fleet(fleets: FleetDriver, site: SiteDriver, task_sequence: TaskSequenceSpec, fleet_plan: FleetPlan,
+               cmg: CmgDriver, name: str, download_all: bool) -> FleetResult:
     if fleet_plan.clients == 0:
         raise ValueError("no fleet: say how many internet clients, in waves of how many, every how long")
     packages = [{"id": package_id, "version": 1} for package_id in task_sequence.packages]
@@ -92,16 +109,25 @@ def fleet_installs(fleets: FleetDriver, site: SiteDriver, task_sequence: TaskSeq
     token = fleet_plan.token_percent
     mix = [{"network": "internet", "auth": "token", "share": token / 100},
            {"network": "internet", "auth": "pki", "share": 1 - token / 100}]
-    body = {"name": FLEET, "clients": fleet_plan.clients,
+    body = {"name": name, "clients": fleet_plan.clients,
             "waves": {"size": fleet_plan.wave_size, "every_s": fleet_plan.every_s, "spread_s": fleet_plan.spread_s},
             "mix": [m for m in mix if m["share"] > 0], "seed": fleet_plan.seed, "packages": packages,
-            "needed": upgrade or [packages[0]["id"]],
-            "download_all": task_sequence.option == DeploymentOption.DOWNLOAD_ALL.value,
-            "site_token": site.registration_token(FLEET) if token else None}
+            "needed": upgrade or [packages[0]["id"]], "download_all": download_all,
+            "site_token": site.registration_token(name) if token else None}
     fleets.start(body)
-    result = fleets.wait(FLEET, FLEET_TIMEOUT_S)
+    result = fleets.wait(name, FLEET_TIMEOUT_S)
     attach_fleet(result, cmg.deployment())
     return result
+
+
+@then(parsers.parse("on demand moves at least {percent:d} % less data than downloading all content first"))
+def on_demand_moves_less(fleets_compared: tuple[FleetResult, FleetResult], percent: int) -> None:
+    """Model bytes the fleet's clients downloaded before their upgrade step, on demand against download all."""
+    on_demand, download_all = (fleet.downloaded_bytes for fleet in fleets_compared)
+    saved = 1 - on_demand / download_all if download_all else 0.0
+    if saved * 100 < percent:
+        pytest.fail(f"on demand moved {on_demand:,} bytes and download all {download_all:,}: {saved:.1%} less, "
+                    f"not {percent} %")
 
 
 @then(parsers.parse("{percent:d} % of the fleet's clients start the upgrade step within {duration}"))
