@@ -15,6 +15,7 @@ import), with the target file in CMG_HARNESS_LOAD_TARGET:
 from __future__ import annotations
 
 import contextvars
+import json
 import os
 import tempfile
 import time
@@ -25,12 +26,13 @@ from typing import Any
 
 import httpx
 from locust import FastHttpUser, User, events, task
+from locust.runners import WorkerRunner
 
 from harness.client.channel import ManagementChannel
 from harness.client.identity import new_signing_identity
 from harness.client.logs import ClientLogs
 from harness.client.sources import CLOUD
-from harness.load.target import TARGET_ENV, LoadTarget
+from harness.load.target import STATS_ENV, TARGET_ENV, LoadTarget
 from harness.net.http import make_client
 from harness.net.tls import ClientCertIssuer, ServerCert
 from harness.protocol.location import ContentLocationRequest
@@ -181,6 +183,23 @@ def _next_name(t: LoadTarget) -> str:
     if _NAMES is None:
         _NAMES = iter(t.client_names(len(t.tokens)) if t.auth == "token" else (f"LOAD{n:05d}" for n in range(1, 10**6)))
     return next(_NAMES)
+
+
+def _write_stats(environment: Any, **_: Any) -> None:
+    """The final figures, once every user has stopped (Locust's own CSV is written when the run time is up, before
+    the flows still going have ended): one row per request name, as JSON, for `cmg-harness load` to read."""
+    path = os.environ.get(STATS_ENV)
+    if not path or isinstance(environment.runner, WorkerRunner):
+        return
+    rows = [{"kind": entry.method, "name": entry.name, "requests": entry.num_requests,
+             "failures": entry.num_failures, "per_second": entry.total_rps,
+             "percentiles": {f"{p * 100:g}%": entry.get_response_time_percentile(p) for p in PERCENTILES}}
+            for entry in environment.stats.entries.values()]
+    Path(path).write_text(json.dumps(rows), encoding="utf-8")
+
+
+PERCENTILES = (0.5, 0.66, 0.75, 0.8, 0.9, 0.95, 0.98, 0.99, 0.999, 1.0)
+events.quitting.add_listener(_write_stats)  # type: ignore[no-untyped-call]  # Locust leaves it unannotated
 
 
 def _now() -> datetime:

@@ -1,20 +1,22 @@
 """Runs Locust on a load target, bounded in users and time, and reads its statistics back.
 
 Locust runs as its own process (`python -m locust`), headless, with the target file in CMG_HARNESS_LOAD_TARGET;
-it writes its HTML report and CSV statistics into the output folder (reports/load/ by default). The figures
-come back from `<prefix>_stats.csv`: one row per part of the client flow, one of type FLOW for whole flows.
+it writes its HTML report and CSV statistics into the output folder (reports/load/ by default). The figures come
+back from `<name>.json`, which the locustfile writes once every user has stopped: Locust's CSV is written when the
+run time is up, before the flows still going have ended, so a short load's CSV misses most of them. One row per
+part of the client flow, one of type FLOW for whole flows.
 """
 
 from __future__ import annotations
 
-import csv
+import json
 import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.load.target import TARGET_ENV
+from harness.load.target import STATS_ENV, TARGET_ENV
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 MAX_USERS = 10_000
@@ -95,15 +97,16 @@ def run_locust(target_file: Path, output: Path, *, users: int, spawn_rate: float
                "-r", str(spawn_rate), "-t", f"{seconds}s", "--stop-timeout", "10", "--csv", str(prefix),
                "--html", str(html), "--only-summary", "--loglevel", "WARNING",
                *(["--processes", str(processes)] if processes > 1 else []), *(extra or []), USER_CLASSES[user]]
-    env = {**os.environ, TARGET_ENV: str(target_file)}
+    figures = output / f"{name}.json"
+    figures.unlink(missing_ok=True)
+    env = {**os.environ, TARGET_ENV: str(target_file), STATS_ENV: str(figures)}
     try:
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 120, check=False)
     except subprocess.TimeoutExpired:
         raise LoadError(f"Locust did not stop within {seconds + 120} s of a {seconds} s load") from None
-    stats = Path(f"{prefix}_stats.csv")
-    if not stats.exists():
+    if not figures.exists():
         raise LoadError(f"Locust left no statistics (exit code {done.returncode}):\n{done.stderr[-2000:]}")
-    return LoadResult(read_stats(stats), users, float(seconds), html, prefix)
+    return LoadResult(read_figures(figures), users, float(seconds), html, prefix)
 
 
 def check_bounds(users: int, spawn_rate: float, seconds: int, user: str) -> None:
@@ -117,18 +120,14 @@ def check_bounds(users: int, spawn_rate: float, seconds: int, user: str) -> None
         raise LoadError(f"user {user!r}: one of {', '.join(USER_CLASSES)}")
 
 
-def read_stats(path: Path) -> tuple[Row, ...]:
-    """The rows of Locust's `_stats.csv`, without its Aggregated line (it counts flows as requests too)."""
-    with path.open(encoding="utf-8", newline="") as file:
-        rows = []
-        for line in csv.DictReader(file):
-            if line["Name"] == "Aggregated":
-                continue
-            percentiles = {key: float(value) for key, value in line.items()
-                           if key.endswith("%") and value not in ("", "N/A")}
-            rows.append(Row(line["Type"], line["Name"], int(line["Request Count"]), int(line["Failure Count"]),
-                            float(line["Requests/s"]), percentiles))
-    return tuple(rows)
+def read_figures(path: Path) -> tuple[Row, ...]:
+    """The rows the locustfile wrote when Locust quit."""
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+        return tuple(Row(str(r["kind"]), str(r["name"]), int(r["requests"]), int(r["failures"]),
+                         float(r["per_second"]), {k: float(v) for k, v in r["percentiles"].items()}) for r in rows)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise LoadError(f"{path}: not the load's figures ({error})") from None
 
 
 def describe(result: LoadResult) -> str:

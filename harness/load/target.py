@@ -12,6 +12,7 @@ from typing import Literal
 import dacite
 
 TARGET_ENV = "CMG_HARNESS_LOAD_TARGET"
+STATS_ENV = "CMG_HARNESS_LOAD_STATS"  # where the locustfile writes the final figures (JSON)
 
 
 class TargetError(ValueError):

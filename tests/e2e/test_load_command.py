@@ -16,7 +16,7 @@ from harness.drivers.site import SiteDriver
 from harness.environments.external_writer import describe, render_toml, write_external_file
 from harness.environments.local import PROJECT_ROOT, LocalEnvironment
 from harness.load.prepare import PACKAGE, _deploy
-from harness.load.runner import read_stats
+from harness.load.runner import read_figures
 
 pytestmark = pytest.mark.load
 
@@ -32,7 +32,7 @@ def _variables(assignments: list[str]) -> dict[str, str]:
 
 
 def _flows(reports: Path) -> tuple[int, int]:
-    flows = next(row for row in read_stats(reports / "load_stats.csv") if row.kind == "FLOW")
+    flows = next(row for row in read_figures(reports / "load.json") if row.kind == "FLOW")
     return flows.requests, flows.failures
 
 
