@@ -50,3 +50,11 @@ Feature: Fleets through the CMG in model time
     Given 2,000 internet clients, in waves of 500 every 30 minutes
     When the fleet installs the deployment once on demand and once downloading all content first
     Then on demand moves at least 15 % less data than downloading all content first
+
+  Scenario: The CMG's downloads share its outbound rate, so a wave takes longer
+    Given 200 internet clients, in waves of 100 every 30 minutes
+    And the CMG's content goes out at most 10 Gbit/s in all
+    When the fleet installs the deployment
+    Then every client of the fleet starts the upgrade step
+    And the fleet's content never went out faster than 10 Gbit/s in all
+    And 95 % of the fleet's clients start the upgrade step within 5 minutes

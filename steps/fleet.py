@@ -9,14 +9,15 @@ from typing import Any
 import pytest
 from pytest_bdd import given, parsers, then, when
 
+from harness.drivers.base import ServiceDriver
 from harness.drivers.cmg import CmgDriver
 from harness.drivers.fleet import FleetDriver, FleetResult
 from harness.drivers.site import SiteDriver
 from harness.model.cmg_capacity import VmSize
 from harness.model.deployment import DeploymentOption
 from harness.model.errors import hresult_text
-from harness.model.fleet import percentile, share_within
-from harness.model.units import parse_duration, parse_size
+from harness.model.fleet import ClientOutcome, percentile, share_within
+from harness.model.units import parse_bandwidth, parse_duration, parse_size
 from harness.reporting.attach import attach_fleet
 from steps.fixtures import TaskSequenceSpec
 
@@ -213,3 +214,31 @@ def all_within_of_first_wave(fleet: FleetResult, duration: str) -> None:
         pytest.fail(f"{len(late)} of the fleet's clients had not started the upgrade step {limit:.0f} s after the "
                     f"first wave; {last.name} " + ("never did" if last.step_start_s is None else
                                                    f"did at {last.step_start_s:.0f} s"))
+
+
+@given(parsers.parse("the CMG's content goes out at most {bandwidth} in all"))
+def shared_content_rate(storage: ServiceDriver, bandwidth: str) -> None:
+    """Every download from the CMG's storage shares that rate, in model bytes, first come first served: many
+    clients at once stretch the wave instead of each getting the whole rate. [INFERENCE] The documentation gives
+    no figure for a CMG's outbound bandwidth; without this step downloads take no model time."""
+    storage.call("PUT", "/_harness/storage/egress", {"bytes_per_second": parse_bandwidth(bandwidth) * 1e6 / 8})
+
+
+@then(parsers.parse("the fleet's content never went out faster than {bandwidth} in all"))
+def content_rate_at_most(fleet: FleetResult, bandwidth: str) -> None:
+    """For the clients that started together (a wave, or a moment of one), the model bytes they downloaded over
+    the time from the first one's download starting to the last one's ending, against that rate (1 % for the
+    second the clock rounds to)."""
+    together: dict[float, list[ClientOutcome]] = {}
+    for outcome in fleet.outcomes:
+        if outcome.content_s is not None and outcome.end_s is not None and outcome.error is None:
+            together.setdefault(outcome.start_s, []).append(outcome)
+    if not together:
+        pytest.fail("no client of the fleet downloaded anything")
+    limit = parse_bandwidth(bandwidth)
+    for start, clients in sorted(together.items()):
+        span = max(o.end_s or 0.0 for o in clients) - min(o.content_s or 0.0 for o in clients)
+        rate = sum(o.downloaded_bytes for o in clients) * 8 / 1e6 / max(span, 1e-3)
+        if rate > limit * 1.01:
+            pytest.fail(f"the {len(clients)} clients that started at {start:.0f} s downloaded at {rate:,.0f} Mbit/s "
+                        f"over {span:.0f} s, faster than {limit:,.0f} Mbit/s")

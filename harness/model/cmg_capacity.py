@@ -115,6 +115,30 @@ class FileRequests:
 
 
 @dataclass
+class SharedEgress:
+    """The CMG's content egress as one link all its clients' downloads share, in model bytes: each download waits
+    for those before it and then goes at the whole rate (first come, first served). The aggregate never exceeds
+    `bytes_per_second`, however many connections there are.
+
+    [INFERENCE] The documentation gives no figure for a CMG's outbound bandwidth; a scenario sets one when the
+    question is about it (None: no limit)."""
+
+    bytes_per_second: float | None = None
+    _free_at: float = -math.inf
+
+    def send(self, at: float, sizes: list[int]) -> list[float]:
+        """Downloads of `sizes` model bytes that may start at `at` (each, in order); when each one ends."""
+        if self.bytes_per_second is None:
+            return [at] * len(sizes)
+        ends = []
+        for size in sizes:
+            start = max(at, self._free_at)
+            self._free_at = start + size / self.bytes_per_second
+            ends.append(self._free_at)
+        return ends
+
+
+@dataclass
 class EgressMeter:
     """The CMG's outbound bytes over the last 14 days, checked against its threshold every six minutes."""
 

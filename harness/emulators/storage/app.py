@@ -186,4 +186,4 @@ def create_app(config: StorageServiceConfig, upstream: httpx.AsyncClient | None 
     front = StorageFront(model, config.upstream, client, gate, clock)
     methods = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"]
     # Every path is a blob's or a container's: the catch-all route leaves no 404 for the app to answer.
-    return service_app(control, [Route("/{path:path}", front.forward, methods=methods)])
+    return service_app(control, [*model.fleet.routes(), Route("/{path:path}", front.forward, methods=methods)])

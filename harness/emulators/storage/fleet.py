@@ -1,6 +1,7 @@
 """What the storage front counts for the CMG's capacity model (harness/model/cmg_capacity.py): requests for one
-file, at most 500 a second, and the bytes the CMG's storage account sends clients, which the CMG's egress
-threshold counts (POST /_harness/cmg/egress on the CMG).
+file, at most 500 a second; the bytes the CMG's storage account sends clients, which the CMG's egress threshold
+counts (POST /_harness/cmg/egress on the CMG); and, when a scenario sets one, the rate all of those downloads
+share (PUT /_harness/storage/egress {"bytes_per_second": N, or null for none}).
 
 A fleet's request (X-Harness-Fleet-Clients) stands for its cohort's clients: each member is one more request
 for the file and its bytes again; the answer says, in X-Harness-Model-Done, when each member's request started.
@@ -14,12 +15,15 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from harness.clock.model_clock import ModelClock
-from harness.model.cmg_capacity import FileRequests
+from harness.model.cmg_capacity import FileRequests, SharedEgress
 from harness.net.http import make_async_client
 from harness.protocol.fleet_headers import FLEET_CLIENTS, MODEL_DONE, FleetHeaderError, read_clients, write_done
-from harness.service.control import HttpError
+from harness.service.control import HttpError, read_json
 
 _log = logging.getLogger(__name__)
 
@@ -47,9 +51,23 @@ class FleetCounter:
         self.clock = clock
         self.egress = egress
         self.files: dict[str, FileRequests] = {}
+        self.shared = SharedEgress()
 
     def reset(self) -> None:
         self.files.clear()
+        self.shared = SharedEgress()
+
+    async def put_egress(self, request: Request) -> JSONResponse:
+        body = await read_json(request)
+        rate = body.get("bytes_per_second") if isinstance(body, dict) and set(body) == {"bytes_per_second"} else 0
+        if rate is not None and (not isinstance(rate, int | float) or isinstance(rate, bool) or rate <= 0):
+            raise HttpError(400, "egress takes {\"bytes_per_second\": N}, N model bytes a second above 0 (null: no "
+                                 "limit)")
+        self.shared = SharedEgress(None if rate is None else float(rate))
+        return JSONResponse({"bytes_per_second": self.shared.bytes_per_second})
+
+    def routes(self) -> list[Route]:
+        return [Route("/_harness/storage/egress", self.put_egress, methods=["PUT"])]
 
     async def count(self, host: str, path: str, headers: Mapping[str, str], length: int) -> dict[str, str]:
         """A blob answered `length` bytes: the headers to add to the answer."""
@@ -61,9 +79,11 @@ class FleetCounter:
         now = (self.clock.now() - self.clock.model_epoch).total_seconds()
         limiter = self.files.setdefault(path, FileRequests())
         last = limiter.admit(now, members)
-        if self.egress is not None and host.split(".", 1)[0].lower() == self.egress.account.lower():
-            await self.egress.sent(round(length * members * self.clock.scale.factor))
-        if cohort is None:
-            return {}
         first = last - (members - 1) / limiter.per_second
-        return {MODEL_DONE: write_done([first - now + i / limiter.per_second for i in range(members)])}
+        starts = [first + i / limiter.per_second for i in range(members)]
+        size = round(length * self.clock.scale.factor)
+        ends = starts
+        if self.egress is not None and host.split(".", 1)[0].lower() == self.egress.account.lower():
+            ends = [self.shared.send(start, [size])[0] for start in starts]
+            await self.egress.sent(size * members)
+        return {} if cohort is None else {MODEL_DONE: write_done([end - now for end in ends])}

@@ -14,6 +14,7 @@ from harness.model.cmg_capacity import (
     EgressMeter,
     FileRequests,
     Places,
+    SharedEgress,
     VmSize,
     client_capacity,
 )
@@ -119,3 +120,23 @@ def test_never_more_requests_in_service_than_places(capacity: int, arrivals: lis
         spans += [(at + done - 2.0, at + done) for done in places.admit(at, count)]
     for start, _ in spans:
         assert sum(1 for s, e in spans if s <= start < e - 1e-9) <= capacity
+
+
+def test_without_a_rate_downloads_take_no_time() -> None:
+    assert SharedEgress().send(5.0, [10**9] * 3) == [5.0, 5.0, 5.0]
+
+
+def test_downloads_share_the_rate_in_turn() -> None:
+    egress = SharedEgress(bytes_per_second=100.0)
+    assert egress.send(0.0, [100, 100, 300]) == [1.0, 2.0, 5.0]
+    assert egress.send(3.0, [100]) == [6.0]  # after those before it
+
+
+@given(st.floats(1, 1e6), st.lists(st.tuples(st.floats(0, 100), st.integers(0, 10**6)), min_size=1, max_size=50))
+def test_the_shared_rate_is_never_exceeded(rate: float, downloads: list[tuple[float, int]]) -> None:
+    egress, first, total, last = SharedEgress(bytes_per_second=rate), None, 0, 0.0
+    for at, size in sorted(downloads):
+        end = egress.send(at, [size])[0]
+        first = at if first is None else first
+        total, last = total + size, max(last, end)
+    assert first is not None and total / rate <= last - first + 1e-6
