@@ -58,3 +58,12 @@ Feature: Fleets through the CMG in model time
     Then every client of the fleet starts the upgrade step
     And the fleet's content never went out faster than 10 Gbit/s in all
     And 95 % of the fleet's clients start the upgrade step within 5 minutes
+
+  Scenario: A mixed fleet: intranet clients take their content from the distribution point, never through the CMG
+    Given the packages are distributed to the CMG and the on-premises distribution point
+    And 1,000 clients, in waves of 250 every 30 minutes
+    And 30 % of the fleet's clients are on the intranet
+    And 20 % of the fleet's clients authenticate with a site-issued token
+    When the fleet installs the deployment
+    Then every client of the fleet starts the upgrade step
+    And no intranet client of the fleet waits for the CMG, and every internet client does

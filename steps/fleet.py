@@ -34,6 +34,7 @@ class FleetPlan:
     every_s: float = 0.0
     spread_s: float = 0.0
     token_percent: int = 0
+    intranet_percent: int = 0
     seed: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -44,9 +45,10 @@ def fleet_plan() -> FleetPlan:
 
 
 @given(parsers.parse("{count:n} internet clients, in waves of {wave:n} every {duration}"))
+@given(parsers.parse("{count:n} clients, in waves of {wave:n} every {duration}"))
 def fleet_in_waves(fleet_plan: FleetPlan, count: int, wave: int, duration: str) -> None:
-    """The fleet: that many internet clients of the deployment, a wave of them starting at once every so often
-    (model time). They are PKI clients unless a share of them is said to use tokens."""
+    """The fleet: that many clients of the deployment, a wave of them starting at once every so often (model
+    time). They are internet PKI clients unless shares of them are said to use tokens or be on the intranet."""
     fleet_plan.clients, fleet_plan.wave_size, fleet_plan.every_s = count, wave, parse_duration(duration)
 
 
@@ -58,10 +60,20 @@ def waves_spread(fleet_plan: FleetPlan, duration: str) -> None:
 
 @given(parsers.parse("{percent:d} % of the fleet's clients authenticate with a site-issued token"))
 def token_share(fleet_plan: FleetPlan, percent: int) -> None:
-    """A mixed population: that share are token clients (CCM_Proxy_ServerAuth), the rest PKI clients."""
+    """A mixed population: that share are internet token clients (CCM_Proxy_ServerAuth); the other internet
+    clients are PKI clients."""
     if not 0 <= percent <= 100:
         raise ValueError(f"a share is 0 to 100 %, not {percent} %")
     fleet_plan.token_percent = percent
+
+
+@given(parsers.parse("{percent:d} % of the fleet's clients are on the intranet"))
+def intranet_share(fleet_plan: FleetPlan, percent: int) -> None:
+    """A mixed population: that share are intranet clients, which locate content at the management point and take
+    it from their distribution point, never through the CMG; the rest are internet clients."""
+    if not 0 <= percent <= 100:
+        raise ValueError(f"a share is 0 to 100 %, not {percent} %")
+    fleet_plan.intranet_percent = percent
 
 
 @given(parsers.re(r"the CMG has (?P<vms>\d+) VMs?(?: of size (?P<vm_size>.+))?$"))
@@ -107,9 +119,12 @@ def _run_fleet(fleets: FleetDriver, site: SiteDriver, task_sequence: TaskSequenc
         raise ValueError("no fleet: say how many internet clients, in waves of how many, every how long")
     packages = [{"id": package_id, "version": 1} for package_id in task_sequence.packages]
     upgrade = [row["package"] for row in task_sequence.step_rows if row.get("action") == "Upgrade Operating System"]
-    token = fleet_plan.token_percent
+    token, intranet = fleet_plan.token_percent, fleet_plan.intranet_percent
+    if token + intranet > 100:
+        raise ValueError(f"{token} % token clients and {intranet} % intranet clients are more than the whole fleet")
     mix = [{"network": "internet", "auth": "token", "share": token / 100},
-           {"network": "internet", "auth": "pki", "share": 1 - token / 100}]
+           {"network": "intranet", "auth": "pki", "share": intranet / 100},
+           {"network": "internet", "auth": "pki", "share": (100 - token - intranet) / 100}]
     body = {"name": name, "clients": fleet_plan.clients,
             "waves": {"size": fleet_plan.wave_size, "every_s": fleet_plan.every_s, "spread_s": fleet_plan.spread_s},
             "mix": [m for m in mix if m["share"] > 0], "seed": fleet_plan.seed, "packages": packages,
@@ -242,3 +257,18 @@ def content_rate_at_most(fleet: FleetResult, bandwidth: str) -> None:
         if rate > limit * 1.01:
             pytest.fail(f"the {len(clients)} clients that started at {start:.0f} s downloaded at {rate:,.0f} Mbit/s "
                         f"over {span:.0f} s, faster than {limit:,.0f} Mbit/s")
+
+
+@then("no intranet client of the fleet waits for the CMG, and every internet client does")
+def intranet_bypasses_cmg(fleet: FleetResult) -> None:
+    """Intranet clients' content comes from the management point and their distribution point: their time at the
+    CMG is none; every internet client's is some (its places there)."""
+    intranet = [o for o in fleet.outcomes if o.kind.network == "intranet"]
+    internet = [o for o in fleet.outcomes if o.kind.network == "internet"]
+    if not intranet or not internet:
+        pytest.fail(f"the fleet has {len(intranet)} intranet and {len(internet)} internet clients: it needs both")
+    through = [o for o in intranet if o.cmg_wait_s > 0]
+    around = [o for o in internet if o.cmg_wait_s == 0]
+    if through or around:
+        pytest.fail(f"{len(through)} intranet clients spent time at the CMG and {len(around)} internet clients "
+                    "none")

@@ -95,8 +95,8 @@ class Agent:
     def _new_fleet(self, spec: FleetSpec) -> FleetRun:
         if self.config.clock.virtual is None:
             raise HttpError(409, "a fleet runs on the virtual clock: start the environment with --clock virtual")
-        return FleetRun(spec, self.config.endpoints, dict(self.config.zones.get("internet", {})),
-                        self.config.ca_cert, self.config.clock, self.config.issuer)
+        return FleetRun(spec, self.config.endpoints, self.config.zones, self.config.ca_cert, self.config.clock,
+                        self.config.issuer)
 
     def add_client(self, name: str, network: NetworkLocation, settings: CloudServicesSettings,
                    site_token: str | None, cache_size: int = DEFAULT_CACHE_SIZE,

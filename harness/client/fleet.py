@@ -1,4 +1,4 @@
-"""A fleet: thousands of internet clients of one deployment on the virtual clock, carried as cohorts.
+"""A fleet: thousands of clients of one deployment on the virtual clock, carried as cohorts.
 
 The population (harness/model/fleet.py) says who starts when; clients of one kind that start in the same tick
 are one cohort, and each of its requests stands for all of them (X-Harness-Fleet-Clients,
@@ -12,6 +12,9 @@ One actor of the virtual clock runs the whole fleet: it sends what is due (the s
 model time), then sleeps to the next time something is due. A bounded pool of threads sends a tick's requests
 side by side; there is no thread per client. [INFERENCE] A request takes no model time of its own beyond what the
 services' capacity rules add: the fleet measures waiting for the CMG and for storage, not links.
+
+Intranet clients take their own path: the management point directly, then the package from their first
+distribution point (its WebDAV listing, then each file); nothing of theirs reaches the CMG.
 
 The upgrade step starts when the content it needs is there: on demand, its own package; with "Download all
 content locally before starting task sequence", every package of the task sequence first.
@@ -30,8 +33,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
+from defusedxml import ElementTree
 
 from harness.client.channel import ChannelError, ManagementChannel
 from harness.client.logs import ClientLogs
@@ -134,17 +139,21 @@ class _Sending:
 
 
 class FleetRun:
-    def __init__(self, spec: FleetSpec, endpoints: SiteEndpoints, hosts: dict[str, str], ca: Path,
+    def __init__(self, spec: FleetSpec, endpoints: SiteEndpoints, zones: dict[str, dict[str, str]], ca: Path,
                  clock: ModelClock, issuer: ClientCertIssuer) -> None:
+        """`zones`: the names internet clients resolve ("internet") and those intranet clients resolve as well."""
         self.spec, self.endpoints, self.clock = spec, endpoints, clock
         self.done = threading.Event()
         self.groups: list[Group] = []
         self.error: str | None = None
         self._cancel = threading.Event()
         cert = issuer.issue(f"{spec.name}-PKI")
-        self._http = {"pki": make_client(hosts, ca, timeout=60.0, cert=(cert.cert_path, cert.key_path),
+        internet = dict(zones.get("internet", {}))
+        intranet = {**internet, **zones.get("intranet", {})}
+        self._http = {"pki": make_client(internet, ca, timeout=60.0, cert=(cert.cert_path, cert.key_path),
                                          wrap=CohortHeaders),
-                      "token": make_client(hosts, ca, timeout=60.0, wrap=CohortHeaders)}
+                      "token": make_client(internet, ca, timeout=60.0, wrap=CohortHeaders),
+                      "intranet": make_client(intranet, ca, timeout=60.0, wrap=CohortHeaders)}
         self._channels: dict[str, ManagementChannel] = {}
         self._actor: Actor | NoActor = NoActor()
         self._started = 0.0  # the fleet's start, in model seconds since the epoch
@@ -229,10 +238,14 @@ class FleetRun:
         return out
 
     def _do(self, group: Group, part: str, package: Package) -> None:
-        http = self._http[group.kind.auth]
+        internet = group.kind.network == "internet"
+        http = self._http[group.kind.auth if internet else "intranet"]
         if part == "locate":
             group.reply = self._channel(group.kind).locate(ContentLocationRequest(
-                package.package_id, package.version, self.endpoints.site_code, use_azure=True, use_internet_dp=True))
+                package.package_id, package.version, self.endpoints.site_code, use_azure=True,
+                use_internet_dp=internet))
+        elif part == "manifest" and not internet:
+            group.files = self._dp_files(http, package, group.reply.records)
         elif part == "manifest":
             cloud = [record for record in group.reply.records if record.dp_type == CLOUD]
             if not cloud:
@@ -251,17 +264,33 @@ class FleetRun:
                 _check(answer)
                 group.downloaded += round(len(answer.content) * self.clock.scale.factor)
 
+    def _dp_files(self, http: httpx.Client, package: Package, records: Sequence[Any]) -> tuple[str, ...]:
+        """An intranet client's listing of the package on its first distribution point (WebDAV, as DTS asks)."""
+        if not records:
+            raise _Failed(0x87D00607, f"no content location for {package.package_id}")
+        url = records[0].url
+        listing = http.request("PROPFIND", url, headers={"Depth": "1"})
+        _check(listing)
+        base = urlsplit(url)
+        prefix = base.path.rstrip("/") + "/"
+        try:
+            hrefs = [e.text or "" for e in ElementTree.fromstring(listing.text).iter("{DAV:}href")]
+        except ElementTree.ParseError as error:
+            raise _Failed(0x80004005, f"unreadable PROPFIND listing from {url}: {error}") from None
+        return tuple(f"{base.scheme}://{base.netloc}{h}" for h in hrefs if h.startswith(prefix) and h != prefix)
+
     def _channel(self, kind: ClientKind) -> ManagementChannel:
-        if kind.network != "internet":
-            raise _Failed(0x80004001, "a fleet's clients are internet clients; intranet fleets are not built yet")
-        if kind.auth not in self._channels:
-            token = self.spec.site_token if kind.auth == "token" else None
-            if kind.auth == "token" and token is None:
+        """Internet clients reach the site through the CMG (PKI or token); intranet ones reach its MP."""
+        key = kind.auth if kind.network == "internet" else "intranet"
+        if key not in self._channels:
+            token = self.spec.site_token if key == "token" else None
+            if key == "token" and token is None:
                 raise _Failed(0x80070057, "token clients need the fleet's site_token")
-            self._channels[kind.auth] = ManagementChannel(
-                client=f"{self.spec.name}-{kind.auth.upper()}", http=self._http[kind.auth], endpoints=self.endpoints,
-                on_internet=True, site_token=token, logs=ClientLogs(self.clock.now), model_now=self.clock.now)
-        return self._channels[kind.auth]
+            self._channels[key] = ManagementChannel(
+                client=f"{self.spec.name}-{key.upper()}", http=self._http[key], endpoints=self.endpoints,
+                on_internet=key != "intranet", site_token=token, logs=ClientLogs(self.clock.now),
+                model_now=self.clock.now)
+        return self._channels[key]
 
     def to_json(self) -> dict[str, Any]:
         return {"fleet": self.spec.name, "state": "done" if self.done.is_set() else "running", "error": self.error,
