@@ -3,8 +3,7 @@ egress threshold, and what the fleet's runs add up to (percentiles, waits, the C
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import pytest
 from pytest_bdd import given, parsers, then, when
@@ -36,7 +35,6 @@ class FleetPlan:
     token_percent: int = 0
     intranet_percent: int = 0
     seed: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @pytest.fixture

@@ -317,8 +317,4 @@ def _group(cohort: Cohort) -> Group:
     return Group(cohort.kind, cohort.members, cohort.start_s)
 
 
-def fleet_members(groups: Sequence[Group]) -> int:
-    return sum(len(g.members) for g in groups)
-
-
-__all__ = ["FleetRun", "FleetSpec", "Group", "Package", "fleet_members"]
+__all__ = ["FleetRun", "FleetSpec", "Group", "Package"]

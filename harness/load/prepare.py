@@ -31,7 +31,7 @@ def prepare(env: Environment, *, clients: int, package_size: str = "100 MB",
     tokens: dict[str, str] = {}
     if control:
         site = SiteDriver(env.http, endpoints["mp"].control_base)
-        packages = packages or [_deploy(site, package_size)]
+        packages = packages or [deploy_package(site, package_size)]
         if enrollment is None:
             tokens = {name: site.registration_token(name) for name in (f"LOAD{n:05d}" for n in range(1, clients + 1))}
     cmg = endpoints["cmg"]
@@ -44,7 +44,8 @@ def prepare(env: Environment, *, clients: int, package_size: str = "100 MB",
                       health_url=f"https://{cmg.ip}:{cmg.port}{HEALTH_PATH}" if control else "")
 
 
-def _deploy(site: SiteDriver, size: str) -> str:
+def deploy_package(site: SiteDriver, size: str) -> str:
+    """The load's package on the CMG, an upgrade task sequence that uses it, deployed on demand; its ID."""
     site.define_package(PACKAGE, "Windows 11 upgrade (load)", size, kind="OS upgrade package")
     site.distribute(PACKAGE, "cmg")
     site.define_task_sequence(TASK_SEQUENCE, "Upgrade to Windows 11 (load)",

@@ -15,7 +15,7 @@ import pytest
 from harness.drivers.site import SiteDriver
 from harness.environments.external_writer import describe, render_toml, write_external_file
 from harness.environments.local import PROJECT_ROOT, LocalEnvironment
-from harness.load.prepare import PACKAGE, _deploy
+from harness.load.prepare import PACKAGE, deploy_package
 from harness.load.runner import read_figures
 
 pytestmark = pytest.mark.load
@@ -51,7 +51,7 @@ def test_token_clients_load_an_external_environment_with_a_control_api(module_en
 
 def test_pki_clients_load_a_lab_without_a_control_api(module_environment: LocalEnvironment, tmp_path: Path) -> None:
     site = SiteDriver(module_environment.http, module_environment.endpoints["mp"].control_base)
-    _deploy(site, "100 MB")  # what the lab's administrator would have done
+    deploy_package(site, "100 MB")  # what the lab's administrator would have done
     data = describe(module_environment)
     pki = Path(data.pop("enrollment")["cert"]).parent  # the lab's own enrollment CA, handed to the load alone
     data.pop("network")
