@@ -8,10 +8,13 @@ manifest from the CMG's content service, then every file from storage by its SAS
 member and answer at once, saying when each member's answer is done in model time; the cohort parts where
 its members' answers come at different times.
 
-One actor of the virtual clock runs the whole fleet: it sends what is due (the services answer without holding
-model time), then sleeps to the next time something is due. A bounded pool of threads sends a tick's requests
-side by side; there is no thread per client. [INFERENCE] A request takes no model time of its own beyond what the
-services' capacity rules add: the fleet measures waiting for the CMG and for storage, not links.
+One actor of the virtual clock runs the whole fleet, on one thread: it sends what is due (the services answer
+without holding model time), then sleeps to the next time something is due. What is due at one moment goes out
+one request at a time, in a fixed order: the requests contend for the same places and the same file, and an order
+that depended on threads would give the same seed a different timeline on another run.
+
+[INFERENCE] A request takes no model time of its own beyond what the services' capacity rules add: the fleet
+measures waiting for the CMG and for storage, not links.
 
 Intranet clients take their own path: the management point directly, then the package from their first
 distribution point (its WebDAV listing, then each file); nothing of theirs reaches the CMG.
@@ -23,13 +26,11 @@ content locally before starting task sequence", every package of the task sequen
 from __future__ import annotations
 
 import contextvars
-import functools
 import heapq
 import itertools
 import math
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,6 @@ from harness.protocol.manifest import parse_manifest
 from harness.service.configs import SiteEndpoints
 
 _COHORT: contextvars.ContextVar[_Sending | None] = contextvars.ContextVar("cohort", default=None)
-POOL = 16  # requests in flight at once
 TICK_S = 1.0
 # The clock counts whole microseconds: a wake-up closer than that is now (a sleep for less would return at once,
 # with the clock where it was).
@@ -181,20 +181,18 @@ class FleetRun:
         order = itertools.count()
         queue: list[tuple[float, int, Group]] = [(c.start_s, next(order), _group(c)) for c in planned]
         heapq.heapify(queue)
-        with ThreadPoolExecutor(POOL, thread_name_prefix=f"fleet-{self.spec.name}") as pool:
-            while queue and not self._cancel.is_set():
+        while queue and not self._cancel.is_set():
+            now = self.clock.seconds() - started
+            if queue[0][0] > now + RESOLUTION_S:
+                self._actor.sleep(queue[0][0] - now)
                 now = self.clock.seconds() - started
-                if queue[0][0] > now + RESOLUTION_S:
-                    self._actor.sleep(queue[0][0] - now)
-                    now = self.clock.seconds() - started
-                due = []
-                while queue and queue[0][0] <= now + RESOLUTION_S:
-                    due.append(heapq.heappop(queue)[2])
-                for group, parts in zip(due, pool.map(functools.partial(self._advance, now=now), due), strict=True):
-                    if not parts:
-                        self.groups.append(group)
-                    for after, part in parts:
-                        heapq.heappush(queue, (now + after, next(order), part))
+            while queue and queue[0][0] <= now + RESOLUTION_S:  # in (time, order): the same every run
+                group = heapq.heappop(queue)[2]
+                parts = self._advance(group, now)
+                if not parts:
+                    self.groups.append(group)
+                for after, part in parts:
+                    heapq.heappush(queue, (now + after, next(order), part))
 
     def stop(self) -> None:
         self._cancel.set()
