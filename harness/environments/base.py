@@ -58,6 +58,7 @@ class Endpoints:
     services: dict[str, ServiceEndpoint]
     extra_hosts: tuple[tuple[str, str, str], ...] = ()  # (hostname, ip, zone) not tied to a service
     clock: str = "real"  # how model time passes: real (real time × scale) or virtual (the clock authority's)
+    site_code: str = ""  # the site's, as clients are configured with it (empty: not known)
 
     def __getitem__(self, name: str) -> ServiceEndpoint:
         try:

@@ -160,7 +160,8 @@ class EmulatedEnvironment(RunningEnvironment):
         # The CMG's deployment name resolves to it as a CNAME would, but its certificate does not cover it.
         extra = ((topo.account_host(topo.clouddp_account), "127.0.0.1", "internet"),
                  (topo.cmg_deployment_name, "127.0.0.1", "internet"))
-        return Endpoints(self.name, self.model_scale, ca, services, extra_hosts=extra, clock=self.clock_mode)
+        return Endpoints(self.name, self.model_scale, ca, services, extra_hosts=extra, clock=self.clock_mode,
+                         site_code=topo.site_code)
 
     def service_configs(self, endpoints: Endpoints, pki: TestPKI, workdir: Path, keys: dict[str, str],
                         azurite_port: int | None = None, authority_port: int | None = None) -> ServiceConfigs:

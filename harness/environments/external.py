@@ -98,7 +98,8 @@ class ExternalEnvironment(RunningEnvironment):
         services = {name: given[name] for name in order if name in given} | {"client": agent}
         if "network" in given:
             services["network"] = given["network"]
-        return Endpoints(self.name, self.model_scale, ca, services, extra_hosts=self.config.extra_hosts)
+        return Endpoints(self.name, self.model_scale, ca, services, extra_hosts=self.config.extra_hosts,
+                         site_code=self.config.site_code)
 
     def _agent_config(self, endpoints: Endpoints, pki: TestPKI, workdir: Path) -> AgentServiceConfig:
         """The client agent's configuration, as the local environment's (service_configs)."""

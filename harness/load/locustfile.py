@@ -32,7 +32,7 @@ from harness.client.channel import ManagementChannel
 from harness.client.identity import new_signing_identity
 from harness.client.logs import ClientLogs
 from harness.client.sources import CLOUD
-from harness.load.target import STATS_ENV, TARGET_ENV, LoadTarget
+from harness.load.target import STATS_ENV, TARGET_ENV, LoadTarget, TargetError
 from harness.net.http import make_client
 from harness.net.tls import ClientCertIssuer, ServerCert
 from harness.protocol.location import ContentLocationRequest
@@ -181,8 +181,11 @@ def _next_name(t: LoadTarget) -> str:
     """Each user takes the next client name (the token holders', in order)."""
     global _NAMES
     if _NAMES is None:
-        _NAMES = iter(t.client_names(len(t.tokens)) if t.auth == "token" else (f"LOAD{n:05d}" for n in range(1, 10**6)))
-    return next(_NAMES)
+        _NAMES = t.client_names()
+    try:
+        return next(_NAMES)
+    except StopIteration:
+        raise TargetError(f"more users than the target's {len(t.tokens)} token holders") from None
 
 
 def _write_stats(environment: Any, **_: Any) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from harness.drivers.site import SiteDriver
 from harness.environments.base import CONTROL, Environment
-from harness.load.target import LoadTarget, TargetError
+from harness.load.target import LoadTarget, TargetError, client_name
 from harness.model.deployment import DeploymentOption
 
 PACKAGE = "PS1000A1"
@@ -28,14 +28,16 @@ def prepare(env: Environment, *, clients: int, package_size: str = "100 MB",
         raise TargetError(f"the {endpoints.environment} environment has no control API: name the packages the "
                           "clients download (--package) and the enrollment CA of PKI clients (--enrollment-cert, "
                           "--enrollment-key)")
+    if not endpoints.site_code:
+        raise TargetError(f"the {endpoints.environment} environment does not say its site code")
     tokens: dict[str, str] = {}
     if control:
         site = SiteDriver(env.http, endpoints["mp"].control_base)
         packages = packages or [deploy_package(site, package_size)]
         if enrollment is None:
-            tokens = {name: site.registration_token(name) for name in (f"LOAD{n:05d}" for n in range(1, clients + 1))}
+            tokens = {name: site.registration_token(name) for name in map(client_name, range(1, clients + 1))}
     cmg = endpoints["cmg"]
-    return LoadTarget(environment=endpoints.environment, site_code=_site_code(env), mp_url=endpoints["mp"].base,
+    return LoadTarget(environment=endpoints.environment, site_code=endpoints.site_code, mp_url=endpoints["mp"].base,
                       cmg_url=cmg.url, hosts=endpoints.hosts("internet"), ca=str(endpoints.ca_cert),
                       packages=list(packages or []), deployment=DEPLOYMENT if control else "",
                       auth="pki" if enrollment else "token",
@@ -54,10 +56,3 @@ def deploy_package(site: SiteDriver, size: str) -> str:
     site.deploy(DEPLOYMENT, TASK_SEQUENCE, option=DeploymentOption.DOWNLOAD_ON_DEMAND.value)
     return PACKAGE
 
-
-def _site_code(env: Environment) -> str:
-    topology = getattr(env, "topology", None)
-    code = getattr(topology, "site_code", None) or getattr(getattr(env, "config", None), "site_code", None)
-    if not isinstance(code, str):
-        raise TargetError(f"cannot tell the site code of the {env.endpoints.environment} environment")
-    return code

@@ -53,7 +53,6 @@ class LoadResult:
     users: int
     seconds: float
     html: Path
-    csv_prefix: Path
 
     @property
     def requests(self) -> tuple[Row, ...]:
@@ -106,7 +105,7 @@ def run_locust(target_file: Path, output: Path, *, users: int, spawn_rate: float
         raise LoadError(f"Locust did not stop within {seconds + 120} s of a {seconds} s load") from None
     if not figures.exists():
         raise LoadError(f"Locust left no statistics (exit code {done.returncode}):\n{done.stderr[-2000:]}")
-    return LoadResult(read_figures(figures), users, float(seconds), html, prefix)
+    return LoadResult(read_figures(figures), users, float(seconds), html)
 
 
 def check_bounds(users: int, spawn_rate: float, seconds: int, user: str) -> None:

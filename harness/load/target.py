@@ -4,7 +4,9 @@ for, and how they authenticate (a PKI certificate from the enrollment CA, or a s
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -55,11 +57,11 @@ class LoadTarget:
             raise TargetError(f"{path}: token clients need tokens (one per client)")
         return target
 
-    def client_names(self, count: int) -> list[str]:
-        """The names of the first `count` clients: the token holders', or LOAD00001 … for PKI clients."""
-        if self.auth == "token":
-            names = sorted(self.tokens)
-            if count > len(names):
-                raise TargetError(f"{count} clients, but the target has tokens for {len(names)}")
-            return names[:count]
-        return [f"LOAD{n:05d}" for n in range(1, count + 1)]
+    def client_names(self) -> Iterator[str]:
+        """The clients' names in the order users take them: the token holders', or LOAD00001 … for PKI clients."""
+        return iter(sorted(self.tokens)) if self.auth == "token" else (client_name(n) for n in itertools.count(1))
+
+
+def client_name(number: int) -> str:
+    """The name of the load's client `number` (from 1)."""
+    return f"LOAD{number:05d}"
